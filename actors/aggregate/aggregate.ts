@@ -1,0 +1,127 @@
+/**
+ * aggregate: folds canonical events (`tw.events.<partition>`, the partitions this instance owns)
+ * into tumbling event-time windows per (stream, key) and publishes closed windows as
+ * `tw.agg.<partition>` batches. Late events are dead-lettered with the reason and counted,
+ * never dropped silently. Idle streams still close their windows (a processing-time tick).
+ *
+ * Exactly-once state: input is acknowledged only when a checkpoint holding the windows and the
+ * last input sequence is saved; after a crash the checkpoint is restored and redelivered input
+ * at or below that sequence is skipped. Output ids derive from the windows' content, so windows
+ * republished after a crash are dropped as duplicates.
+ */
+import type { ActorBehaviour, ActorContext, InputSpec, MessageInput } from "../../runtime/core/actor.ts";
+import { partitionInputs } from "../../runtime/core/partitions.ts";
+import { MessageType, partitionOf, validateEventBatch, type AggBatch, type DeadLetterEntry, type EventBatch, type WindowAggregate } from "../../schemas/mod.ts";
+import { Windower, type ClosedWindow, type WindowerOptions, type WindowerSnapshot } from "./windows.ts";
+
+export interface AggregateConfig {
+  partitions: number;
+  /** Partitions this instance owns (see runtime/core/partitions.ts). */
+  owned: number[];
+  windows: WindowerOptions;
+  /** Processing-time tick that closes idle streams' windows (ms). Defaults to 1000. */
+  tickMs: number;
+  /** Late events listed in one dead-letter entry at most (the count is always exact). Defaults to 1000. */
+  maxLateListed: number;
+}
+
+export interface AggregateState {
+  windower: Windower;
+}
+
+/** 53-bit FNV-1a-style hash of the windows' identity and totals, for deterministic message ids. */
+function windowsDigest(windows: readonly ClosedWindow[]): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  const mix = (s: string) => {
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    }
+  };
+  for (const w of windows) mix(`${w.stream}\u0000${w.key}\u0000${w.windowStart}\u0000${w.revision}\u0000${w.count}\u0000${w.sum};`);
+  return (h1 >>> 0).toString(36) + (h2 >>> 0).toString(36);
+}
+
+async function publishWindows(windows: ClosedWindow[], watermarks: Record<string, number>, config: AggregateConfig, ctx: ActorContext): Promise<void> {
+  if (windows.length === 0) return;
+  const byPartition = new Map<number, WindowAggregate[]>();
+  for (const w of windows) {
+    const p = partitionOf(w.stream, w.key, config.partitions);
+    let list = byPartition.get(p);
+    if (!list) byPartition.set(p, (list = []));
+    list.push(w);
+  }
+  const closed = ctx.metrics.counter("tw_windows_emitted_total", "Windows emitted by aggregate (revisions included)");
+  await Promise.all(
+    [...byPartition].map(([partition, list]) => {
+      const batch: AggBatch = { partition, windows: list, watermarks };
+      closed.inc(undefined, list.length);
+      return ctx.publish(`tw.agg.${partition}`, MessageType.AggBatch, batch, { id: `agg:${partition}:${list.length}:${windowsDigest(list)}` });
+    }),
+  );
+}
+
+function watermarksOf(windower: Windower, streams: Iterable<string>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of streams) {
+    const wm = windower.watermark(s);
+    if (wm !== undefined) out[s] = wm;
+  }
+  return out;
+}
+
+export function aggregateActor(config: AggregateConfig): ActorBehaviour<AggregateState> {
+  const inputs: InputSpec[] = partitionInputs("tw.events", config.owned, config.partitions, "aggregate").map(({ filter, group }) => ({
+    filter,
+    group,
+    type: MessageType.EventBatch,
+    validate: validateEventBatch,
+    ack: "checkpoint",
+  }));
+  return {
+    kind: "aggregate",
+    inputs,
+    checkpointIntervalMs: 1000,
+    init(ctx) {
+      const restored = ctx.restored()?.snapshot as WindowerSnapshot | undefined;
+      const windower = restored ? Windower.restore(restored, config.windows) : new Windower(config.windows);
+      ctx.setTimer("tick", config.tickMs);
+      return { windower };
+    },
+    async receive(state, input, ctx) {
+      const { windower } = state;
+      if (input.kind === "timer") {
+        const closed = windower.tick(ctx.clock.now());
+        await publishWindows(closed, watermarksOf(windower, new Set(closed.map((w) => w.stream))), config, ctx);
+        ctx.setTimer("tick", config.tickMs);
+        return state;
+      }
+      const batch = (input as MessageInput<EventBatch>).body;
+      const { closed, late } = windower.add(batch.stream, batch.events, ctx.clock.now());
+      ctx.metrics.counter("tw_events_aggregated_total", "Events folded into windows, by stream").inc({ stream: batch.stream }, batch.events.length - late.length);
+      if (late.length > 0) {
+        ctx.metrics.counter("tw_events_late_total", "Events too late for their window, dead-lettered, by stream").inc({ stream: batch.stream }, late.length);
+        const first = late[0]!;
+        const entry: DeadLetterEntry = {
+          stage: "aggregate",
+          reason: `${late.length} events ${first.reason === "late" ? "arrived after their window closed" : "fell in a force-closed window"} (first: key ${JSON.stringify(first.event.key)} ts ${first.event.ts} for window starting ${first.windowStart}, watermark ${first.watermark})`,
+          at: ctx.clock.now(),
+          stream: batch.stream,
+          subject: input.subject,
+          seq: input.seq,
+          payload: { lateCount: late.length, events: late.slice(0, config.maxLateListed).map((l) => ({ ...l.event, reason: l.reason })) },
+        };
+        await ctx.publish("tw.dlq.aggregate", MessageType.DeadLetter, entry, { id: `dlq:aggregate:${input.subject}:${input.seq}` });
+      }
+      await publishWindows(closed, watermarksOf(windower, [batch.stream]), config, ctx);
+      return state;
+    },
+    checkpoint: (state) => ({ state, snapshot: state.windower.snapshot() }),
+    async stop(state, ctx) {
+      const closed = state.windower.flush();
+      await publishWindows(closed, watermarksOf(state.windower, new Set(closed.map((w) => w.stream))), config, ctx);
+    },
+  };
+}

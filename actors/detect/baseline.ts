@@ -1,0 +1,158 @@
+/**
+ * A key's learned normal: the per-key state the detector keeps and the rules that move it.
+ *
+ * The state is nine plain numbers (checkpointed with MessagePack for up to ~1M keys), so every
+ * statistic is a running one: exponentially weighted with the configured half-life, and a plain
+ * running mean while fewer windows than one memory span have been seen (so a new key learns
+ * fast and its early estimates are honest about how little they rest on).
+ *
+ * Robustness: the level moves by a Winsorised error (at most WINSOR predictive deviations per
+ * window), and the spread and noise statistics skip anomalous windows entirely, so an ongoing
+ * surge barely moves the baseline. A *persisting* shift is learned instead by re-anchoring:
+ * after `adaptWindows` consecutive anomalous windows in one direction the level jumps to the
+ * fast tracker (half-life one window), which has followed the new values all along.
+ */
+
+export interface KeyState {
+  /** Windows folded in so far, empty gap windows included. Drives warm-up and learning rates. */
+  n: number;
+  /** Expected value of the next window: a Winsorised EWMA of window values. */
+  level: number;
+  /** EW mean of squared one-step prediction errors (Winsorised; unusual windows skipped). */
+  variance: number;
+  /** EW mean of absolute prediction errors, same windows; with `variance` it gauges tail weight. */
+  absError: number;
+  /** Fast EWMA of raw values (half-life one window): where a shift has got to. */
+  fast: number;
+  /** One-sided CUSUM statistics (in predictive standard deviations) for rises and falls. */
+  cusumUp: number;
+  cusumDown: number;
+  /** Consecutive anomalous windows, signed: +3 = three rising windows in a row. */
+  run: number;
+  /** EW 99th percentile of this key's sub-threshold surprises; above nominal it raises the threshold. */
+  noise: number;
+  /** 1 while every value has been a non-negative integer (count model), 0 once one was not. */
+  counts: number;
+}
+
+/** Nominal value of `KeyState.noise` for a key the model describes well (measured by simulation). */
+export const NOMINAL_NOISE = 2;
+/** The spread statistics remember this many times longer than the level: spreads need more data. */
+const SPREAD_MEMORY = 2;
+
+export function newKeyState(): KeyState {
+  return { n: 0, level: 0, variance: 0, absError: 0, fast: 0, cusumUp: 0, cusumDown: 0, run: 0, noise: NOMINAL_NOISE, counts: 1 };
+}
+
+/** Level errors are clipped at this many predictive standard deviations before they move the level. */
+export const WINSOR = 3.5;
+/** Errors are clipped at this many predictive standard deviations before they feed the spread. */
+const SPREAD_WINSOR = 5;
+const FAST_RATE = 0.5;
+const N_CAP = 1e15;
+
+/** Per-window EW weight for a half-life h: 1 − 2^(−1/h). */
+export function ewRate(halfLifeWindows: number): number {
+  return -Math.expm1(-Math.LN2 / halfLifeWindows);
+}
+
+/**
+ * How many windows the level effectively rests on: n while starting up, then the EW
+ * equivalent (2 − α)/α. Its inverse is the variance of the level estimate relative to one
+ * window's, which the tests add to their predictive spread.
+ */
+export function effectiveWindows(state: KeyState, rate: number): number {
+  return Math.max(1, Math.min(state.n, (2 - rate) / rate));
+}
+
+/** Errors the spread statistics rest on (they remember SPREAD_MEMORY times longer): their degrees of freedom. */
+export function spreadWindows(state: KeyState, rate: number): number {
+  const spreadRate = rate / SPREAD_MEMORY;
+  return Math.max(1, Math.min(state.n - 1, (2 - spreadRate) / spreadRate));
+}
+
+/** The smallest rate a count key is credited with: half an event over its effective memory (a Jeffreys-style floor). */
+export function rateFloor(state: KeyState, rate: number): number {
+  return 0.5 / effectiveWindows(state, rate);
+}
+
+/** Index of dispersion φ = variance / mean of a count key (≥ 1 + the level's own uncertainty). */
+export function dispersion(state: KeyState, rate: number): number {
+  const lambda = Math.max(state.level, rateFloor(state, rate));
+  return Math.max(1 + 1 / effectiveWindows(state, rate), state.variance / lambda);
+}
+
+/** The first window of a key: the level starts at the value itself. */
+export function startBaseline(state: KeyState, value: number): void {
+  state.n = 1;
+  state.level = value;
+  state.fast = value;
+  state.variance = 0;
+  state.absError = 0;
+}
+
+/**
+ * Folds one scored window into the baseline. `spread` is the predictive standard deviation the
+ * window was scored against; `learnSpread` is false for unusual windows (their error must not
+ * widen the notion of normal); `winsorise` is false during warm-up, when the spread is too raw
+ * to clip against.
+ */
+export function learnWindow(
+  state: KeyState, value: number, rate: number, spread: number, learnSpread: boolean, winsorise: boolean,
+): void {
+  const error = value - state.level;
+  if (learnSpread) {
+    const spreadRate = Math.max(rate / SPREAD_MEMORY, 1 / state.n); // n − 1 errors seen before this one
+    const size = Math.min(Math.abs(error), winsorise ? SPREAD_WINSOR * spread : Infinity);
+    state.variance += spreadRate * (size * size - state.variance);
+    state.absError += spreadRate * (size - state.absError);
+  }
+  const limit = winsorise ? WINSOR * spread : Infinity;
+  state.level += Math.max(rate, 1 / (state.n + 1)) * Math.max(-limit, Math.min(limit, error));
+  state.fast += FAST_RATE * (value - state.fast);
+  state.n = Math.min(N_CAP, state.n + 1);
+}
+
+/**
+ * Accepts a persisting shift as the new normal: the level jumps to the fast tracker, a count
+ * key keeps its dispersion (variance scales with the mean), the change-point statistics restart,
+ * and the baseline re-enters a short running-mean phase so it settles on the new level quickly.
+ */
+export function reanchor(state: KeyState, rate: number, memoryWindows: number): void {
+  if (state.counts === 1) {
+    const phi = Math.max(1, state.variance / Math.max(state.level, rateFloor(state, rate)));
+    const variance = phi * Math.max(state.fast, rateFloor(state, rate));
+    state.absError *= Math.sqrt(variance / Math.max(state.variance, Number.MIN_VALUE));
+    state.variance = variance;
+  }
+  state.level = state.fast;
+  state.cusumUp = 0;
+  state.cusumDown = 0;
+  state.run = 0;
+  state.n = Math.min(state.n, memoryWindows);
+}
+
+/**
+ * Closed form for `windows` further empty windows (value 0) once the detector has already seen
+ * enough of a silence to have settled on it: the level, spread and fast tracker decay exactly as
+ * an EWMA fed zeros (running-mean phase included), the change-point statistics restart. O(1).
+ */
+export function decayThroughSilence(state: KeyState, windows: number, rate: number): void {
+  const level0 = state.level;
+  // Running-mean phase: each zero multiplies the level by n/(n+1) until the EW rate takes over.
+  const meanPhase = Math.max(0, Math.min(windows, Math.ceil(1 / rate) - 1 - state.n));
+  const meanFactor = state.n / (state.n + meanPhase);
+  const keep = Math.exp((windows - meanPhase) * Math.log1p(-rate));
+  state.level = level0 * meanFactor * keep;
+  // Σ_t α(1−α)^(R−t)·level_t² for level_t = level0(1−α)^(t−1): the zeros' squared errors.
+  const keepAll = Math.exp(windows * Math.log1p(-rate));
+  const errors = level0 * level0 * Math.exp((windows - 1) * Math.log1p(-rate)) * (1 - keepAll);
+  const variance = state.variance * keepAll + errors;
+  state.absError *= Math.sqrt(variance / Math.max(state.variance, Number.MIN_VALUE));
+  state.variance = variance;
+  state.fast *= Math.exp(windows * Math.log1p(-FAST_RATE));
+  state.cusumUp = 0;
+  state.cusumDown = 0;
+  state.run = 0;
+  state.n = Math.min(N_CAP, state.n + windows);
+}

@@ -1,0 +1,115 @@
+/**
+ * detect: scores every closed window (`tw.agg.<partition>`, the partitions this instance owns)
+ * against its key's own history and publishes a trend signal on `tw.trends.<stream>.<key>`
+ * (key encoded with encodeSubjectToken) when a key rises or falls beyond what that history
+ * explains. The statistics live in detector.ts; this module keeps per-key state, bounded.
+ *
+ * Memory bound: at most `maxKeys` keys keep state; beyond that the least recently updated key
+ * is evicted (it starts cold if it comes back). Empty windows between two of a key's windows
+ * count as zeros. Revisions of already scored windows (late data) are not scored again.
+ */
+import type { ActorBehaviour, MessageInput } from "../../runtime/core/actor.ts";
+import { partitionInputs } from "../../runtime/core/partitions.ts";
+import { encodeSubjectToken, MessageType, validateAggBatch, type AggBatch, type TrendSignal } from "../../schemas/mod.ts";
+import { newKeyState, observe, type DetectorConfig, type KeyState } from "./detector.ts";
+
+export interface DetectConfig {
+  partitions: number;
+  owned: number[];
+  detector: DetectorConfig;
+  /** Keys with state at most (least recently updated evicted first). Defaults to 100 000. */
+  maxKeys: number;
+}
+
+interface KeyEntry {
+  state: KeyState;
+  /** windowStart of the last scored window. */
+  last: number;
+}
+
+export interface DetectState {
+  /** By `${stream}\u0000${key}`, in least-recently-updated-first order. */
+  keys: Map<string, KeyEntry>;
+}
+
+type Snapshot = [string, KeyState, number][];
+
+export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
+  return {
+    kind: "detect",
+    inputs: partitionInputs("tw.agg", config.owned, config.partitions, "detect").map(({ filter, group }) => ({
+      filter,
+      group,
+      type: MessageType.AggBatch,
+      validate: validateAggBatch,
+      ack: "checkpoint" as const,
+    })),
+    checkpointIntervalMs: 1000,
+    init(ctx) {
+      const keys = new Map<string, KeyEntry>();
+      const restored = ctx.restored()?.snapshot as Snapshot | undefined;
+      for (const [id, state, last] of restored ?? []) keys.set(id, { state, last });
+      return { keys };
+    },
+    async receive(state, input, ctx) {
+      if (input.kind !== "message") return state;
+      const batch = (input as MessageInput<AggBatch>).body;
+      const scored = ctx.metrics.counter("tw_windows_scored_total", "Windows scored by detect");
+      const signals = ctx.metrics.counter("tw_trend_signals_total", "Trend signals published, by stream and direction");
+      const evicted = ctx.metrics.counter("tw_detect_keys_evicted_total", "Keys whose detector state was evicted (bound: maxKeys)");
+      const publishes: Promise<unknown>[] = [];
+      for (const w of batch.windows) {
+        if (w.revision > 0) continue;
+        const id = `${w.stream}\u0000${w.key}`;
+        let entry = state.keys.get(id);
+        const size = w.windowEnd - w.windowStart;
+        let gap = 0;
+        if (entry) {
+          if (w.windowStart <= entry.last) continue; // already scored (replay) or out of order
+          gap = Math.max(0, Math.round((w.windowStart - entry.last) / size) - 1);
+          state.keys.delete(id); // re-inserted below: Map order = recency
+        } else {
+          entry = { state: newKeyState(), last: w.windowStart };
+          if (state.keys.size >= config.maxKeys) {
+            const oldest = state.keys.keys().next().value as string;
+            state.keys.delete(oldest);
+            evicted.inc();
+          }
+        }
+        const obs = observe(entry.state, w.sum, config.detector, gap);
+        entry.last = w.windowStart;
+        state.keys.set(id, entry);
+        scored.inc();
+        if (!obs.anomalous) continue;
+        const signal: TrendSignal = {
+          stream: w.stream,
+          key: w.key,
+          windowStart: w.windowStart,
+          windowEnd: w.windowEnd,
+          observed: obs.observed,
+          expected: obs.expected,
+          spread: obs.spread,
+          score: obs.score,
+          threshold: obs.threshold,
+          direction: obs.direction,
+          detector: obs.detector,
+          explanation: obs.explanation,
+          emittedAt: ctx.clock.now(),
+        };
+        signals.inc({ stream: w.stream, direction: obs.direction });
+        const token = encodeSubjectToken(w.key);
+        publishes.push(
+          ctx.publish(`tw.trends.${w.stream}.${token}`, MessageType.TrendSignal, signal, { id: `trend:${w.stream}:${w.windowStart}:${token}` }),
+        );
+      }
+      await Promise.all(publishes);
+      ctx.metrics.gauge("tw_detect_keys", "Keys with detector state").set(state.keys.size, { actor: ctx.name });
+      return state;
+    },
+    checkpoint(state) {
+      const snapshot: Snapshot = [];
+      for (const [id, e] of state.keys) snapshot.push([id, e.state, e.last]);
+      return { state, snapshot };
+    },
+  };
+}

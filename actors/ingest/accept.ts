@@ -1,0 +1,147 @@
+/**
+ * Accepting a batch of producer events, whatever edge it came through (HTTP request or
+ * WebSocket frame): parse the body by format, validate every event, and publish the raw batch
+ * durably to `tw.raw.<stream>`. The answer is a 202 (with the count) or an RFC 9457 problem;
+ * nothing is published unless the whole batch is valid, so a rejected request leaves no trace.
+ */
+import {
+  BodyParseError,
+  MessageType,
+  parseEvents,
+  parseRawBody,
+  TooManyEventsError,
+  validateStreamName,
+  type CanonicalEvent,
+  type RawBatch,
+  type RawFormat,
+} from "../../schemas/mod.ts";
+import { BackpressureError, TransportUnavailableError } from "../../runtime/core/errors.ts";
+import type { Problem } from "../../runtime/http/problem.ts";
+import type { PublishAck } from "../../runtime/transport/transport.ts";
+import type { PublishMessageOptions } from "../../runtime/core/publisher.ts";
+import type { Logger } from "../../runtime/core/log.ts";
+import { randomId } from "../../runtime/core/publisher.ts";
+
+export interface IngestLimits {
+  /** Largest request body (bytes). Defaults to 10 MiB. */
+  maxBodyBytes: number;
+  /** Most events in one request or frame. Defaults to 10 000. */
+  maxEventsPerRequest: number;
+  /** Batches being published at once across the edge before 429. Defaults to 256. */
+  maxInFlight: number;
+  /** Field errors listed in one 422 response. Defaults to 100. */
+  maxReportedErrors: number;
+}
+
+export const defaultIngestLimits: IngestLimits = Object.freeze({
+  maxBodyBytes: 10 * 1024 * 1024,
+  maxEventsPerRequest: 10_000,
+  maxInFlight: 256,
+  maxReportedErrors: 100,
+});
+
+export interface IngestDeps {
+  publish(subject: string, type: string, body: unknown, options?: PublishMessageOptions): Promise<PublishAck>;
+  decodeMsgpack(bytes: Uint8Array): unknown;
+  now(): number;
+  log: Logger;
+  limits: IngestLimits;
+  onAccepted?(stream: string, events: number, source: RawBatch["source"]): void;
+}
+
+export type AcceptResult =
+  | { ok: true; accepted: number; batchId: string; duplicate: boolean }
+  | { ok: false; problem: Problem; retryAfterMs?: number };
+
+/** What same-process consumers (decode) receive: the raw batch plus the validated events. */
+export interface LocalRawBatch extends RawBatch {
+  canonical: CanonicalEvent[];
+}
+
+export function badStreamName(stream: string): Problem | undefined {
+  const issues = validateStreamName(stream);
+  if (issues.length === 0) return undefined;
+  return { title: "Invalid stream name", status: 400, detail: `stream "${stream}": ${issues[0]!.message}` };
+}
+
+const idempotencyKeyPattern = /^[\x21-\x7e]{1,200}$/;
+
+export class BatchAcceptor {
+  #inFlight = 0;
+  constructor(readonly deps: IngestDeps) {}
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  async accept(input: {
+    stream: string;
+    format: RawFormat;
+    bytes: Uint8Array;
+    source: RawBatch["source"];
+    idempotencyKey?: string;
+  }): Promise<AcceptResult> {
+    const { stream, format, bytes, source, idempotencyKey } = input;
+    const { limits } = this.deps;
+    const bad = badStreamName(stream);
+    if (bad) return { ok: false, problem: bad };
+    if (idempotencyKey !== undefined && !idempotencyKeyPattern.test(idempotencyKey)) {
+      return { ok: false, problem: { title: "Invalid Idempotency-Key", status: 400, detail: "Idempotency-Key must be 1 to 200 visible ASCII characters" } };
+    }
+    if (bytes.byteLength > limits.maxBodyBytes) return { ok: false, problem: tooLarge(limits.maxBodyBytes) };
+    const receivedAt = this.deps.now();
+    let values: unknown[];
+    try {
+      values = parseRawBody(format, bytes, { maxEvents: limits.maxEventsPerRequest, decodeMsgpack: this.deps.decodeMsgpack });
+    } catch (err) {
+      if (err instanceof TooManyEventsError) {
+        return { ok: false, problem: { title: "Too many events", status: 413, detail: (err as TooManyEventsError).message, limit: (err as TooManyEventsError).limit } };
+      }
+      if (err instanceof BodyParseError) {
+        return { ok: false, problem: { title: "Malformed body", status: 400, detail: `${format} body: ${(err as Error).message}` } };
+      }
+      throw err;
+    }
+    const { events, invalid } = parseEvents(values, { receivedAt });
+    if (invalid.length > 0) {
+      const errors = invalid.flatMap((i) => i.issues).slice(0, limits.maxReportedErrors).map((i) => ({ pointer: i.path, detail: i.message }));
+      const first = errors[0]!;
+      return {
+        ok: false,
+        problem: {
+          title: "Invalid events",
+          status: 422,
+          detail: `${invalid.length} of ${values.length} events are invalid; nothing was accepted. First: ${first.pointer}: ${first.detail}`,
+          errors,
+        },
+      };
+    }
+    if (this.#inFlight >= limits.maxInFlight) {
+      return { ok: false, problem: { title: "Too many requests in flight", status: 429, detail: `more than ${limits.maxInFlight} batches are being written; retry shortly` }, retryAfterMs: 1000 };
+    }
+    const batchId = idempotencyKey !== undefined ? `idem:${stream}:${idempotencyKey}` : `b:${randomId()}`;
+    const batch: RawBatch = { stream, batchId, receivedAt, format, count: events.length, source, body: bytes };
+    const local: LocalRawBatch = { ...batch, canonical: events };
+    this.#inFlight++;
+    try {
+      const ack = await this.deps.publish(`tw.raw.${stream}`, MessageType.RawBatch, batch, { id: batchId, localBody: local });
+      if (!ack.duplicate) this.deps.onAccepted?.(stream, events.length, source);
+      return { ok: true, accepted: events.length, batchId, duplicate: ack.duplicate };
+    } catch (err) {
+      if (err instanceof BackpressureError) {
+        return { ok: false, problem: { title: "Pipeline full", status: 503, detail: "the pipeline is behind; nothing was accepted, retry later" }, retryAfterMs: err.retryAfterMs };
+      }
+      if (err instanceof TransportUnavailableError) {
+        this.deps.log.warn("transport unavailable", { err });
+        return { ok: false, problem: { title: "Storage unavailable", status: 503, detail: "events cannot be stored durably right now; nothing was accepted, retry later" }, retryAfterMs: err.retryAfterMs };
+      }
+      throw err;
+    } finally {
+      this.#inFlight--;
+    }
+  }
+}
+
+export function tooLarge(maxBodyBytes: number): Problem {
+  return { title: "Body too large", status: 413, detail: `the body exceeds ${maxBodyBytes} bytes; split the batch`, limit: maxBodyBytes };
+}

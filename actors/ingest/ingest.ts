@@ -1,0 +1,158 @@
+/**
+ * The ingest edge: `POST /v1/streams/{stream}/events` and the WebSocket
+ * `GET /v1/streams/{stream}/events/ws`. Both hand bytes to BatchAcceptor (parse, validate,
+ * durable publish) and answer 202 or problem+json — per request, or per frame on a socket.
+ */
+import { Hono } from "hono";
+import type { UpgradeWebSocket, WSContext } from "hono/ws";
+import { formatOfContentType, supportedMediaTypes } from "../../schemas/mod.ts";
+import { problem, retryLater, type Problem } from "../../runtime/http/problem.ts";
+import { BatchAcceptor, badStreamName, tooLarge, type AcceptResult, type IngestDeps } from "./accept.ts";
+
+export interface IngestEdgeDeps extends IngestDeps {
+  upgradeWebSocket: UpgradeWebSocket<any>;
+  /** Stop reading from a socket (see HttpHost.pauseWebSocket); false if unsupported. */
+  pauseWebSocket(raw: unknown): boolean;
+  resumeWebSocket(raw: unknown): void;
+  /** Frames being processed per socket before the server stops reading it. Defaults to 8. */
+  wsMaxInFlight: number;
+}
+
+class BodyTooLarge extends Error {}
+
+/** Reads a request body, refusing more than `max` bytes without buffering them. */
+async function readBody(request: Request, max: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get("content-length") ?? NaN);
+  if (declared > max) throw new BodyTooLarge();
+  if (!request.body) return new Uint8Array(0);
+  if (Number.isFinite(declared)) return new Uint8Array(await request.arrayBuffer());
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel();
+      throw new BodyTooLarge();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+function answer(result: AcceptResult): Response {
+  if (result.ok) {
+    return Response.json({ accepted: result.accepted, batchId: result.batchId, duplicate: result.duplicate }, { status: 202 });
+  }
+  const { problem: p, retryAfterMs } = result;
+  if (retryAfterMs !== undefined && (p.status === 429 || p.status === 503)) return retryLater(p.status, p.title, p.detail, retryAfterMs);
+  return problem(p);
+}
+
+export function ingestRoutes(deps: IngestEdgeDeps): Hono {
+  const acceptor = new BatchAcceptor(deps);
+  const app = new Hono();
+
+  app.post("/v1/streams/:stream/events", async (c) => {
+    const stream = c.req.param("stream");
+    const bad = badStreamName(stream);
+    if (bad) return problem(bad);
+    const format = formatOfContentType(c.req.header("content-type"));
+    if (!format) {
+      return problem({
+        title: "Unsupported media type",
+        status: 415,
+        detail: `Content-Type ${JSON.stringify(c.req.header("content-type") ?? "(none)")} is not supported; use one of ${supportedMediaTypes.join(", ")}`,
+      }, { accept: supportedMediaTypes.join(", ") });
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = await readBody(c.req.raw, deps.limits.maxBodyBytes);
+    } catch (err) {
+      if (err instanceof BodyTooLarge) return problem(tooLarge(deps.limits.maxBodyBytes), { connection: "close" });
+      return problem({ title: "Unreadable body", status: 400, detail: `the request body could not be read: ${(err as Error).message}` });
+    }
+    const idempotencyKey = c.req.header("idempotency-key");
+    return answer(await acceptor.accept({ stream, format, bytes, source: "http", idempotencyKey }));
+  });
+
+  app.get(
+    "/v1/streams/:stream/events/ws",
+    async (c, next) => {
+      const bad = badStreamName(c.req.param("stream"));
+      if (bad) return problem(bad);
+      if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+        return problem({ title: "Upgrade required", status: 426, detail: "this endpoint speaks WebSocket only" }, { upgrade: "websocket" });
+      }
+      await next();
+    },
+    deps.upgradeWebSocket((c) => {
+      const stream = c.req.param("stream")!;
+      let frames = 0;
+      let inFlight = 0;
+      let paused = false;
+      const reply = (ws: WSContext, body: unknown) => {
+        if (ws.readyState === 1) ws.send(JSON.stringify(body));
+      };
+      return {
+        onMessage(event, ws) {
+          const frame = ++frames;
+          const data = event.data;
+          let bytes: Uint8Array;
+          let format: "json" | "msgpack";
+          if (typeof data === "string") {
+            bytes = new TextEncoder().encode(data);
+            format = "json";
+          } else if (data instanceof ArrayBuffer) {
+            bytes = new Uint8Array(data);
+            format = "msgpack";
+          } else {
+            // Blob frames do not occur with binaryType "arraybuffer"; refuse rather than guess.
+            reply(ws, { frame, error: { title: "Unsupported frame", status: 400, detail: "send text (JSON) or binary (MessagePack) frames" } });
+            return;
+          }
+          if (bytes.byteLength > deps.limits.maxBodyBytes) {
+            ws.close(1009, "frame too large");
+            return;
+          }
+          if (inFlight >= deps.wsMaxInFlight && !paused) {
+            const busy: Problem = { title: "Too many frames in flight", status: 429, detail: `at most ${deps.wsMaxInFlight} frames are processed at once per socket; wait for acks`, retryAfter: 1 };
+            reply(ws, { frame, error: busy });
+            return;
+          }
+          inFlight++;
+          if (inFlight >= deps.wsMaxInFlight) paused = deps.pauseWebSocket(ws.raw);
+          void acceptor
+            .accept({ stream, format, bytes, source: "ws" })
+            .then(
+              (result) => {
+                if (result.ok) reply(ws, { frame, accepted: result.accepted, batchId: result.batchId });
+                else reply(ws, { frame, error: { type: undefined, ...result.problem } });
+              },
+              (err) => {
+                deps.log.error("websocket frame failed", { err });
+                reply(ws, { frame, error: { title: "Internal error", status: 500, detail: "the frame could not be processed; nothing was accepted" } });
+              },
+            )
+            .finally(() => {
+              inFlight--;
+              if (paused && inFlight < deps.wsMaxInFlight) {
+                paused = false;
+                deps.resumeWebSocket(ws.raw);
+              }
+            });
+        },
+      };
+    }),
+  );
+
+  return app;
+}

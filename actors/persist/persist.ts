@@ -1,0 +1,155 @@
+/**
+ * persist: archives raw batches, window aggregates, trend signals and dead letters as objects,
+ * batched, in one bucket (or the local data directory in embedded mode):
+ *
+ *   <kind>/<stream or stage>/YYYY/MM/DD/HH/<partition>-<firstSeq>-<lastSeq>.msgpack
+ *
+ * (UTC hour of receipt for raw and dead letters, of the window start for aggregates and trends).
+ * An object holds `{kind, partition, firstSeq, lastSeq, count, records: [{seq, ...}]}` for one
+ * prefix; names come from input sequence ranges. Input is acknowledged only after its object
+ * is written (ack mode "checkpoint": each checkpoint flushes the buffers).
+ *
+ * No duplicates after a crash: input redelivered after a crash may already be archived under a
+ * different range. Before writing a buffer that may hold such input (its first flush since
+ * start, or any redelivered record), persist lists the objects of that prefix and drops records
+ * whose sequence an existing object already covers.
+ */
+import type { ActorBehaviour, ActorContext, MessageInput } from "../../runtime/core/actor.ts";
+import type { ObjectStore } from "../../runtime/store/object_store.ts";
+import {
+  MessageType,
+  validateAggBatch,
+  validateDeadLetter,
+  validateRawBatch,
+  validateTrendSignal,
+  type AggBatch,
+  type DeadLetterEntry,
+  type RawBatch,
+  type TrendSignal,
+} from "../../schemas/mod.ts";
+
+export interface PersistConfig {
+  store: ObjectStore;
+  /** Encodes an object's content (MessagePack). */
+  encode(value: unknown): Uint8Array;
+}
+
+export type ArchiveKind = "raw" | "agg" | "trends" | "dlq";
+
+interface Buffer {
+  dir: string;
+  partition: number;
+  kind: ArchiveKind;
+  records: { seq: number; [field: string]: unknown }[];
+  firstSeq: number;
+  lastSeq: number;
+  /** May hold input archived before a crash: check existing objects before writing. */
+  check: boolean;
+}
+
+export interface PersistState {
+  buffers: Map<string, Buffer>;
+  /** Prefixes flushed at least once since start (no check needed unless redelivered). */
+  seen: Set<string>;
+}
+
+function hourPath(ts: number): string {
+  const iso = new Date(ts).toISOString(); // YYYY-MM-DDTHH:…
+  return `${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(11, 13)}`;
+}
+
+const pad = (n: number) => String(n).padStart(16, "0");
+
+export function objectName(dir: string, partition: number, firstSeq: number, lastSeq: number): string {
+  return `${dir}${partition}-${pad(firstSeq)}-${pad(lastSeq)}.msgpack`;
+}
+
+/** Parses `<partition>-<first>-<last>.msgpack`. */
+export function parseObjectName(name: string): { partition: number; firstSeq: number; lastSeq: number } | undefined {
+  const m = /(\d+)-(\d+)-(\d+)\.msgpack$/.exec(name);
+  return m ? { partition: Number(m[1]), firstSeq: Number(m[2]), lastSeq: Number(m[3]) } : undefined;
+}
+
+function add(state: PersistState, kind: ArchiveKind, dir: string, partition: number, input: MessageInput, record: Record<string, unknown>): void {
+  const id = `${dir}${partition}`;
+  let buf = state.buffers.get(id);
+  if (!buf) {
+    buf = { dir, partition, kind, records: [], firstSeq: input.seq, lastSeq: input.seq, check: !state.seen.has(id) };
+    state.buffers.set(id, buf);
+  }
+  buf.records.push({ seq: input.seq, ...record });
+  buf.lastSeq = Math.max(buf.lastSeq, input.seq);
+  buf.firstSeq = Math.min(buf.firstSeq, input.seq);
+  if (input.deliveryCount > 1) buf.check = true;
+}
+
+async function flush(state: PersistState, config: PersistConfig, ctx: ActorContext): Promise<void> {
+  const written = ctx.metrics.counter("tw_objects_written_total", "Archive objects written, by kind");
+  const records = ctx.metrics.counter("tw_records_archived_total", "Records archived, by kind");
+  const writes = [...state.buffers].map(async ([id, buf]) => {
+    let list = buf.records;
+    if (buf.check) {
+      const existing = (await config.store.list(buf.dir, `${buf.partition}-`)).map(parseObjectName).filter((x) => x !== undefined);
+      list = list.filter((r) => !existing.some((o) => r.seq >= o.firstSeq && r.seq <= o.lastSeq));
+    }
+    state.seen.add(id);
+    if (list.length === 0) return;
+    const firstSeq = list.reduce((m, r) => Math.min(m, r.seq), Infinity);
+    const lastSeq = list.reduce((m, r) => Math.max(m, r.seq), 0);
+    const object = { kind: buf.kind, partition: buf.partition, firstSeq, lastSeq, count: list.length, records: list };
+    await config.store.put(objectName(buf.dir, buf.partition, firstSeq, lastSeq), config.encode(object));
+    written.inc({ kind: buf.kind });
+    records.inc({ kind: buf.kind }, list.length);
+  });
+  await Promise.all(writes);
+  state.buffers.clear();
+}
+
+export function persistActor(config: PersistConfig): ActorBehaviour<PersistState> {
+  return {
+    kind: "persist",
+    inputs: [
+      { filter: "tw.raw.>", group: "persist-raw", type: MessageType.RawBatch, validate: validateRawBatch, ack: "checkpoint" },
+      { filter: "tw.agg.>", group: "persist-agg", type: MessageType.AggBatch, validate: validateAggBatch, ack: "checkpoint" },
+      { filter: "tw.trends.>", group: "persist-trends", type: MessageType.TrendSignal, validate: validateTrendSignal, ack: "checkpoint" },
+      { filter: "tw.dlq.>", group: "persist-dlq", type: MessageType.DeadLetter, validate: validateDeadLetter, ack: "checkpoint" },
+    ],
+    checkpointIntervalMs: 1000,
+    init: () => ({ buffers: new Map(), seen: new Set() }),
+    receive(state, input) {
+      if (input.kind !== "message") return state;
+      switch (input.type) {
+        case MessageType.RawBatch: {
+          const { canonical: _, ...batch } = input.body as RawBatch & { canonical?: unknown };
+          add(state, "raw", `raw/${batch.stream}/${hourPath(batch.receivedAt)}/`, 0, input, { batch });
+          break;
+        }
+        case MessageType.AggBatch: {
+          const batch = input.body as AggBatch;
+          for (const w of batch.windows) {
+            add(state, "agg", `agg/${w.stream}/${hourPath(w.windowStart)}/`, batch.partition, input, { window: w });
+          }
+          break;
+        }
+        case MessageType.TrendSignal: {
+          const signal = input.body as TrendSignal;
+          add(state, "trends", `trends/${signal.stream}/${hourPath(signal.windowStart)}/`, 0, input, { signal });
+          break;
+        }
+        case MessageType.DeadLetter: {
+          const entry = input.body as DeadLetterEntry;
+          add(state, "dlq", `dlq/${entry.stage}/${hourPath(entry.at)}/`, 0, input, { entry });
+          break;
+        }
+      }
+      return state;
+    },
+    async checkpoint(state, ctx) {
+      await flush(state, config, ctx);
+      return { state };
+    },
+    async stop(state, ctx) {
+      await flush(state, config, ctx);
+    },
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * Trendwire's settings: every field once, with its default, environment variable and flag.
+ * `trendwire run --help` and the README's configuration table are generated from this.
+ */
+import { loadConfig, type ConfigOf, type ConfigSources, type ConfigSpec } from "../runtime/core/config.ts";
+
+export const actorKinds = ["ingest", "decode", "aggregate", "detect", "persist", "trends"] as const;
+export type ActorKind = (typeof actorKinds)[number];
+
+export const configSpec = {
+  port: { type: "int", default: 8080, min: 0, max: 65535, env: "TW_PORT", flag: "port", description: "HTTP port of the ingest and trends edge (0 picks a free port)" },
+  host: { type: "string", default: "0.0.0.0", env: "TW_HOST", flag: "host", description: "Address the HTTP edge listens on" },
+  dataDir: { type: "string", default: "./data", env: "TW_DATA_DIR", flag: "data-dir", description: "Embedded mode: the transport log, checkpoints and archived objects live here" },
+  actors: { type: "list", default: [...actorKinds], values: actorKinds, env: "TW_ACTORS", flag: "actors", description: "Actor kinds this process runs (comma-separated)" },
+  instance: { type: "int", default: 0, min: 0, env: "TW_INSTANCE", flag: "instance", description: "Index of this instance among instances of its kinds (partition ownership)" },
+  instances: { type: "int", default: 1, min: 1, env: "TW_INSTANCES", flag: "instances", description: "Instances of the partitioned kinds (aggregate, detect)" },
+  partitions: { type: "int", default: 16, min: 1, max: 4096, env: "TW_PARTITIONS", flag: "partitions", description: "Partitions of tw.events and tw.agg (stable hash of stream and key)" },
+  windowMs: { type: "int", default: 10_000, min: 10, env: "TW_WINDOW_MS", flag: "window-ms", description: "Tumbling window length (ms) for every stream" },
+  streamWindowMs: { type: "map", default: {}, env: "TW_STREAM_WINDOW_MS", flag: "stream-window-ms", description: "Per-stream window lengths, e.g. clicks=60000,errors=5000" },
+  maxOutOfOrderMs: { type: "int", default: 2_000, min: 0, env: "TW_MAX_OUT_OF_ORDER_MS", flag: "max-out-of-order-ms", description: "Watermark lag behind the newest event time (ms)" },
+  allowedLatenessMs: { type: "int", default: 0, min: 0, env: "TW_ALLOWED_LATENESS_MS", flag: "allowed-lateness-ms", description: "How long a closed window still takes events, re-emitting a revision (ms)" },
+  idleTimeoutMs: { type: "int", default: 0, min: 0, env: "TW_IDLE_TIMEOUT_MS", flag: "idle-timeout-ms", description: "Quiet time after which a stream's watermark follows the wall clock (ms; 0 = the window length)" },
+  maxOpenWindows: { type: "int", default: 1_000_000, min: 1, env: "TW_MAX_OPEN_WINDOWS", flag: "max-open-windows", description: "Open windows held by one aggregate instance at most" },
+  detectThreshold: { type: "number", default: 0.8, min: 0.5, max: 0.999, env: "TW_DETECT_THRESHOLD", flag: "detect-threshold", description: "Score at which a window is a trend (0.8 ≈ p ≤ 1e-4)" },
+  detectWarmupWindows: { type: "int", default: 8, min: 1, env: "TW_DETECT_WARMUP", flag: "detect-warmup", description: "Windows a key must have before it can signal" },
+  detectMinDelta: { type: "number", default: 5, min: 0, env: "TW_DETECT_MIN_DELTA", flag: "detect-min-delta", description: "Smallest absolute change over expected that can signal (counts)" },
+  detectMaxKeys: { type: "int", default: 100_000, min: 1, env: "TW_DETECT_MAX_KEYS", flag: "detect-max-keys", description: "Keys with detector state per detect instance (least recently updated evicted)" },
+  maxBodyBytes: { type: "int", default: 10 * 1024 * 1024, min: 1024, env: "TW_MAX_BODY_BYTES", flag: "max-body-bytes", description: "Largest request body or WebSocket frame (bytes)" },
+  maxEventsPerRequest: { type: "int", default: 10_000, min: 1, env: "TW_MAX_EVENTS_PER_REQUEST", flag: "max-events-per-request", description: "Most events in one request or frame" },
+  maxInFlight: { type: "int", default: 256, min: 1, env: "TW_MAX_IN_FLIGHT", flag: "max-in-flight", description: "Batches being written at once before ingest answers 429" },
+  wsMaxInFlight: { type: "int", default: 8, min: 1, env: "TW_WS_MAX_IN_FLIGHT", flag: "ws-max-in-flight", description: "Frames processed at once per WebSocket before the server stops reading it" },
+  streamMaxBytes: { type: "int", default: 256 * 1024 * 1024, min: 1024 * 1024, env: "TW_STREAM_MAX_BYTES", flag: "stream-max-bytes", description: "Embedded transport: unacknowledged bytes per stream before ingest answers 503" },
+  duplicateWindowMs: { type: "int", default: 120_000, min: 1000, env: "TW_DUPLICATE_WINDOW_MS", flag: "duplicate-window-ms", description: "How long an Idempotency-Key / message id is remembered (ms)" },
+  syncIntervalMs: { type: "int", default: 2, min: 0, env: "TW_SYNC_INTERVAL_MS", flag: "sync-interval-ms", description: "Embedded transport: group-commit interval of the fsync'd log (ms)" },
+  trendsActiveForMs: { type: "int", default: 60_000, min: 1000, env: "TW_TRENDS_ACTIVE_MS", flag: "trends-active-ms", description: "A key stays in GET /v1/trends this long after its last signal (ms)" },
+  logLevel: { type: "enum", default: "info", values: ["debug", "info", "warn", "error"], env: "TW_LOG_LEVEL", flag: "log-level", description: "Structured log level (JSON lines on stderr)" },
+  shutdownTimeoutMs: { type: "int", default: 30_000, min: 1000, env: "TW_SHUTDOWN_TIMEOUT_MS", flag: "shutdown-timeout-ms", description: "Time allowed for draining on SIGTERM before exiting anyway (ms)" },
+} satisfies ConfigSpec;
+
+export type TrendwireConfig = ConfigOf<typeof configSpec>;
+
+export function trendwireConfig(sources: ConfigSources = {}): TrendwireConfig {
+  return loadConfig(configSpec, sources);
+}

@@ -1,0 +1,205 @@
+/**
+ * The composition root: builds the transport, the actor system and the supervision tree for
+ * the actor kinds this process runs, and the HTTP edge in front of them.
+ *
+ * Supervision (declared here, implemented once in runtime/core/supervisor.ts): one_for_one,
+ * at most 10 restarts in 60 s with backoff from 100 ms to 5 s, then escalation, which ends the
+ * process with a non-zero exit. Children start downstream first (persist … decode, then the
+ * edge) so that consumers exist before producers, and stop in reverse: the edge stops taking
+ * input, then each stage drains what is already accepted before it stops.
+ */
+import type { Platform, HttpServer } from "../runtime/platform/platform.ts";
+import type { Clock } from "../runtime/core/clock.ts";
+import type { Logger } from "../runtime/core/log.ts";
+import type { Transport } from "../runtime/transport/transport.ts";
+import type { ChildSpec, Supervisor } from "../runtime/core/supervisor.ts";
+import { ActorSystem } from "../runtime/core/system.ts";
+import { MetricsRegistry } from "../runtime/core/metrics.ts";
+import { createLogger } from "../runtime/core/log.ts";
+import { FileCheckpointStore } from "../runtime/store/checkpoint_store.ts";
+import { LocalDirObjectStore, type ObjectStore } from "../runtime/store/object_store.ts";
+import { InProcessTransport } from "../runtime/transport/in_process.ts";
+import { ownedPartitions } from "../runtime/core/partitions.ts";
+import { decodeActor } from "../actors/decode/decode.ts";
+import { aggregateActor } from "../actors/aggregate/aggregate.ts";
+import { detectActor } from "../actors/detect/detect.ts";
+import { detectorConfig } from "../actors/detect/detector.ts";
+import { persistActor } from "../actors/persist/persist.ts";
+import { trendsFeedActor } from "../actors/trends/feed.ts";
+import { trendsRoutes } from "../actors/trends/routes.ts";
+import { TrendsView, defaultTrendsViewConfig } from "../actors/trends/view.ts";
+import { ingestRoutes } from "../actors/ingest/ingest.ts";
+import { defaultIngestLimits } from "../actors/ingest/accept.ts";
+import type { TrendwireConfig } from "./config.ts";
+import { streamSpecs } from "./streams.ts";
+import { edgeApp } from "./edge.ts";
+import type { Hono } from "hono";
+
+export interface PipelineOptions {
+  clock?: Clock;
+  log?: Logger;
+  /** Defaults to the embedded in-process transport with its log under `<dataDir>/log`. */
+  transport?: Transport;
+  /** Defaults to the local directory `<dataDir>/objects`. */
+  store?: ObjectStore;
+  /** Called when the supervision tree gives up (restart intensity exceeded). */
+  onEscalate?(error: Error): void;
+}
+
+export interface Pipeline {
+  readonly system: ActorSystem;
+  readonly supervisor: Supervisor;
+  readonly transport: Transport;
+  readonly store: ObjectStore;
+  readonly view: TrendsView | undefined;
+  /** The HTTP edge, when this process runs ingest or trends. */
+  readonly server: HttpServer | undefined;
+  /** Orderly shutdown: stop intake, drain, flush, close the transport. */
+  stop(): Promise<void>;
+}
+
+export async function startPipeline(config: TrendwireConfig, platform: Platform, options: PipelineOptions = {}): Promise<Pipeline> {
+  const log = options.log ?? createLogger({ level: config.logLevel as "info" });
+  const runs = new Set(config.actors);
+  const dataDir = config.dataDir.replace(/\/+$/, "");
+  await platform.fs.mkdirp(dataDir);
+  const transport =
+    options.transport ??
+    new InProcessTransport({ fs: platform.fs, dir: `${dataDir}/log`, clock: options.clock, syncIntervalMs: config.syncIntervalMs, onError: (err) => log.warn("transport housekeeping failed", { err }) });
+  await transport.ensureStreams(streamSpecs(config));
+  const store = options.store ?? new LocalDirObjectStore(platform.fs, `${dataDir}/objects`);
+  const metrics = new MetricsRegistry();
+  const system = new ActorSystem({
+    transport,
+    clock: options.clock,
+    log,
+    metrics,
+    checkpoints: new FileCheckpointStore(platform.fs, `${dataDir}/checkpoints`),
+  });
+  metrics.collect(() => metrics.gauge("process_resident_memory_bytes", "Resident set size").set(platform.memoryRss()));
+
+  const owned = ownedPartitions(config.instance, config.instances, config.partitions);
+  const suffix = config.instances > 1 ? `-${config.instance}` : "";
+  const view = runs.has("trends") ? new TrendsView({ ...defaultTrendsViewConfig, activeForMs: config.trendsActiveForMs }) : undefined;
+  const children: ChildSpec[] = [];
+  if (runs.has("persist")) {
+    children.push(system.actor(`persist${suffix}`, persistActor({ store, encode: (v) => system.codec.encodeValue(v) })));
+  }
+  if (view) children.push(system.actor(`trends${suffix}`, trendsFeedActor(view, `trends-view${suffix}`)));
+  if (runs.has("detect")) {
+    const detector = detectorConfig({
+      threshold: config.detectThreshold,
+      warmupWindows: config.detectWarmupWindows,
+      minDelta: config.detectMinDelta,
+      windowMs: config.windowMs,
+    });
+    children.push(system.actor(`detect${suffix}`, detectActor({ partitions: config.partitions, owned, detector, maxKeys: config.detectMaxKeys })));
+  }
+  if (runs.has("aggregate")) {
+    const perStream: Record<string, { sizeMs: number }> = {};
+    for (const [stream, sizeMs] of Object.entries(config.streamWindowMs)) perStream[stream] = { sizeMs };
+    children.push(
+      system.actor(
+        `aggregate${suffix}`,
+        aggregateActor({
+          partitions: config.partitions,
+          owned,
+          windows: {
+            defaults: {
+              sizeMs: config.windowMs,
+              maxOutOfOrderMs: config.maxOutOfOrderMs,
+              allowedLatenessMs: config.allowedLatenessMs,
+              ...(config.idleTimeoutMs > 0 ? { idleTimeoutMs: config.idleTimeoutMs } : {}),
+            },
+            perStream,
+            maxOpenWindows: config.maxOpenWindows,
+          },
+          tickMs: 1000,
+          maxLateListed: 1000,
+        }),
+      ),
+    );
+  }
+  if (runs.has("decode")) {
+    children.push(
+      system.actor(`decode${suffix}`, decodeActor({ partitions: config.partitions, maxEventsPerBatch: 100_000, decodeMsgpack: (b) => system.codec.decodeValue(b) })),
+    );
+  }
+
+  let ready = false;
+  let server: HttpServer | undefined;
+  if (runs.has("ingest") || view) {
+    const routes: Hono[] = [];
+    if (runs.has("ingest")) {
+      const accepted = metrics.counter("tw_events_accepted_total", "Events accepted (202) by stream and source");
+      routes.push(
+        ingestRoutes({
+          publish: (subject, type, body, opts) => system.publish(subject, type, body, opts),
+          decodeMsgpack: (b) => system.codec.decodeValue(b),
+          now: () => system.clock.now(),
+          log: log.child({ actor: "ingest" }),
+          limits: { ...defaultIngestLimits, maxBodyBytes: config.maxBodyBytes, maxEventsPerRequest: config.maxEventsPerRequest, maxInFlight: config.maxInFlight },
+          onAccepted: (stream, events, source) => accepted.inc({ stream, source }, events),
+          upgradeWebSocket: platform.http.upgradeWebSocket,
+          pauseWebSocket: (raw) => platform.http.pauseWebSocket(raw),
+          resumeWebSocket: (raw) => platform.http.resumeWebSocket(raw),
+          wsMaxInFlight: config.wsMaxInFlight,
+        }),
+      );
+    }
+    if (view) routes.push(trendsRoutes({ view, clock: system.clock, upgradeWebSocket: platform.http.upgradeWebSocket, heartbeatMs: 15_000 }));
+    const app = edgeApp({ routes, log, metrics, isReady: () => ready });
+    children.push({
+      id: "http-edge",
+      start: async () => {
+        const s = await platform.http.serve({ port: config.port, hostname: config.host, fetch: app.fetch, maxWebSocketPayload: config.maxBodyBytes });
+        server = s;
+        let resolveExit!: (e: Error | undefined) => void;
+        const exited = new Promise<Error | undefined>((r) => (resolveExit = r));
+        return {
+          exited,
+          stop: async () => {
+            view?.closeSubscribers();
+            await s.close();
+            resolveExit(undefined);
+          },
+        };
+      },
+    });
+  }
+
+  const supervisor = await system.startSupervisor("root", {
+    strategy: "one_for_one",
+    intensity: 10,
+    periodMs: 60_000,
+    backoff: { initialMs: 100, maxMs: 5_000 },
+    drainTimeoutMs: config.shutdownTimeoutMs,
+    children,
+  });
+  void supervisor.exited.then((reason) => {
+    if (reason) options.onEscalate?.(reason);
+  });
+  ready = true;
+  log.info("trendwire started", { actors: [...runs], port: server?.port, dataDir, platform: platform.name });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    system,
+    supervisor,
+    transport,
+    store,
+    view,
+    get server() {
+      return server;
+    },
+    stop() {
+      stopping ??= (async () => {
+        ready = false;
+        await supervisor.stop();
+        await transport.close();
+        log.info("trendwire stopped");
+      })();
+      return stopping;
+    },
+  };
+}

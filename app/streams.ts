@@ -1,0 +1,14 @@
+/** The streams of DESIGN §4, sized from configuration. */
+import type { StreamSpec } from "../runtime/transport/transport.ts";
+import type { TrendwireConfig } from "./config.ts";
+
+export function streamSpecs(config: TrendwireConfig): StreamSpec[] {
+  const common = { maxBytes: config.streamMaxBytes, duplicateWindowMs: config.duplicateWindowMs };
+  return [
+    { name: "TW_RAW", subjects: ["tw.raw.>"], ...common },
+    { name: "TW_EVENTS", subjects: ["tw.events.>"], ...common },
+    { name: "TW_AGG", subjects: ["tw.agg.>"], ...common },
+    { name: "TW_TRENDS", subjects: ["tw.trends.>"], ...common },
+    { name: "TW_DLQ", subjects: ["tw.dlq.>"], ...common },
+  ];
+}

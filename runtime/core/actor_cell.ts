@@ -1,0 +1,282 @@
+/**
+ * Runs one actor instance: attaches its inputs to the transport, feeds a bounded mailbox,
+ * calls the behaviour one input at a time, acknowledges input by the actor's ack mode,
+ * checkpoints stateful actors, and dead-letters what cannot be processed.
+ *
+ * A cell runs once: after a crash or a stop it is done, and the supervisor starts a new one.
+ * `exited` resolves with undefined after an orderly stop and with the error after a crash.
+ */
+import type { ActorBehaviour, ActorContext, ActorInput, Checkpoint, InputSpec } from "./actor.ts";
+import type { EnvelopePublisher } from "./publisher.ts";
+import type { Clock, TimerHandle } from "./clock.ts";
+import type { Logger } from "./log.ts";
+import type { MetricsRegistry } from "./metrics.ts";
+import { Mailbox } from "./mailbox.ts";
+import type { MessageCodec, Envelope } from "../codec/codec.ts";
+import type { Consumer, Delivery, Transport } from "../transport/transport.ts";
+import type { CheckpointStore } from "../store/checkpoint_store.ts";
+
+export interface CellDeps {
+  transport: Transport;
+  codec: MessageCodec;
+  publisher: EnvelopePublisher;
+  clock: Clock;
+  log: Logger;
+  metrics: MetricsRegistry;
+  checkpoints: CheckpointStore;
+  /** Dead letters go to `${subjectPrefix}.${kind}` as envelopes of `type`. */
+  deadLetter: { subjectPrefix: string; type: string };
+  mailboxCapacity: number;
+  maxDeliver: number;
+  maxAckPending: number;
+  ackWaitMs: number;
+}
+
+type MailItem =
+  | { kind: "delivery"; spec: InputSpec; delivery: Delivery }
+  | { kind: "timer"; name: string }
+  | { kind: "checkpoint" };
+
+function isEnvelope(value: unknown): value is Envelope {
+  return typeof value === "object" && value !== null && (value as Envelope).v === 1 && typeof (value as Envelope).type === "string";
+}
+
+export class ActorCell<S> {
+  readonly mailbox: Mailbox<MailItem>;
+  readonly exited: Promise<Error | undefined>;
+  #resolveExit!: (reason: Error | undefined) => void;
+  #state!: S;
+  #consumers: Consumer[] = [];
+  #timers = new Map<string, TimerHandle>();
+  #held: Delivery[] = [];
+  #seqs: Record<string, number> = {};
+  #restored: Checkpoint | undefined;
+  #checkpointTimer: TimerHandle | undefined;
+  #done = false;
+  #stopping = false;
+  readonly ctx: ActorContext;
+  readonly #log: Logger;
+
+  constructor(
+    readonly behaviour: ActorBehaviour<S>,
+    readonly name: string,
+    readonly deps: CellDeps,
+  ) {
+    this.mailbox = new Mailbox(deps.mailboxCapacity);
+    this.exited = new Promise((resolve) => (this.#resolveExit = resolve));
+    this.#log = deps.log.child({ actor: name });
+    const cell = this;
+    this.ctx = {
+      name,
+      clock: deps.clock,
+      log: this.#log,
+      metrics: deps.metrics,
+      publish: (subject, type, body, options) => deps.publisher.publish(subject, type, body, options),
+      setTimer(timerName, delayMs) {
+        cell.#timers.get(timerName)?.cancel();
+        cell.#timers.set(
+          timerName,
+          deps.clock.setTimeout(() => {
+            cell.#timers.delete(timerName);
+            cell.mailbox.putSystem({ kind: "timer", name: timerName });
+          }, delayMs),
+        );
+      },
+      cancelTimer(timerName) {
+        cell.#timers.get(timerName)?.cancel();
+        cell.#timers.delete(timerName);
+      },
+      restored: () => cell.#restored,
+    };
+  }
+
+  /** Restores the checkpoint, runs init, attaches the inputs and starts the loop. A throw here is a crash. */
+  async start(): Promise<void> {
+    const saved = await this.deps.checkpoints.load(this.name);
+    if (saved) {
+      this.#restored = this.deps.codec.decodeValue(saved) as Checkpoint;
+      this.#seqs = { ...this.#restored.seqs };
+    }
+    this.#state = await this.behaviour.init(this.ctx);
+    void this.#loop();
+    try {
+      for (const spec of this.behaviour.inputs) {
+        const consumer = await this.deps.transport.consume(
+          spec.filter,
+          spec.group,
+          async (delivery) => {
+            if (!(await this.mailbox.put({ kind: "delivery", spec, delivery }))) return;
+          },
+          {
+            maxAckPending: this.deps.maxAckPending,
+            ackWaitMs: this.deps.ackWaitMs,
+            maxDeliver: spec.maxDeliver ?? this.deps.maxDeliver,
+            onDead: (dead) =>
+              this.#deadLetter(`${dead.reason} (after ${dead.deliveryCount} deliveries)`, dead.subject, dead.seq, dead.data),
+          },
+        );
+        this.#consumers.push(consumer);
+      }
+    } catch (err) {
+      this.#crash(err);
+      throw err;
+    }
+  }
+
+  /** Messages of this actor's inputs not yet processed (delivered-and-held ones excluded). */
+  async backlog(): Promise<number> {
+    let pending = 0;
+    for (const c of this.#consumers) pending += await c.pending();
+    return Math.max(0, pending - this.#held.length);
+  }
+
+  /** Orderly stop: no new input, process what is queued, behaviour.stop, final checkpoint. */
+  async stop(): Promise<void> {
+    if (this.#done || this.#stopping) return void (await this.exited);
+    this.#stopping = true;
+    await Promise.all(this.#consumers.map((c) => c.stop()));
+    this.mailbox.close();
+    await this.exited;
+  }
+
+  async #loop(): Promise<void> {
+    for (;;) {
+      const item = await this.mailbox.take();
+      if (item === undefined) break;
+      try {
+        await this.#handle(item);
+      } catch (err) {
+        this.#crash(err);
+        return;
+      }
+    }
+    // The mailbox was closed by stop() and is drained.
+    try {
+      await this.behaviour.stop?.(this.#state, this.ctx);
+      if (this.behaviour.checkpoint || this.#held.length > 0) await this.#checkpoint();
+    } catch (err) {
+      this.#crash(err);
+      return;
+    }
+    this.#finish(undefined);
+  }
+
+  async #handle(item: MailItem): Promise<void> {
+    if (item.kind === "timer") {
+      this.#state = await this.behaviour.receive(this.#state, { kind: "timer", name: item.name }, this.ctx);
+    } else if (item.kind === "checkpoint") {
+      this.#checkpointTimer = undefined;
+      await this.#checkpoint();
+    } else {
+      await this.#handleDelivery(item.spec, item.delivery);
+    }
+  }
+
+  async #handleDelivery(spec: InputSpec, delivery: Delivery): Promise<void> {
+    const checkpointed = spec.ack === "checkpoint";
+    let envelope: Envelope;
+    if (isEnvelope(delivery.value)) {
+      envelope = delivery.value; // same-process publish: already decoded and trusted
+    } else {
+      try {
+        envelope = this.deps.codec.decode(delivery.data);
+      } catch (err) {
+        return this.#reject(delivery, `undecodable message: ${(err as Error).message}`);
+      }
+      if (envelope.type !== spec.type) {
+        return this.#reject(delivery, `unexpected message type ${envelope.type} (expected ${spec.type})`);
+      }
+      const issues = spec.validate?.(envelope.body) ?? [];
+      if (issues.length > 0) {
+        const detail = issues.slice(0, 5).map((i) => `${i.path || "/"}: ${i.message}`).join("; ");
+        return this.#reject(delivery, `invalid ${spec.type}: ${detail}`);
+      }
+    }
+    if (checkpointed && delivery.seq <= (this.#seqs[spec.filter] ?? 0)) {
+      delivery.ack(); // already folded into the restored checkpoint
+      return;
+    }
+    const input: ActorInput = {
+      kind: "message",
+      subject: delivery.subject,
+      seq: delivery.seq,
+      deliveryCount: delivery.deliveryCount,
+      type: envelope.type,
+      id: envelope.id,
+      ts: envelope.ts,
+      headers: delivery.headers,
+      body: envelope.body,
+    };
+    try {
+      this.#state = await this.behaviour.receive(this.#state, input, this.ctx);
+    } catch (err) {
+      const maxDeliver = spec.maxDeliver ?? this.deps.maxDeliver;
+      if (delivery.deliveryCount < maxDeliver) throw err; // crash; redelivered to the restarted actor
+      this.#log.error("giving up on message", { subject: delivery.subject, seq: delivery.seq, err });
+      await this.#deadLetter(`failed ${delivery.deliveryCount} times: ${(err as Error).message}`, delivery.subject, delivery.seq, delivery.data);
+      if (!checkpointed) return delivery.ack();
+    }
+    if (!checkpointed) return delivery.ack();
+    this.#held.push(delivery);
+    if (delivery.seq > (this.#seqs[spec.filter] ?? 0)) this.#seqs[spec.filter] = delivery.seq;
+    if (this.#held.length >= this.deps.maxAckPending / 2) {
+      await this.#checkpoint();
+    } else if (!this.#checkpointTimer) {
+      this.#checkpointTimer = this.deps.clock.setTimeout(
+        () => this.mailbox.putSystem({ kind: "checkpoint" }),
+        this.behaviour.checkpointIntervalMs ?? 1000,
+      );
+    }
+  }
+
+  async #reject(delivery: Delivery, reason: string): Promise<void> {
+    await this.#deadLetter(reason, delivery.subject, delivery.seq, delivery.data);
+    delivery.ack();
+  }
+
+  async #checkpoint(): Promise<void> {
+    this.#checkpointTimer?.cancel();
+    this.#checkpointTimer = undefined;
+    if (this.behaviour.checkpoint) {
+      const { state, snapshot } = await this.behaviour.checkpoint(this.#state, this.ctx);
+      this.#state = state;
+      if (snapshot !== undefined) {
+        const checkpoint: Checkpoint = { seqs: { ...this.#seqs }, snapshot };
+        await this.deps.checkpoints.save(this.name, this.deps.codec.encodeValue(checkpoint));
+      }
+    }
+    for (const d of this.#held.splice(0)) d.ack();
+  }
+
+  async #deadLetter(reason: string, subject: string, seq: number, data: Uint8Array): Promise<void> {
+    const kind = this.behaviour.kind;
+    this.deps.metrics.counter("tw_dead_letters_total", "Messages and events dead-lettered, by stage").inc({ stage: kind });
+    this.#log.warn("dead-lettered", { subject, seq, reason });
+    await this.deps.publisher.publish(
+      `${this.deps.deadLetter.subjectPrefix}.${kind}`,
+      this.deps.deadLetter.type,
+      { stage: kind, reason, at: this.deps.clock.now(), subject, seq, payload: data },
+      { id: `dlq:${kind}:${subject}:${seq}` },
+    );
+  }
+
+  #crash(err: unknown): void {
+    if (this.#done) return;
+    this.#log.error("actor crashed", { err });
+    this.mailbox.close();
+    this.mailbox.drain(); // undelivered and held input stays unacked: redelivered after restart
+    this.#held = [];
+    void Promise.all(this.#consumers.map((c) => c.stop().catch(() => {}))).then(() =>
+      this.#finish(err instanceof Error ? err : new Error(String(err))),
+    );
+  }
+
+  #finish(reason: Error | undefined): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#checkpointTimer?.cancel();
+    for (const t of this.#timers.values()) t.cancel();
+    this.#timers.clear();
+    this.#resolveExit(reason);
+  }
+}

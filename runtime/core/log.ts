@@ -1,0 +1,54 @@
+/**
+ * Structured logs: one JSON object per line on stderr, `{"t":…,"level":…,"actor":…,"msg":…,…}`.
+ * Loggers are values passed in (no global), so tests can capture them.
+ */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  /** A logger that adds `fields` to every line. */
+  child(fields: LogFields): Logger;
+}
+
+export type LogSink = (line: string) => void;
+
+const stderrSink: LogSink = (line) => console.error(line);
+
+function errorFields(value: unknown): unknown {
+  if (value instanceof Error) {
+    return { name: value.name, message: value.message, ...(value.cause ? { cause: errorFields(value.cause) } : {}) };
+  }
+  return value;
+}
+
+export function createLogger(options: { level?: LogLevel; sink?: LogSink; fields?: LogFields } = {}): Logger {
+  const min = rank[options.level ?? "info"];
+  const sink = options.sink ?? stderrSink;
+  const base = options.fields ?? {};
+  const write = (level: LogLevel, msg: string, fields?: LogFields) => {
+    if (rank[level] < min) return;
+    const entry: LogFields = { t: new Date().toISOString(), level, ...base, msg };
+    if (fields) for (const [k, v] of Object.entries(fields)) entry[k] = errorFields(v);
+    sink(JSON.stringify(entry));
+  };
+  return {
+    debug: (m, f) => write("debug", m, f),
+    info: (m, f) => write("info", m, f),
+    warn: (m, f) => write("warn", m, f),
+    error: (m, f) => write("error", m, f),
+    child: (fields) => createLogger({ level: options.level ?? "info", sink, fields: { ...base, ...fields } }),
+  };
+}
+
+/** Collects lines in memory (tests). */
+export function memoryLogger(level: LogLevel = "debug"): Logger & { lines: LogFields[] } {
+  const lines: LogFields[] = [];
+  const logger = createLogger({ level, sink: (line) => lines.push(JSON.parse(line)) });
+  return Object.assign(logger, { lines });
+}

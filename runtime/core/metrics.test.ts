@@ -1,0 +1,28 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { MetricsRegistry } from "./metrics.ts";
+
+test("renders counters, gauges and histograms in Prometheus text format", () => {
+  const m = new MetricsRegistry();
+  const c = m.counter("tw_events_total", "Events");
+  c.inc({ stream: "a" }, 3);
+  c.inc({ stream: "a" });
+  c.inc({ stream: 'b"x' });
+  m.gauge("tw_keys", "Keys").set(42);
+  const h = m.histogram("tw_latency_seconds", "Latency", [0.1, 1]);
+  h.observe(0.05);
+  h.observe(0.5);
+  const text = m.render();
+  assert.match(text, "# TYPE tw_events_total counter\n");
+  assert.match(text, 'tw_events_total{stream="a"} 4\n');
+  assert.match(text, 'tw_events_total{stream="b\\"x"} 1\n');
+  assert.match(text, "tw_keys 42\n");
+  assert.match(text, 'tw_latency_seconds_bucket{le="0.1"} 1\n');
+  assert.match(text, 'tw_latency_seconds_bucket{le="1"} 2\n');
+  assert.match(text, 'tw_latency_seconds_bucket{le="+Inf"} 2\n');
+  assert.match(text, "tw_latency_seconds_count 2\n");
+  assert.is(m.counter("tw_events_total", "Events").get({ stream: "a" }), 4, "same family returned on re-registration");
+  assert.throws(() => m.gauge("tw_events_total", "x"), /already registered/);
+});
+
+test.run();

@@ -1,0 +1,116 @@
+/**
+ * Prometheus metrics: counters, gauges and histograms with labels, rendered in the text
+ * exposition format (version 0.0.4). A registry is a value passed in, not a global.
+ */
+export type Labels = Record<string, string | number>;
+
+function labelKey(labels: Labels | undefined): string {
+  if (!labels) return "";
+  const keys = Object.keys(labels).sort();
+  if (keys.length === 0) return "";
+  return "{" + keys.map((k) => `${k}="${String(labels[k]).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`).join(",") + "}";
+}
+
+export interface Counter {
+  inc(labels?: Labels, by?: number): void;
+  get(labels?: Labels): number;
+}
+export interface Gauge {
+  set(value: number, labels?: Labels): void;
+  get(labels?: Labels): number;
+}
+export interface Histogram {
+  observe(value: number, labels?: Labels): void;
+}
+
+interface Family {
+  name: string;
+  help: string;
+  type: "counter" | "gauge" | "histogram";
+  render(): string[];
+}
+
+export const defaultBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export class MetricsRegistry {
+  #families = new Map<string, Family & { impl: unknown }>();
+  /** Sampled on every render (e.g. gauges read from live objects). */
+  #collectors: (() => void)[] = [];
+
+  counter(name: string, help: string): Counter {
+    return this.#family(name, help, "counter", () => {
+      const values = new Map<string, number>();
+      const impl: Counter = {
+        inc: (labels, by = 1) => {
+          const k = labelKey(labels);
+          values.set(k, (values.get(k) ?? 0) + by);
+        },
+        get: (labels) => values.get(labelKey(labels)) ?? 0,
+      };
+      return { impl, render: () => [...values].map(([k, v]) => `${name}${k} ${v}`) };
+    });
+  }
+
+  gauge(name: string, help: string): Gauge {
+    return this.#family(name, help, "gauge", () => {
+      const values = new Map<string, number>();
+      const impl: Gauge = {
+        set: (value, labels) => void values.set(labelKey(labels), value),
+        get: (labels) => values.get(labelKey(labels)) ?? 0,
+      };
+      return { impl, render: () => [...values].map(([k, v]) => `${name}${k} ${v}`) };
+    });
+  }
+
+  histogram(name: string, help: string, buckets = defaultBuckets): Histogram {
+    return this.#family(name, help, "histogram", () => {
+      const series = new Map<string, { labels: Labels | undefined; counts: number[]; sum: number; count: number }>();
+      const impl: Histogram = {
+        observe: (value, labels) => {
+          const k = labelKey(labels);
+          let s = series.get(k);
+          if (!s) series.set(k, (s = { labels, counts: buckets.map(() => 0), sum: 0, count: 0 }));
+          for (let i = 0; i < buckets.length; i++) if (value <= buckets[i]!) s.counts[i]!++;
+          s.sum += value;
+          s.count++;
+        },
+      };
+      const render = () => {
+        const out: string[] = [];
+        for (const s of series.values()) {
+          buckets.forEach((b, i) => out.push(`${name}_bucket${labelKey({ ...s.labels, le: b })} ${s.counts[i]}`));
+          out.push(`${name}_bucket${labelKey({ ...s.labels, le: "+Inf" })} ${s.count}`);
+          out.push(`${name}_sum${labelKey(s.labels)} ${s.sum}`);
+          out.push(`${name}_count${labelKey(s.labels)} ${s.count}`);
+        }
+        return out;
+      };
+      return { impl, render };
+    });
+  }
+
+  /** Runs `fn` before each render, to refresh gauges from live state. */
+  collect(fn: () => void): void {
+    this.#collectors.push(fn);
+  }
+
+  render(): string {
+    for (const fn of this.#collectors) fn();
+    const out: string[] = [];
+    for (const f of this.#families.values()) {
+      out.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`, ...f.render());
+    }
+    return out.join("\n") + "\n";
+  }
+
+  #family<T>(name: string, help: string, type: Family["type"], make: () => { impl: T; render: () => string[] }): T {
+    const existing = this.#families.get(name);
+    if (existing) {
+      if (existing.type !== type) throw new TypeError(`metric ${name} already registered as ${existing.type}`);
+      return existing.impl as T;
+    }
+    const { impl, render } = make();
+    this.#families.set(name, { name, help, type, render, impl });
+    return impl;
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * RFC 9457 problem details: every error at an HTTP edge is `application/problem+json` with a
+ * `type`, a `title`, the `status`, a `detail` a person can act on, and, for invalid input, an
+ * `errors` list of `{pointer, detail}` naming each offending field.
+ */
+export interface ProblemFieldError {
+  /** JSON Pointer into the request, e.g. "/events/3/key". */
+  pointer: string;
+  detail: string;
+}
+
+export interface Problem {
+  type?: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  errors?: ProblemFieldError[];
+  [extension: string]: unknown;
+}
+
+const typeBase = "https://trendwire.dev/problems/";
+
+export function problem(p: Problem, headers: Record<string, string> = {}): Response {
+  const body = { type: p.type ?? `${typeBase}${p.title.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`, ...p };
+  return new Response(JSON.stringify(body), {
+    status: p.status,
+    headers: { "content-type": "application/problem+json", ...headers },
+  });
+}
+
+/** 429/503 with Retry-After in whole seconds (at least 1). */
+export function retryLater(status: 429 | 503, title: string, detail: string, retryAfterMs: number): Response {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return problem({ title, status, detail, retryAfter: seconds }, { "retry-after": String(seconds) });
+}

@@ -1,0 +1,152 @@
+/**
+ * The Node.js platform adapter: files, HTTP/WebSocket serving (@hono/node-server 2.x with its
+ * built-in WebSocket support over `ws`), signals and process control.
+ */
+import { promises as fsp } from "node:fs";
+import process from "node:process";
+import { serve, upgradeWebSocket } from "@hono/node-server";
+import { WebSocketServer } from "ws";
+import type { AddressInfo } from "node:net";
+import type { AppendFile, FileSystem, HttpHost, HttpServer, Platform, ServeOptions } from "./platform.ts";
+
+let tmpCounter = 0;
+
+function isNotFound(err: unknown): boolean {
+  return (err as { code?: string })?.code === "ENOENT";
+}
+
+export const nodeFileSystem: FileSystem = {
+  async readFile(path) {
+    try {
+      return new Uint8Array(await fsp.readFile(path));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  },
+  async writeFileAtomic(path, data, options) {
+    const tmp = `${path}.${process.pid}.${tmpCounter++}.tmp`;
+    const handle = await fsp.open(tmp, "w");
+    try {
+      await handle.writeFile(data);
+      if (options?.sync) await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    await fsp.rename(tmp, path);
+  },
+  async openAppend(path): Promise<AppendFile> {
+    const handle = await fsp.open(path, "a");
+    return {
+      async write(chunks) {
+        // writev is one syscall for the whole group; it may write partially, so loop.
+        let pending = chunks;
+        while (pending.length > 0) {
+          const { bytesWritten } = await handle.writev(pending);
+          let skip = bytesWritten;
+          const rest: Uint8Array[] = [];
+          for (const c of pending) {
+            if (skip >= c.byteLength) {
+              skip -= c.byteLength;
+            } else {
+              rest.push(skip > 0 ? c.subarray(skip) : c);
+              skip = 0;
+            }
+          }
+          pending = rest;
+        }
+      },
+      sync: () => handle.datasync(),
+      close: () => handle.close(),
+    };
+  },
+  async mkdirp(path) {
+    await fsp.mkdir(path, { recursive: true });
+  },
+  async readDir(path) {
+    try {
+      return await fsp.readdir(path);
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+  },
+  async remove(path) {
+    await fsp.rm(path, { recursive: true, force: true });
+  },
+  async exists(path) {
+    try {
+      await fsp.stat(path);
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  },
+};
+
+interface PausableSocket {
+  pause?: () => void;
+  resume?: () => void;
+}
+
+export const nodeHttpHost: HttpHost = {
+  upgradeWebSocket,
+  serve(options: ServeOptions): Promise<HttpServer> {
+    const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxWebSocketPayload });
+    return new Promise((resolve, reject) => {
+      const server = serve(
+        {
+          fetch: options.fetch,
+          port: options.port,
+          hostname: options.hostname ?? "0.0.0.0",
+          websocket: { server: wss },
+        },
+        (info: AddressInfo) => {
+          resolve({
+            port: info.port,
+            close: () =>
+              new Promise<void>((done) => {
+                for (const client of wss.clients) client.terminate();
+                wss.close();
+                server.close(() => done());
+                // Keep-alive sockets would hold close() open until they time out.
+                (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+              }),
+          });
+        },
+      );
+      server.once("error", reject);
+    });
+  },
+  pauseWebSocket(raw) {
+    const ws = raw as PausableSocket;
+    if (typeof ws?.pause !== "function") return false;
+    ws.pause();
+    return true;
+  },
+  resumeWebSocket(raw) {
+    (raw as PausableSocket)?.resume?.();
+  },
+};
+
+export const nodePlatform: Platform = {
+  name: "node",
+  fs: nodeFileSystem,
+  http: nodeHttpHost,
+  env: (name) => process.env[name],
+  args: () => process.argv.slice(2),
+  onShutdownSignal(handler) {
+    const onSignal = (signal: string) => handler(signal);
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+    return () => {
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+    };
+  },
+  exit: (code) => process.exit(code),
+  memoryRss: () => process.memoryUsage.rss(),
+  cwd: () => process.cwd(),
+};
+

@@ -1,0 +1,70 @@
+/**
+ * What the runtime needs from its host, and nothing more. `node.ts` and `deno.ts` implement it;
+ * they are the only files that touch `node:*` modules or the `Deno` global.
+ */
+import type { UpgradeWebSocket } from "hono/ws";
+
+/** An open file for appending (the transport's durable log). */
+export interface AppendFile {
+  /** Appends all chunks in order; resolves when the OS has them (not yet synced). */
+  write(chunks: Uint8Array[]): Promise<void>;
+  /** Flushes file data to stable storage (fdatasync). */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface FileSystem {
+  readFile(path: string): Promise<Uint8Array | undefined>;
+  /** Writes through a temporary file and a rename, so readers see the old or the new bytes. */
+  writeFileAtomic(path: string, data: Uint8Array, options?: { sync?: boolean }): Promise<void>;
+  openAppend(path: string): Promise<AppendFile>;
+  mkdirp(path: string): Promise<void>;
+  /** Names in a directory; [] when it does not exist. */
+  readDir(path: string): Promise<string[]>;
+  remove(path: string): Promise<void>;
+  exists(path: string): Promise<boolean>;
+}
+
+export interface HttpServer {
+  readonly port: number;
+  /** Stops accepting connections and closes them. */
+  close(): Promise<void>;
+}
+
+export interface ServeOptions {
+  /** 0 picks a free port (see HttpServer.port). */
+  port: number;
+  hostname?: string;
+  /** A Web-standard fetch handler (Hono's `app.fetch`). */
+  fetch: (request: Request, env?: unknown) => Response | Promise<Response>;
+  /** WebSocket frames larger than this close the socket with 1009. */
+  maxWebSocketPayload: number;
+}
+
+/** HTTP and WebSocket serving, the one place Hono meets the host runtime. */
+export interface HttpHost {
+  /** Hono's WebSocket upgrade helper for this runtime. */
+  readonly upgradeWebSocket: UpgradeWebSocket<any>;
+  serve(options: ServeOptions): Promise<HttpServer>;
+  /**
+   * Flow control on a WebSocket (`WSContext.raw`): stop reading frames from the peer until
+   * resume(). Returns false where the runtime offers no such control (the caller then
+   * refuses frames beyond its bound instead).
+   */
+  pauseWebSocket(raw: unknown): boolean;
+  resumeWebSocket(raw: unknown): void;
+}
+
+export interface Platform {
+  readonly name: "node" | "deno";
+  readonly fs: FileSystem;
+  readonly http: HttpHost;
+  env(name: string): string | undefined;
+  args(): string[];
+  /** Calls `handler` once per SIGTERM/SIGINT; returns an unsubscribe function. */
+  onShutdownSignal(handler: (signal: string) => void): () => void;
+  exit(code: number): never;
+  /** Resident set size in bytes. */
+  memoryRss(): number;
+  cwd(): string;
+}

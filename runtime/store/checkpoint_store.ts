@@ -1,0 +1,41 @@
+/**
+ * Where stateful actors keep their checkpoints. Embedded mode uses files in the data
+ * directory; the NATS deployment a JetStream KV bucket. `save` resolves once durable.
+ */
+import type { FileSystem } from "../platform/platform.ts";
+
+export interface CheckpointStore {
+  load(name: string): Promise<Uint8Array | undefined>;
+  save(name: string, bytes: Uint8Array): Promise<void>;
+}
+
+/** One file per actor instance under `dir`, replaced atomically and synced. */
+export class FileCheckpointStore implements CheckpointStore {
+  #ready: Promise<void> | undefined;
+  constructor(readonly fs: FileSystem, readonly dir: string) {}
+
+  async load(name: string): Promise<Uint8Array | undefined> {
+    return await this.fs.readFile(this.#path(name));
+  }
+
+  async save(name: string, bytes: Uint8Array): Promise<void> {
+    this.#ready ??= this.fs.mkdirp(this.dir);
+    await this.#ready;
+    await this.fs.writeFileAtomic(this.#path(name), bytes, { sync: true });
+  }
+
+  #path(name: string): string {
+    return `${this.dir}/${name.replace(/[^A-Za-z0-9_.-]/g, "_")}.ckpt`;
+  }
+}
+
+/** Keeps checkpoints in memory: for tests and runs that need no recovery. */
+export class MemoryCheckpointStore implements CheckpointStore {
+  readonly saved = new Map<string, Uint8Array>();
+  async load(name: string) {
+    return this.saved.get(name);
+  }
+  async save(name: string, bytes: Uint8Array) {
+    this.saved.set(name, bytes.slice());
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * CRC-32 (IEEE 802.3, as in zip/gzip/PNG) for the durable log's record checksums. Slicing-by-8:
+ * eight table lookups per eight bytes, several times faster than the byte-wise loop, because
+ * every published byte is checksummed on the way to disk and again on recovery.
+ */
+const TABLES = makeTables();
+
+/** CRC-32 of `data`; pass a previous result as `crc` to continue over a second chunk. */
+export function crc32(data: Uint8Array, crc = 0): number {
+  const t = TABLES;
+  let c = ~crc;
+  let i = 0;
+  const end8 = data.length - (data.length % 8);
+  while (i < end8) {
+    const a = c ^ (data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24));
+    const b = data[i + 4] | (data[i + 5] << 8) | (data[i + 6] << 16) | (data[i + 7] << 24);
+    c =
+      t[1792 + (a & 0xff)] ^ t[1536 + ((a >>> 8) & 0xff)] ^ t[1280 + ((a >>> 16) & 0xff)] ^ t[1024 + (a >>> 24)] ^
+      t[768 + (b & 0xff)] ^ t[512 + ((b >>> 8) & 0xff)] ^ t[256 + ((b >>> 16) & 0xff)] ^ t[b >>> 24];
+    i += 8;
+  }
+  while (i < data.length) c = t[(c ^ data[i++]) & 0xff] ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+function makeTables(): Int32Array {
+  const t = new Int32Array(256 * 8);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c;
+  }
+  for (let n = 0; n < 256; n++) {
+    let c = t[n];
+    for (let k = 1; k < 8; k++) {
+      c = t[c & 0xff] ^ (c >>> 8);
+      t[k * 256 + n] = c;
+    }
+  }
+  return t;
+}

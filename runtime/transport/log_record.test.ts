@@ -1,0 +1,57 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { crc32 } from "./log_crc32.ts";
+import { encodeRecord, readRecords, type LogRecord } from "./log_record.ts";
+
+const enc = new TextEncoder();
+
+function concat(records: LogRecord[]): Uint8Array {
+  const parts = records.flatMap((r) => encodeRecord(r).chunks);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) (out.set(p, o), (o += p.length));
+  return out;
+}
+
+function readAll(buf: Uint8Array): { records: LogRecord[]; valid: number } {
+  const records: LogRecord[] = [];
+  const valid = readRecords(buf, (r) => records.push({ ...r, data: r.data.slice() }));
+  return { records, valid };
+}
+
+const A: LogRecord = { seq: 1, ts: 1_700_000_000_123, subject: "tw.raw.clicks", msgId: "m-1", headers: { h: "v" }, data: enc.encode("payload") };
+const B: LogRecord = { seq: 2, ts: 1_700_000_000_124, subject: "tw.raw.clicks", data: new Uint8Array(0) };
+
+test("crc32 matches the standard check value and continues across chunks", () => {
+  assert.is(crc32(enc.encode("123456789")), 0xcbf43926);
+  const long = enc.encode("the quick brown fox jumps over the lazy dog, twice over");
+  assert.is(crc32(long.subarray(13), crc32(long.subarray(0, 13))), crc32(long));
+});
+
+test("records round-trip with and without optional fields", () => {
+  const buf = concat([A, B]);
+  const { records, valid } = readAll(buf);
+  assert.is(valid, buf.length);
+  assert.equal(records, [A, B]);
+});
+
+test("a torn tail ends reading at the last intact record", () => {
+  const full = concat([A, B]);
+  const firstLength = encodeRecord(A).bytes;
+  for (const cut of [firstLength + 1, firstLength + 8, full.length - 1]) {
+    const { records, valid } = readAll(full.subarray(0, cut));
+    assert.is(valid, firstLength, `cut at ${cut}`);
+    assert.is(records.length, 1);
+  }
+});
+
+test("a flipped byte or zero fill is detected by the checksum, not mis-read", () => {
+  const buf = concat([A, B]);
+  buf[buf.length - 3] ^= 0xff;
+  assert.is(readAll(buf).valid, encodeRecord(A).bytes);
+  const zeros = new Uint8Array(encodeRecord(A).bytes + 64);
+  zeros.set(concat([A]));
+  assert.is(readAll(zeros).valid, encodeRecord(A).bytes);
+});
+
+test.run();

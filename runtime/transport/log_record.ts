@@ -1,0 +1,114 @@
+/**
+ * The record format of the in-process transport's durable log (one stream = a directory of
+ * segment files, each a sequence of records). All integers little-endian:
+ *
+ * ```
+ * frame   u32 bodyLength | u32 crc32(body) | body
+ * body    u8  kind (1 = message)
+ *         f64 seq | f64 ts (epoch ms, publish time)
+ *         u32 subjectLength | subject (UTF-8)
+ *         u32 msgIdLength   | msgId (UTF-8; length 0 = none)
+ *         u32 headersLength | headers (JSON object; length 0 = none)
+ *         data (the rest of the body)
+ * ```
+ *
+ * The length prefix plus checksum is what makes a crash mid-write harmless: a torn or garbled
+ * tail (short frame, impossible length, checksum mismatch, zero fill) ends `readRecords`, and
+ * recovery truncates the file there instead of mis-reading it.
+ */
+import { crc32 } from "./log_crc32.ts";
+
+export interface LogRecord {
+  seq: number;
+  ts: number;
+  subject: string;
+  msgId?: string;
+  headers?: Record<string, string>;
+  data: Uint8Array;
+}
+
+/** A record ready for AppendFile.write: a header chunk and the payload, not copied. */
+export interface EncodedRecord {
+  chunks: Uint8Array[];
+  bytes: number;
+}
+
+const FRAME = 8;
+const KIND_MESSAGE = 1;
+/** kind + seq + ts + three length fields: the smallest possible body. */
+const MIN_BODY = 1 + 8 + 8 + 4 + 4 + 4;
+const NONE = new Uint8Array(0);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function encodeRecord(record: LogRecord): EncodedRecord {
+  const subject = encoder.encode(record.subject);
+  const msgId = record.msgId === undefined ? NONE : encoder.encode(record.msgId);
+  const headers =
+    record.headers && Object.keys(record.headers).length > 0 ? encoder.encode(JSON.stringify(record.headers)) : NONE;
+  const head = new Uint8Array(FRAME + MIN_BODY + subject.length + msgId.length + headers.length);
+  const view = new DataView(head.buffer);
+  let o = FRAME;
+  view.setUint8(o, KIND_MESSAGE);
+  view.setFloat64(o + 1, record.seq, true);
+  view.setFloat64(o + 9, record.ts, true);
+  o += 17;
+  for (const field of [subject, msgId, headers]) {
+    view.setUint32(o, field.length, true);
+    head.set(field, o + 4);
+    o += 4 + field.length;
+  }
+  view.setUint32(0, head.length - FRAME + record.data.length, true);
+  view.setUint32(4, crc32(record.data, crc32(head.subarray(FRAME))), true);
+  return {
+    chunks: record.data.length > 0 ? [head, record.data] : [head],
+    bytes: head.length + record.data.length,
+  };
+}
+
+/**
+ * Calls `each` for every intact record from the start of `buf` and returns how many bytes
+ * they span; anything after that is a torn or corrupt tail. Record data are views into `buf`:
+ * copy what you keep.
+ */
+export function readRecords(buf: Uint8Array, each: (record: LogRecord) => void): number {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let o = 0;
+  while (buf.length - o >= FRAME + MIN_BODY) {
+    const length = view.getUint32(o, true);
+    if (length < MIN_BODY || length > buf.length - o - FRAME) break;
+    const body = buf.subarray(o + FRAME, o + FRAME + length);
+    if (crc32(body) !== view.getUint32(o + 4, true)) break;
+    const record = parseBody(body, o + FRAME, view);
+    if (!record) break;
+    each(record);
+    o += FRAME + length;
+  }
+  return o;
+}
+
+function parseBody(body: Uint8Array, at: number, view: DataView): LogRecord | undefined {
+  if (view.getUint8(at) !== KIND_MESSAGE) return undefined;
+  const seq = view.getFloat64(at + 1, true);
+  const ts = view.getFloat64(at + 9, true);
+  let o = 17;
+  const fields: Uint8Array[] = [];
+  for (let i = 0; i < 3; i++) {
+    if (o + 4 > body.length) return undefined;
+    const length = view.getUint32(at + o, true);
+    if (o + 4 + length > body.length) return undefined;
+    fields.push(body.subarray(o + 4, o + 4 + length));
+    o += 4 + length;
+  }
+  const [subject, msgId, headers] = fields;
+  const record: LogRecord = { seq, ts, subject: decoder.decode(subject), data: body.subarray(o) };
+  if (msgId.length > 0) record.msgId = decoder.decode(msgId);
+  if (headers.length > 0) {
+    try {
+      record.headers = JSON.parse(decoder.decode(headers)) as Record<string, string>;
+    } catch {
+      return undefined;
+    }
+  }
+  return record;
+}

@@ -52,6 +52,7 @@ const cases: [string, (x: unknown) => ValidationIssue[], () => unknown, (b: Body
   ["AggBatch", validateAggBatch, agg, (b) => { (b.windows as Body[])[0]!.windowEnd = t0; }, "/windows/0/windowEnd", "expected windowEnd after windowStart"],
   ["AggBatch", validateAggBatch, agg, (b) => { (b.windows as Body[])[0]!.min = 5; }, "/windows/0/max", "expected max ≥ min (5), got 3"],
   ["AggBatch", validateAggBatch, agg, (b) => { (b.windows as Body[])[0]!.revision = -1; }, "/windows/0/revision", "non-negative integer"],
+  ["AggBatch", validateAggBatch, agg, (b) => { (b.windows as Body[])[0]!.partial = "yes"; }, "/windows/0/partial", "boolean"],
   ["AggBatch", validateAggBatch, agg, (b) => { (b.windows as Body[])[0]!.sum = "6"; }, "/windows/0/sum", "expected a finite number"],
   ["TrendSignal", validateTrendSignal, signal, (b) => { b.direction = "sideways"; }, "/direction", 'expected one of "up", "down"'],
   ["TrendSignal", validateTrendSignal, signal, (b) => { b.spread = -1; }, "/spread", "expected a finite number ≥ 0"],

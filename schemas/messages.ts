@@ -147,6 +147,9 @@ function checkWindow(x: unknown, path: string, issues: Issues): void {
     issues.push({ path: `${path}/max`, message: `expected max ≥ min (${min}), got ${max}` });
   }
   nonNegativeInteger(x.revision, `${path}/revision`, issues);
+  if (x.partial !== undefined && typeof x.partial !== "boolean") {
+    issues.push({ path: `${path}/partial`, message: `expected a boolean, got ${typeof x.partial}` });
+  }
 }
 
 function cap(issues: Issues): Issues {

@@ -62,6 +62,11 @@ export interface WindowAggregate {
   min: number;
   max: number;
   revision: number;
+  /**
+   * True when the window was emitted while still open (on shutdown) with the totals so far; a
+   * later revision carries the final totals. Detection scores only windows that are not partial.
+   */
+  partial?: boolean;
 }
 
 /**

@@ -12,7 +12,7 @@
 import type { ActorBehaviour, ActorContext, InputSpec, MessageInput } from "../../runtime/core/actor.ts";
 import { partitionInputs } from "../../runtime/core/partitions.ts";
 import { MessageType, partitionOf, validateEventBatch, type AggBatch, type DeadLetterEntry, type EventBatch, type WindowAggregate } from "../../schemas/mod.ts";
-import { Windower, type ClosedWindow, type WindowerOptions, type WindowerSnapshot } from "./windows.ts";
+import { Windower, type WindowerOptions, type WindowerSnapshot } from "./windows.ts";
 
 export interface AggregateConfig {
   partitions: number;
@@ -30,7 +30,7 @@ export interface AggregateState {
 }
 
 /** 53-bit FNV-1a-style hash of the windows' identity and totals, for deterministic message ids. */
-function windowsDigest(windows: readonly ClosedWindow[]): string {
+function windowsDigest(windows: readonly WindowAggregate[]): string {
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193;
   const mix = (s: string) => {
@@ -44,7 +44,7 @@ function windowsDigest(windows: readonly ClosedWindow[]): string {
   return (h1 >>> 0).toString(36) + (h2 >>> 0).toString(36);
 }
 
-async function publishWindows(windows: ClosedWindow[], watermarks: Record<string, number>, config: AggregateConfig, ctx: ActorContext): Promise<void> {
+async function publishWindows(windows: WindowAggregate[], watermarks: Record<string, number>, config: AggregateConfig, ctx: ActorContext): Promise<void> {
   if (windows.length === 0) return;
   const byPartition = new Map<number, WindowAggregate[]>();
   for (const w of windows) {
@@ -119,9 +119,14 @@ export function aggregateActor(config: AggregateConfig): ActorBehaviour<Aggregat
       return state;
     },
     checkpoint: (state) => ({ state, snapshot: state.windower.snapshot() }),
+    // Shutdown: windows already due close normally; the rest go out as they stand (partial)
+    // and stay open in the checkpoint, to be re-emitted with full totals after a restart.
     async stop(state, ctx) {
-      const closed = state.windower.flush();
-      await publishWindows(closed, watermarksOf(state.windower, new Set(closed.map((w) => w.stream))), config, ctx);
+      const { windower } = state;
+      const due = windower.tick(ctx.clock.now());
+      const open: WindowAggregate[] = windower.emitOpen().map((w) => ({ ...w, partial: true }));
+      const all = [...due, ...open];
+      await publishWindows(all, watermarksOf(windower, new Set(all.map((w) => w.stream))), config, ctx);
     },
   };
 }

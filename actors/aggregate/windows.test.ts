@@ -209,4 +209,56 @@ test("invalid configuration is rejected by field name", () => {
   assert.is(field(() => new Windower({ perStream: { x: { allowedLatenessMs: 0 } } })), "no error");
 });
 
+test("emitOpen emits partial totals as revision 0 and keeps the windows open", () => {
+  const w = new Windower({});
+  w.add("s", [ev("a", 1_000, 2), ev("b", 3_000), ev("a", 11_000)], 0);
+  assert.is(w.watermark("s"), 9_000);
+  assert.equal(brief(w.emitOpen()), ["s/a@0:1/2/2/2#0", "s/b@0:1/1/1/1#0", "s/a@10000:1/1/1/1#0"]);
+  assert.is(w.stats().openWindows, 3, "emitted windows still count as open");
+  let r = w.add("s", [ev("a", 5_000, 7), ev("c", 9_000)], 1);
+  assert.equal(r.late, [], "an emitted window still takes events");
+  assert.equal(r.closed, []);
+  r = w.add("s", [ev("d", 12_500)], 2);
+  assert.equal(
+    brief(r.closed),
+    ["s/a@0:2/9/2/7#1", "s/b@0:1/1/1/1#1", "s/c@0:1/1/1/1#0"],
+    "closing emits revision 1 with full totals (b unchanged too); c was never emitted",
+  );
+  assert.equal(brief(w.flush()), ["s/a@10000:1/1/1/1#1", "s/d@10000:1/1/1/1#0"], "flush closes an emitted window too");
+});
+
+test("emitOpen twice with no new events emits nothing the second time", () => {
+  const w = new Windower({});
+  w.add("s", [ev("a", 1_000), ev("b", 2_000)], 0);
+  assert.is(w.emitOpen().length, 2);
+  assert.equal(w.emitOpen(), [], "nothing new");
+  w.add("s", [ev("b", 4_000, 3)], 1);
+  assert.equal(brief(w.emitOpen()), ["s/b@0:2/4/1/3#1"], "only the changed window, full totals");
+  assert.equal(w.emitOpen(), []);
+});
+
+test("emitOpen leaves closed windows in their lateness span alone; revisions run on after the close", () => {
+  const w = new Windower({ defaults: { allowedLatenessMs: 5_000 } });
+  w.add("s", [ev("a", 1_000)], 0);
+  assert.equal(brief(w.add("s", [ev("b", 12_000)], 1).closed), ["s/a@0:1/1/1/1#0"]);
+  assert.equal(brief(w.emitOpen()), ["s/b@10000:1/1/1/1#0"], "a is closed and unchanged");
+  assert.equal(brief(w.add("s", [ev("a", 2_000), ev("b", 13_000)], 2).closed), ["s/a@0:2/2/1/1#1"]);
+  assert.equal(brief(w.emitOpen()), ["s/b@10000:2/2/1/1#1"]);
+  let r = w.add("s", [ev("x", 22_000)], 3);
+  assert.equal(brief(r.closed), ["s/b@10000:2/2/1/1#2"], "the close is emitted even though nothing changed");
+  r = w.add("s", [ev("b", 14_000, 5)], 4);
+  assert.equal(brief(r.closed), ["s/b@10000:3/7/1/5#3"], "a lateness revision follows");
+});
+
+test("an emitted open window counts against maxOpenWindows; evicting it emits its close", () => {
+  const w = new Windower({ maxOpenWindows: 2 });
+  w.add("s", [ev("a", 1_000), ev("b", 2_000)], 0);
+  assert.equal(brief(w.emitOpen()), ["s/a@0:1/1/1/1#0", "s/b@0:1/1/1/1#0"]);
+  const r = w.add("s", [ev("c", 11_000), ev("b", 3_000)], 1);
+  assert.equal(brief(r.closed), ["s/b@0:1/1/1/1#1"], "b is evicted: its closing revision goes out");
+  assert.equal(r.late.map((l) => [l.event.key, l.reason]), [["b", "force-closed"]]);
+  assert.equal(w.stats(), { openWindows: 2, streams: 1, lateEvents: 1, forcedCloses: 1 });
+  assert.equal(brief(w.emitOpen()), ["s/c@10000:1/1/1/1#0"]);
+});
+
 test.run();

@@ -84,6 +84,59 @@ const sorted = (cs: ClosedWindow[]) =>
     return p.stream !== c.stream ? p.stream < c.stream : p.key < c.key;
   });
 
+/** Follows a run's output: checks each call's result and keeps every window's latest revision. */
+class Output {
+  readonly final = new Map<string, ClosedWindow>();
+  /** Windows whose latest revision came from emitOpen(). */
+  readonly provisional = new Set<string>();
+  revisions = 0;
+
+  record(closed: ClosedWindow[], provisional = false): void {
+    assert.ok(sorted(closed), "each result is sorted and holds one revision per window");
+    for (const c of closed) {
+      const id = identity(c);
+      const prev = this.final.get(id);
+      assert.is(c.revision, prev === undefined ? 0 : prev.revision + 1, "revisions count up from 0");
+      if (prev !== undefined) assert.ok(c.count >= prev.count, "every revision carries full totals");
+      if (c.revision > 0) this.revisions++;
+      this.final.set(id, c);
+      if (provisional) this.provisional.add(id);
+      else this.provisional.delete(id);
+    }
+  }
+}
+
+/** Brute force: every event not returned late, folded into its window, must be in the final revisions. */
+function checkTotals(w: Windower, ops: Op[], late: Set<WindowEvent>, out: Output): void {
+  const expected = new Map<string, { count: number; sum: number; min: number; max: number }>();
+  let added = 0;
+  for (const op of ops) {
+    if (op.kind !== "add") continue;
+    added += op.events.length;
+    const size = w.configFor(op.stream).sizeMs;
+    for (const e of op.events) {
+      if (late.has(e)) continue;
+      const id = `${op.stream}\u0000${e.key}\u0000${Math.floor(e.ts / size) * size}`;
+      const t = expected.get(id) ?? { count: 0, sum: 0, min: Infinity, max: -Infinity };
+      expected.set(id, { count: t.count + 1, sum: t.sum + e.value, min: Math.min(t.min, e.value), max: Math.max(t.max, e.value) });
+    }
+  }
+  assert.equal([...out.final.keys()].sort(), [...expected.keys()].sort(), "exactly the windows that got events");
+  for (const [id, c] of out.final) {
+    assert.equal({ count: c.count, sum: c.sum, min: c.min, max: c.max }, expected.get(id), id);
+  }
+  const counted = [...out.final.values()].reduce((n, c) => n + c.count, 0);
+  assert.is(counted + late.size, added, "conservation: final counts + late = added");
+  assert.is(w.stats().lateEvents, late.size);
+}
+
+/** A restart: the checkpoint goes through JSON (as through MessagePack) into a new windower. */
+function restart(w: Windower, opts: WindowerOptions): Windower {
+  const snap = w.snapshot();
+  assert.ok(isPlain(snap), "snapshot is plain data");
+  return Windower.restore(JSON.parse(JSON.stringify(snap)), opts);
+}
+
 for (const [seed, maxOpen] of [
   [1, 1_000_000],
   [2, 40],
@@ -91,58 +144,85 @@ for (const [seed, maxOpen] of [
   [4, 1_000_000],
 ] as const) {
   test(`random run ${seed} (maxOpenWindows ${maxOpen}): totals, revisions and conservation hold`, () => {
-    const opts = options(maxOpen);
-    const w = new Windower(opts);
+    const w = new Windower(options(maxOpen));
     const ops = workload(seed, 600);
     const late = new Set<WindowEvent>();
-    const final = new Map<string, ClosedWindow>();
-    let added = 0;
-    let revisions = 0;
+    const out = new Output();
     let idleCloses = 0;
-    const record = (closed: ClosedWindow[]) => {
-      assert.ok(sorted(closed), "each result is sorted and holds one revision per window");
-      for (const c of closed) {
-        const prev = final.get(identity(c));
-        assert.is(c.revision, prev === undefined ? 0 : prev.revision + 1, "revisions count up from 0");
-        if (c.revision > 0) revisions++;
-        final.set(identity(c), c);
-      }
-    };
     for (const op of ops) {
       const step = apply(w, op);
-      if (op.kind === "add") added += op.events.length;
-      else idleCloses += step.closed.length;
+      if (op.kind === "tick") idleCloses += step.closed.length;
       for (const l of step.late) late.add(l.event);
-      record(step.closed);
+      out.record(step.closed);
       assert.ok(w.stats().openWindows <= maxOpen);
     }
-    record(w.flush());
-
-    // Expected: every event not returned late, folded by brute force into its window.
-    const expected = new Map<string, { count: number; sum: number; min: number; max: number }>();
-    for (const op of ops) {
-      if (op.kind !== "add") continue;
-      const size = w.configFor(op.stream).sizeMs;
-      for (const e of op.events) {
-        if (late.has(e)) continue;
-        const id = `${op.stream}\u0000${e.key}\u0000${Math.floor(e.ts / size) * size}`;
-        const t = expected.get(id) ?? { count: 0, sum: 0, min: Infinity, max: -Infinity };
-        expected.set(id, { count: t.count + 1, sum: t.sum + e.value, min: Math.min(t.min, e.value), max: Math.max(t.max, e.value) });
-      }
-    }
-    assert.equal([...final.keys()].sort(), [...expected.keys()].sort(), "exactly the windows that got events");
-    for (const [id, c] of final) {
-      assert.equal({ count: c.count, sum: c.sum, min: c.min, max: c.max }, expected.get(id), id);
-    }
-    const counted = [...final.values()].reduce((n, c) => n + c.count, 0);
-    assert.is(counted + late.size, added, "conservation: final counts + late = added");
-    assert.is(w.stats().lateEvents, late.size);
+    out.record(w.flush());
+    checkTotals(w, ops, late, out);
 
     // The workload must actually exercise the paths it claims to check.
     assert.ok(late.size > 0, "some events were late");
     assert.ok(idleCloses > 0, "ticks closed idle windows");
     if (maxOpen < 100) assert.ok(w.stats().forcedCloses > 0, "the bound forced closes");
-    else assert.ok(revisions > 0, "allowed lateness produced revisions");
+    else assert.ok(out.revisions > 0, "allowed lateness produced revisions");
+  });
+}
+
+for (const [seed, maxOpen] of [
+  [21, 1_000_000],
+  [22, 15],
+] as const) {
+  test(`emitOpen and restarts interleaved (seed ${seed}, maxOpenWindows ${maxOpen}): same output as one run, conservation holds`, () => {
+    const opts = options(maxOpen);
+    const ops = workload(seed, 600);
+    const rnd = prng(seed * 7919);
+    const straight = new Windower(opts);
+    let w = new Windower(opts);
+    const late = new Set<WindowEvent>();
+    const out = new Output();
+    let restarts = 0;
+    let reemitted = 0;
+    let grown = 0;
+    for (const op of ops) {
+      if (rnd() < 0.08) {
+        // A graceful shutdown: emit open windows, checkpoint, (mostly) restart from it.
+        const open = w.emitOpen();
+        assert.equal(open, straight.emitOpen());
+        for (const c of open) {
+          assert.ok(c.windowEnd > w.watermark(c.stream)!, "only windows the watermark has not passed");
+          if (c.revision > 0) reemitted++;
+        }
+        out.record(open, true);
+        assert.equal(w.emitOpen(), [], "a second emitOpen has nothing new");
+        if (rnd() < 0.7) {
+          w = restart(w, opts);
+          restarts++;
+        }
+      } else if (rnd() < 0.05) {
+        w = restart(w, opts);
+        restarts++;
+      }
+      const step = apply(w, op);
+      assert.equal(step, apply(straight, op));
+      for (const c of step.closed) {
+        const before = out.final.get(identity(c));
+        if (before !== undefined && out.provisional.has(identity(c)) && c.count > before.count) grown++;
+      }
+      for (const l of step.late) late.add(l.event);
+      out.record(step.closed);
+      assert.ok(w.stats().openWindows <= maxOpen);
+    }
+    const flushed = w.flush();
+    assert.equal(flushed, straight.flush());
+    out.record(flushed);
+    assert.equal(w.stats(), straight.stats());
+    checkTotals(w, ops, late, out);
+    assert.equal([...out.provisional], [], "every window's last revision is a closing one");
+
+    assert.ok(restarts > 20, "restarts happened");
+    assert.ok(reemitted > 0, "emitOpen re-emitted windows changed since its last call");
+    assert.ok(grown > 0, "windows took events after emitOpen and closed with them");
+    assert.ok(late.size > 0, "some events were late");
+    if (maxOpen < 100) assert.ok(w.stats().forcedCloses > 0, "the bound forced closes");
   });
 }
 
@@ -160,9 +240,7 @@ for (const seed of [11, 12, 13]) {
     let restores = 0;
     for (const op of ops) {
       if (rnd() < 0.1) {
-        const snap = w.snapshot();
-        assert.ok(isPlain(snap), "snapshot is plain data");
-        w = Windower.restore(JSON.parse(JSON.stringify(snap)), opts);
+        w = restart(w, opts);
         restores++;
       }
       actual.push(apply(w, op));
@@ -173,6 +251,33 @@ for (const seed of [11, 12, 13]) {
     assert.equal(w.stats(), straight.stats());
   });
 }
+
+const ev = (key: string, ts: number, value = 1): WindowEvent => ({ key, ts, value });
+const brief = (ws: ClosedWindow[]) =>
+  ws.map((w) => `${w.stream}/${w.key}@${w.windowStart}:${w.count}/${w.sum}/${w.min}/${w.max}#${w.revision}`);
+
+test("a restart from the checkpoint taken right after emitOpen continues the windows as revision 1", () => {
+  const w = new Windower({});
+  w.add("s", [ev("a", 1_000, 2), ev("a", 3_000, 5), ev("b", 4_000)], 0);
+  assert.equal(brief(w.emitOpen()), ["s/a@0:2/7/2/5#0", "s/b@0:1/1/1/1#0"]);
+  const restored = restart(w, {});
+  assert.equal(restored.emitOpen(), [], "what went out before the restart is not sent again");
+  let r = restored.add("s", [ev("a", 6_000, 1)], 5);
+  assert.equal(r, { closed: [], late: [] }, "the window still takes events after the restart");
+  r = restored.add("s", [ev("c", 12_500)], 6);
+  assert.equal(brief(r.closed), ["s/a@0:3/8/1/5#1", "s/b@0:1/1/1/1#1"], "full totals: before and after the restart");
+});
+
+test("a window changed after emitOpen stays marked across a restart", () => {
+  const w = new Windower({});
+  w.add("s", [ev("a", 1_000), ev("b", 2_000)], 0);
+  assert.is(w.emitOpen().length, 2);
+  w.add("s", [ev("b", 3_000, 4)], 1);
+  assert.equal(w.snapshot().streams[0]!.changed, [1], "b, second in index order");
+  const restored = restart(w, {});
+  assert.equal(brief(restored.emitOpen()), ["s/b@0:2/5/1/4#1"]);
+  assert.equal(restored.emitOpen(), []);
+});
 
 test("restore refuses a changed window size for a stream that holds windows", () => {
   const w = new Windower({});
@@ -196,11 +301,15 @@ test("restore rejects malformed snapshots with WindowRestoreError", () => {
     { ...good, streams: [{ ...good.streams[0]!, counts: [] }] },
     { ...good, streams: [{ ...good.streams[0]!, watermark: null }] },
     { ...good, streams: [good.streams[0]!, good.streams[0]!] },
+    { ...good, streams: [{ ...good.streams[0]!, changed: [1] }] },
+    { ...good, streams: [{ ...good.streams[0]!, changed: "0" }] },
   ];
   for (const snap of bad) {
     assert.throws(() => Windower.restore(snap as never, {}), (e: unknown) => e instanceof WindowRestoreError);
   }
   assert.is(Windower.restore(good, {}).stats().openWindows, 1);
+  const { changed: _, ...older } = good.streams[0]!;
+  assert.is(Windower.restore({ ...good, streams: [older] }, {}).stats().openWindows, 1, "snapshots without `changed` restore");
 });
 
 test.run();

@@ -22,6 +22,10 @@ export interface KeyState {
   variance: number;
   /** EW mean of absolute prediction errors, same windows; with `variance` it gauges tail weight. */
   absError: number;
+  /** EW mean of squared positive errors (0 for negative ones): the upper share of `variance`, for skew. */
+  upperVariance: number;
+  /** EW mean of positive errors (0 for negative ones): with `upperVariance`, the upper tail's weight. */
+  upperAbs: number;
   /** Fast EWMA of raw values (half-life one window): where a shift has got to. */
   fast: number;
   /** One-sided CUSUM statistics (in predictive standard deviations) for rises and falls. */
@@ -36,12 +40,12 @@ export interface KeyState {
 }
 
 /** Nominal value of `KeyState.noise` for a key the model describes well (measured by simulation). */
-export const NOMINAL_NOISE = 2;
+export const NOMINAL_NOISE = 2.5;
 /** The spread statistics remember this many times longer than the level: spreads need more data. */
 const SPREAD_MEMORY = 2;
 
 export function newKeyState(): KeyState {
-  return { n: 0, level: 0, variance: 0, absError: 0, fast: 0, cusumUp: 0, cusumDown: 0, run: 0, noise: NOMINAL_NOISE, counts: 1 };
+  return { n: 0, level: 0, variance: 0, absError: 0, upperVariance: 0, upperAbs: 0, fast: 0, cusumUp: 0, cusumDown: 0, run: 0, noise: NOMINAL_NOISE, counts: 1 };
 }
 
 /** Level errors are clipped at this many predictive standard deviations before they move the level. */
@@ -89,6 +93,8 @@ export function startBaseline(state: KeyState, value: number): void {
   state.fast = value;
   state.variance = 0;
   state.absError = 0;
+  state.upperVariance = 0;
+  state.upperAbs = 0;
 }
 
 /**
@@ -106,6 +112,8 @@ export function learnWindow(
     const size = Math.min(Math.abs(error), winsorise ? SPREAD_WINSOR * spread : Infinity);
     state.variance += spreadRate * (size * size - state.variance);
     state.absError += spreadRate * (size - state.absError);
+    state.upperVariance += spreadRate * ((error > 0 ? size * size : 0) - state.upperVariance);
+    state.upperAbs += spreadRate * ((error > 0 ? size : 0) - state.upperAbs);
   }
   const limit = winsorise ? WINSOR * spread : Infinity;
   state.level += Math.max(rate, 1 / (state.n + 1)) * Math.max(-limit, Math.min(limit, error));
@@ -122,8 +130,7 @@ export function reanchor(state: KeyState, rate: number, memoryWindows: number): 
   if (state.counts === 1) {
     const phi = Math.max(1, state.variance / Math.max(state.level, rateFloor(state, rate)));
     const variance = phi * Math.max(state.fast, rateFloor(state, rate));
-    state.absError *= Math.sqrt(variance / Math.max(state.variance, Number.MIN_VALUE));
-    state.variance = variance;
+    scaleSpread(state, variance);
   }
   state.level = state.fast;
   state.cusumUp = 0;
@@ -147,12 +154,19 @@ export function decayThroughSilence(state: KeyState, windows: number, rate: numb
   // Σ_t α(1−α)^(R−t)·level_t² for level_t = level0(1−α)^(t−1): the zeros' squared errors.
   const keepAll = Math.exp(windows * Math.log1p(-rate));
   const errors = level0 * level0 * Math.exp((windows - 1) * Math.log1p(-rate)) * (1 - keepAll);
-  const variance = state.variance * keepAll + errors;
-  state.absError *= Math.sqrt(variance / Math.max(state.variance, Number.MIN_VALUE));
-  state.variance = variance;
+  scaleSpread(state, state.variance * keepAll + errors);
   state.fast *= Math.exp(windows * Math.log1p(-FAST_RATE));
   state.cusumUp = 0;
   state.cusumDown = 0;
   state.run = 0;
   state.n = Math.min(N_CAP, state.n + windows);
+}
+
+/** Sets the variance, scaling the other spread moments with it so their ratios (tail weight, skew) survive. */
+function scaleSpread(state: KeyState, variance: number): void {
+  const ratio = state.variance > 0 ? variance / state.variance : 0;
+  state.absError *= Math.sqrt(ratio);
+  state.upperAbs *= Math.sqrt(ratio);
+  state.upperVariance *= ratio;
+  state.variance = variance;
 }

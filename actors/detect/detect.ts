@@ -6,7 +6,8 @@
  *
  * Memory bound: at most `maxKeys` keys keep state; beyond that the least recently updated key
  * is evicted (it starts cold if it comes back). Empty windows between two of a key's windows
- * count as zeros. Revisions of already scored windows (late data) are not scored again.
+ * count as zeros. A window is scored once, at its first emission that is not partial;
+ * revisions of an already scored window (late data) are not scored again.
  */
 import type { ActorBehaviour, MessageInput } from "../../runtime/core/actor.ts";
 import { partitionInputs } from "../../runtime/core/partitions.ts";
@@ -59,7 +60,7 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
       const evicted = ctx.metrics.counter("tw_detect_keys_evicted_total", "Keys whose detector state was evicted (bound: maxKeys)");
       const publishes: Promise<unknown>[] = [];
       for (const w of batch.windows) {
-        if (w.revision > 0) continue;
+        if (w.partial) continue; // emitted early on shutdown; its final revision comes later
         const id = `${w.stream}\u0000${w.key}`;
         let entry = state.keys.get(id);
         const size = w.windowEnd - w.windowStart;

@@ -2,48 +2,52 @@
  * The statistical trend detector: folds each (stream, key)'s window totals into a small baseline
  * and scores every window, streaming and without look-ahead.
  *
- * Method. Each key keeps a robust EWMA level and EW spread of its one-step prediction errors
- * (baseline.ts). Every window is tested three ways against that prediction:
- *  - "poisson": for count-like keys (all values non-negative integers), the exact Poisson tail
- *    P(X ≥ x) or P(X ≤ x) of the observed count, made over-dispersion aware quasi-Poisson style
- *    (counts and mean scaled by φ = variance/mean ≥ 1 + level uncertainty), in log space so a
- *    count of millions stays finite;
- *  - "robust-z": for real-valued keys, the Student-t tail of the prediction error over the
- *    Winsorised spread, with degrees of freedom = the windows the spread rests on;
- *  - "cusum": one-sided CUSUMs of near-normal deviates (Poisson deviance residuals for counts,
- *    normalised t for real values, clipped at ±4 so one spike cannot fake a shift), which catch
- *    sustained shifts and ramps that no single window crosses. A CUSUM value s converts to a
- *    p-value by its stationary tail exp(−2k(s + 0.583)) (Siegmund), with k reduced by the
- *    level's own uncertainty.
- * The window's p is the Bonferroni minimum over the four one-sided tests (p = 4·min pᵢ), its
- * surprise S = −log10 p and its score S/(1+S) (detector_config.ts). The test that attains the
+ * Method. Each key keeps a robust EWMA level and EW moments of its one-step prediction errors
+ * (baseline.ts). Every window is tested against that prediction (detector_point.ts):
+ *  - "poisson": for count-like keys (every value so far a non-negative integer), the Poisson
+ *    tail P(X ≥ x) or P(X ≤ x) of the count, over-dispersion aware quasi-Poisson style (count
+ *    and mean scaled by φ = variance/mean), exact for small counts and in log space, so a count
+ *    of millions stays finite;
+ *  - "robust-z": for real-valued keys, z = error / Winsorised spread referred to a Student-t
+ *    whose skew and tail weight come from the key's own moments (split normal, Geary ratio);
+ *  - "cusum": one-sided CUSUMs (allowance k = `cusumSlack`) of near-normal deviates, clipped at
+ *    ±4 so one spike cannot fake a shift; they catch sustained shifts and ramps that no single
+ *    window crosses. A CUSUM value s has stationary tail ≈ exp(−2k(s + 0.583)) (Siegmund), with k
+ *    reduced by the level's own standard error, since an estimated level is a small drift.
+ * A window's p is the Bonferroni minimum over the four one-sided tests (p = 4·min pᵢ), its
+ * surprise S = −log10 p and its score S/(1+S) (detector_config.ts); the test attaining the
  * minimum names the detector and the direction.
  *
- * Thresholds adapt per key: an EW 99th percentile of each key's sub-threshold surprises is kept;
- * where it runs above what a well-modelled key shows, the key's threshold rises (up to
- * `maxThreshold`), so chronically noisy keys do not flood the stream. A window is anomalous when
- * its score reaches the key's threshold, the key is past warm-up, and (for counts) the change is
- * at least `minDelta`.
+ * Learning without being fooled: the level moves by a Winsorised error; the spread learns only
+ * ordinary windows (not anomalous, no shift suspected by the CUSUM), so neither a surge nor a
+ * slowly building shift can teach the key that it is noisy. A shift that keeps alarming in one
+ * direction for `adaptWindows` windows is accepted: the baseline re-anchors there and alarms stop.
+ *
+ * Adaptive threshold: a key's noise gauge is an EW 99th percentile of its point-test surprises
+ * over windows where no shift was suspected beforehand (isolated spikes count, surges after their
+ * first window do not). Where it runs above what a well-modelled key shows, the key's threshold
+ * rises by the excess, up to `maxThreshold`, so chronically spiky keys do not flood the stream.
+ * A window is anomalous when its score reaches the key's threshold, the key is past warm-up, and,
+ * for counts, the change is at least `minDelta`.
  */
 
 import {
-  dispersion, effectiveWindows, ewRate, spreadWindows, learnWindow, NOMINAL_NOISE, rateFloor, reanchor,
-  startBaseline, decayThroughSilence,
+  decayThroughSilence, effectiveWindows, ewRate, learnWindow, NOMINAL_NOISE, reanchor, startBaseline,
 } from "./baseline.ts";
 import type { KeyState } from "./baseline.ts";
 import { scoreFromSurprise, surpriseFromScore } from "./detector_config.ts";
 import type { DetectorConfig } from "./detector_config.ts";
 import { explain } from "./detector_explain.ts";
-import {
-  degreesFromGeary, logPoissonLower, logPoissonUpper, logStudentUpper, poissonDeviate, studentToNormal,
-  surprise,
-} from "./detector_stats.ts";
+import { countTest, valueTest } from "./detector_point.ts";
+import { surprise } from "./detector_stats.ts";
 
 export { newKeyState, type KeyState } from "./baseline.ts";
 export {
   defaultDetectorConfig, DetectorConfigError, detectorConfig, scoreFromSurprise, surpriseFromScore,
   type DetectorConfig,
 } from "./detector_config.ts";
+
+export { formatNumber, formatP, formatScores, formatWindow } from "./detector_explain.ts";
 
 export type DetectorName = "poisson" | "robust-z" | "cusum" | "warmup";
 
@@ -82,18 +86,14 @@ const Z_CLIP = 4;
 /** Siegmund's overshoot correction for a Gaussian random walk's ladder heights. */
 const CUSUM_OVERSHOOT = 0.583;
 /** How much the CUSUM allowance is reduced per standard error of the level (estimated drift). */
-const CUSUM_LEVEL_PENALTY = Number(globalThis.Deno?.env.get("CLP") ?? 1.5);
+const CUSUM_LEVEL_PENALTY = 1;
 const LN_TESTS = Math.log(4);
-/**
- * Added to a key's measured Geary ratio before reading off its tail weight, so the noise of a
- * running estimate (sd ≈ 0.02) does not make Gaussian keys look heavy-tailed.
- */
-const GEARY_SLACK = Number(globalThis.Deno?.env.get("GS") ?? 0.02);
 /** A CUSUM tail below this (p < 1e-2) marks a window as inside a suspected shift. */
 const LOG_SUSPECT = Math.log(1e-2);
 /** Quantile tracked by KeyState.noise, and its step size in surprise units. */
 const NOISE_QUANTILE = 0.99;
-const NOISE_STEP = 0.5;
+const NOISE_STEP = 1;
+const NOISE_GAIN = 1;
 
 /** What scoring one window found, before it is worded. */
 export interface Scored {
@@ -169,46 +169,25 @@ export function scoreWindow(state: KeyState, x: number, config: DetectorConfig):
   const expected = state.level;
   const warm = seen >= config.warmupWindows;
 
-  // Point test and the deviate fed to CUSUM.
-  let spread: number;
-  let logPoint: number;
-  let deviate: number;
-  let statistic: number;
-  if (counts) {
-    const phi = dispersion(state, rate);
-    const lambda = Math.max(expected, rateFloor(state, rate));
-    spread = Math.sqrt(phi * lambda);
-    logPoint = x >= lambda ? logPoissonUpper(x / phi, lambda / phi) : logPoissonLower(x / phi, lambda / phi);
-    deviate = poissonDeviate(x / phi, lambda / phi);
-    statistic = deviate;
-  } else {
-    spread = Math.sqrt(Math.max(state.variance, (1e-9 * Math.max(1, Math.abs(expected))) ** 2));
-    const z = (x - expected) / spread;
-    // Student-t: heavy-tailed keys get the tail their own moments show (scaled to their
-    // variance), every key at most the degrees of freedom its spread estimate rests on.
-    const tail = state.absError > 0 ? degreesFromGeary(state.absError / spread + GEARY_SLACK) : Infinity;
-    const df = Math.max(1, spreadWindows(state, rate) - 1);
-    const nu = Math.min(tail, df);
-    const t = tail < df ? z * Math.sqrt(tail / (tail - 2)) : z;
-    logPoint = logStudentUpper(Math.abs(t), nu);
-    deviate = studentToNormal(t, nu);
-    statistic = z;
-  }
+  const point = counts ? countTest(state, x, rate) : valueTest(state, x, rate);
+  let statistic = point.statistic;
 
   // Change-point statistics; they only start once the baseline is past warm-up.
   const k = config.cusumSlack;
+  const kEff = Math.max(0.1 * k, k - CUSUM_LEVEL_PENALTY / Math.sqrt(nEff));
+  // Whether a shift was already suspected before this window (the noise gauge skips those).
+  const wasQuiet = -2 * kEff * (Math.max(state.cusumUp, state.cusumDown) + CUSUM_OVERSHOOT) > LOG_SUSPECT;
   if (warm) {
-    const z = Math.max(-Z_CLIP, Math.min(Z_CLIP, deviate));
+    const z = Math.max(-Z_CLIP, Math.min(Z_CLIP, point.deviate));
     state.cusumUp = Math.max(0, state.cusumUp + z - k);
     state.cusumDown = Math.max(0, state.cusumDown - z - k);
   }
-  const kEff = Math.max(0.1 * k, k - CUSUM_LEVEL_PENALTY / Math.sqrt(nEff));
   const logUp = state.cusumUp > 0 ? -2 * kEff * (state.cusumUp + CUSUM_OVERSHOOT) : 0;
   const logDown = state.cusumDown > 0 ? -2 * kEff * (state.cusumDown + CUSUM_OVERSHOOT) : 0;
 
   let detector: DetectorName = counts ? "poisson" : "robust-z";
   let direction: "up" | "down" = x >= expected ? "up" : "down";
-  let logMin = logPoint;
+  let logMin = point.logP;
   if (logUp < logMin) { logMin = logUp; detector = "cusum"; direction = "up"; statistic = state.cusumUp; }
   if (logDown < logMin) { logMin = logDown; detector = "cusum"; direction = "down"; statistic = state.cusumDown; }
   const s = surprise(Math.min(0, logMin + LN_TESTS));
@@ -222,8 +201,8 @@ export function scoreWindow(state: KeyState, x: number, config: DetectorConfig):
   // windows: neither anomalous nor inside a shift the CUSUM is already suspecting, or a shift
   // building up slowly would teach the key that it is noisy and so hide itself.
   const ordinary = !anomalous && Math.min(logUp, logDown) > LOG_SUSPECT;
-  if (warm && ordinary) trackNoise(state, surprise(Math.min(0, logPoint + Math.LN2)));
-  learnWindow(state, x, rate, spread, ordinary, warm);
+  if (warm && wasQuiet) trackNoise(state, Math.min(surprise(Math.min(0, point.logP + Math.LN2)), thresholdSurprise + 1));
+  learnWindow(state, x, rate, point.spread, ordinary, warm);
 
   // A shift that has alarmed adaptWindows times in one direction, with no ordinary window in
   // between (windows the CUSUM still suspects neither count nor break the run), is the new
@@ -238,7 +217,7 @@ export function scoreWindow(state: KeyState, x: number, config: DetectorConfig):
     reanchor(state, rate, Math.max(config.warmupWindows, config.adaptWindows));
   }
   return {
-    observed: x, expected, spread, surprise: s, thresholdSurprise, anomalous, direction, detector,
+    observed: x, expected, spread: point.spread, surprise: s, thresholdSurprise, anomalous, direction, detector,
     delta: shift, statistic, seen, counts, belowMinDelta,
   };
 }
@@ -247,7 +226,7 @@ export function scoreWindow(state: KeyState, x: number, config: DetectorConfig):
 function adaptiveThreshold(state: KeyState, config: DetectorConfig): number {
   const base = surpriseFromScore(config.threshold);
   const ceiling = surpriseFromScore(config.maxThreshold);
-  return Math.min(ceiling, base + Math.max(0, state.noise - NOMINAL_NOISE));
+  return Math.min(ceiling, base + NOISE_GAIN * Math.max(0, state.noise - NOMINAL_NOISE));
 }
 
 /** Stochastic-approximation update of the EW quantile of sub-threshold surprises. */

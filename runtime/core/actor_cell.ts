@@ -49,6 +49,8 @@ export class ActorCell<S> {
   #consumers: Consumer[] = [];
   #timers = new Map<string, TimerHandle>();
   #held: Delivery[] = [];
+  /** The delivery being handled, so a crash can hand it back. */
+  #current: Delivery | undefined;
   #seqs: Record<string, number> = {};
   #restored: Checkpoint | undefined;
   #checkpointTimer: TimerHandle | undefined;
@@ -61,6 +63,8 @@ export class ActorCell<S> {
     readonly behaviour: ActorBehaviour<S>,
     readonly name: string,
     readonly deps: CellDeps,
+    /** Failures per input message, kept across restarts of this actor (bounded). */
+    readonly failures: Map<string, number> = new Map(),
   ) {
     this.mailbox = new Mailbox(deps.mailboxCapacity);
     this.exited = new Promise((resolve) => (this.#resolveExit = resolve));
@@ -110,7 +114,9 @@ export class ActorCell<S> {
           {
             maxAckPending: this.deps.maxAckPending,
             ackWaitMs: this.deps.ackWaitMs,
-            maxDeliver: spec.maxDeliver ?? this.deps.maxDeliver,
+            // A backstop for messages that never finish (ack timeouts, process crashes); poison
+            // messages that throw are counted exactly by `failures` and dead-lettered sooner.
+            maxDeliver: (spec.maxDeliver ?? this.deps.maxDeliver) * 4,
             onDead: (dead) =>
               this.#deadLetter(`${dead.reason} (after ${dead.deliveryCount} deliveries)`, dead.subject, dead.seq, dead.data),
           },
@@ -168,24 +174,30 @@ export class ActorCell<S> {
       this.#checkpointTimer = undefined;
       await this.#checkpoint();
     } else {
+      this.#current = item.delivery;
       await this.#handleDelivery(item.spec, item.delivery);
+      this.#current = undefined;
     }
   }
 
   async #handleDelivery(spec: InputSpec, delivery: Delivery): Promise<void> {
     const checkpointed = spec.ack === "checkpoint";
     let envelope: Envelope;
-    if (isEnvelope(delivery.value)) {
-      envelope = delivery.value; // same-process publish: already decoded and trusted
+    const local = isEnvelope(delivery.value);
+    if (local) {
+      envelope = delivery.value as Envelope; // same-process publish: already decoded
     } else {
       try {
         envelope = this.deps.codec.decode(delivery.data);
       } catch (err) {
         return this.#reject(delivery, `undecodable message: ${(err as Error).message}`);
       }
-      if (envelope.type !== spec.type) {
-        return this.#reject(delivery, `unexpected message type ${envelope.type} (expected ${spec.type})`);
-      }
+    }
+    if (envelope.type !== spec.type) {
+      return this.#reject(delivery, `unexpected message type ${envelope.type} (expected ${spec.type})`);
+    }
+    if (!local) {
+      // Bodies built by this process's own stages are trusted; bytes from elsewhere are checked.
       const issues = spec.validate?.(envelope.body) ?? [];
       if (issues.length > 0) {
         const detail = issues.slice(0, 5).map((i) => `${i.path || "/"}: ${i.message}`).join("; ");
@@ -207,13 +219,21 @@ export class ActorCell<S> {
       headers: delivery.headers,
       body: envelope.body,
     };
+    const failureKey = `${spec.filter} ${delivery.seq}`;
     try {
       this.#state = await this.behaviour.receive(this.#state, input, this.ctx);
+      if (this.failures.size > 0) this.failures.delete(failureKey);
     } catch (err) {
-      const maxDeliver = spec.maxDeliver ?? this.deps.maxDeliver;
-      if (delivery.deliveryCount < maxDeliver) throw err; // crash; redelivered to the restarted actor
+      // Count failures of this very message (not redeliveries caused by a sibling's crash).
+      const failed = (this.failures.get(failureKey) ?? 0) + 1;
+      if (failed < (spec.maxDeliver ?? this.deps.maxDeliver)) {
+        this.failures.set(failureKey, failed);
+        if (this.failures.size > 10_000) this.failures.delete(this.failures.keys().next().value as string);
+        throw err; // crash; redelivered to the restarted actor
+      }
+      this.failures.delete(failureKey);
       this.#log.error("giving up on message", { subject: delivery.subject, seq: delivery.seq, err });
-      await this.#deadLetter(`failed ${delivery.deliveryCount} times: ${(err as Error).message}`, delivery.subject, delivery.seq, delivery.data);
+      await this.#deadLetter(`failed ${failed} times: ${(err as Error).message}`, delivery.subject, delivery.seq, delivery.data);
       if (!checkpointed) return delivery.ack();
     }
     if (!checkpointed) return delivery.ack();
@@ -264,8 +284,14 @@ export class ActorCell<S> {
     if (this.#done) return;
     this.#log.error("actor crashed", { err });
     this.mailbox.close();
-    this.mailbox.drain(); // undelivered and held input stays unacked: redelivered after restart
+    // Hand back everything not acknowledged (the failing message, queued and held input) for
+    // redelivery now, oldest first, rather than after the ack wait.
+    const unacked = [...this.#held, ...(this.#current ? [this.#current] : [])];
+    for (const item of this.mailbox.drain()) if (item.kind === "delivery") unacked.push(item.delivery);
+    unacked.sort((a, b) => a.seq - b.seq);
+    for (const d of unacked) d.nak(0);
     this.#held = [];
+    this.#current = undefined;
     void Promise.all(this.#consumers.map((c) => c.stop().catch(() => {}))).then(() =>
       this.#finish(err instanceof Error ? err : new Error(String(err))),
     );

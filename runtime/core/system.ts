@@ -79,10 +79,11 @@ export class ActorSystem {
 
   /** A child spec that runs `behaviour` as actor `name`, a fresh cell on every (re)start. */
   actor<S>(name: string, behaviour: ActorBehaviour<S>): ChildSpec {
+    const failures = new Map<string, number>();
     return {
       id: name,
       start: async () => {
-        const cell = new ActorCell(behaviour, name, this.#cellDeps);
+        const cell = new ActorCell(behaviour, name, this.#cellDeps, failures);
         const ref: ActorRef = {
           name,
           exited: cell.exited,

@@ -23,13 +23,14 @@
  * dead message up (members of a group are expected to pass the same options). Groups are
  * forever: a group that consumed a stream once keeps holding its messages.
  */
-import { systemClock, type Clock, type TimerHandle } from "../core/clock.ts";
+import type { Clock, TimerHandle } from "../core/clock.ts";
 import { ConfigError, TransportUnavailableError } from "../core/errors.ts";
 import type { FileSystem } from "../platform/platform.ts";
 import { Member } from "./in_process_consumer.ts";
 import { FilterSpansStreamsError, GroupConflictError, InvalidSubjectError, NoStreamError } from "./in_process_errors.ts";
-import { DEFAULT_GROUP_CONFIG, Group, type GroupConfig } from "./in_process_group.ts";
+import { Group } from "./in_process_group.ts";
 import { readGroupStates, writeGroupState } from "./in_process_group_state.ts";
+import { definedOnly, groupConfig, parseOptions, positive, type InProcessOptions } from "./in_process_options.ts";
 import { StreamState } from "./in_process_stream.ts";
 import { fileSafe, filtersOverlap, isLiteralSubject, isValidFilter } from "./in_process_subjects.ts";
 import { SegmentLog } from "./log_segments.ts";
@@ -40,25 +41,7 @@ import type {
 
 export { FilterSpansStreamsError, GroupConflictError, InvalidSubjectError, NoStreamError } from "./in_process_errors.ts";
 export { ConsumerStateError } from "./in_process_errors.ts";
-
-export interface InProcessOptions {
-  /** Where the log lives. */
-  fs: FileSystem;
-  /** Log directory, e.g. "./data/.log". */
-  dir: string;
-  /** Timers (ack wait, nak delay, dedupe window, group commit) read it. Defaults to systemClock. */
-  clock?: Clock;
-  /** Group commit: appends are fsync'd together at most this often (ms). Defaults to 2. 0 = sync each batch at once. */
-  syncIntervalMs?: number;
-  /** Segment files roll over at this size. Defaults to 64 MiB. */
-  segmentBytes?: number;
-  /** Defaults to true; false = memory only (no files at all). */
-  durable?: boolean;
-  /** Consumer state is persisted at most this often (ms) while it changes. Defaults to 1000. */
-  checkpointIntervalMs?: number;
-  /** Background failures (persisting consumer state, deleting segments); they are retried. Defaults to console.warn. */
-  onError?(error: unknown): void;
-}
+export type { InProcessOptions } from "./in_process_options.ts";
 
 export interface StreamInfo {
   name: string;
@@ -93,14 +76,15 @@ export class InProcessTransport implements Transport {
   #closing: Promise<void> | undefined;
 
   constructor(options: InProcessOptions) {
-    this.#fs = options.fs;
-    this.#dir = options.dir.replace(/\/+$/, "") || ".";
-    this.#clock = options.clock ?? systemClock;
-    this.#durable = options.durable ?? true;
-    this.#syncIntervalMs = nonNegative("syncIntervalMs", options.syncIntervalMs ?? 2);
-    this.#segmentBytes = positive("segmentBytes", options.segmentBytes ?? 64 * 1024 * 1024);
-    this.#checkpointMs = nonNegative("checkpointIntervalMs", options.checkpointIntervalMs ?? 1000);
-    this.#onError = options.onError ?? ((error) => console.warn("in-process transport:", error));
+    const o = parseOptions(options);
+    this.#fs = o.fs;
+    this.#dir = o.dir;
+    this.#clock = o.clock;
+    this.#durable = o.durable;
+    this.#syncIntervalMs = o.syncIntervalMs;
+    this.#segmentBytes = o.segmentBytes;
+    this.#checkpointMs = o.checkpointIntervalMs;
+    this.#onError = o.onError;
   }
 
   ensureStreams(specs: StreamSpec[]): Promise<void> {
@@ -294,27 +278,4 @@ export class InProcessTransport implements Transport {
     }
     await this.#housekeeping;
   }
-}
-
-function groupConfig(o: ConsumeOptions): GroupConfig {
-  return {
-    maxAckPending: positive("maxAckPending", o.maxAckPending ?? DEFAULT_GROUP_CONFIG.maxAckPending),
-    ackWaitMs: positive("ackWaitMs", o.ackWaitMs ?? DEFAULT_GROUP_CONFIG.ackWaitMs),
-    maxDeliver: positive("maxDeliver", o.maxDeliver ?? DEFAULT_GROUP_CONFIG.maxDeliver),
-    backoffMs: (o.backoffMs ?? DEFAULT_GROUP_CONFIG.backoffMs).map((ms, i) => nonNegative(`backoffMs[${i}]`, ms)),
-  };
-}
-
-function positive(field: string, value: number): number {
-  if (!(value > 0) || !Number.isFinite(value)) throw new ConfigError(field, `must be a positive number, got ${value}`);
-  return value;
-}
-
-function nonNegative(field: string, value: number): number {
-  if (!(value >= 0) || !Number.isFinite(value)) throw new ConfigError(field, `must be a non-negative number, got ${value}`);
-  return value;
-}
-
-function definedOnly(spec: StreamSpec): Partial<StreamSpec> {
-  return Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined)) as Partial<StreamSpec>;
 }

@@ -32,7 +32,9 @@ export class Member implements Consumer {
     this.#onDead = onDead;
     this.#onStop = onStop;
     group.members++;
-    void this.#run();
+    // Deliveries start on the next turn, after consume() has resolved to this member: a
+    // handler may use the Consumer it was registered with.
+    setTimeout(() => void this.#run(), 0);
   }
 
   /** Stops taking work; what this member holds unacked is redelivered after its ack wait. */

@@ -11,23 +11,10 @@
  */
 import type { Clock, TimerHandle } from "../core/clock.ts";
 import type { GroupSnapshot } from "./in_process_group_state.ts";
+import { DEFAULT_GROUP_CONFIG, type GroupConfig } from "./in_process_options.ts";
 import { toRanges } from "./in_process_group_state.ts";
 import type { StoredMessage, StreamState } from "./in_process_stream.ts";
 import { subjectMatches } from "./transport.ts";
-
-export interface GroupConfig {
-  maxAckPending: number;
-  ackWaitMs: number;
-  maxDeliver: number;
-  backoffMs: number[];
-}
-
-export const DEFAULT_GROUP_CONFIG: Readonly<GroupConfig> = Object.freeze({
-  maxAckPending: 1000,
-  ackWaitMs: 30_000,
-  maxDeliver: 5,
-  backoffMs: [100, 500, 2000, 5000],
-});
 
 /** One hand-out of a message to a member. */
 export interface Attempt {

@@ -259,6 +259,22 @@ export function transportConformance(
       }
     }));
 
+  test("a handler may use its consumer: delivery starts after consume() resolves", () =>
+    withStream(async (t, prefix) => {
+      await t.publish(`${prefix}.c`, enc.encode("first"));
+      const outcomes: string[] = [];
+      const consumer = await t.consume(`${prefix}.>`, "self", async (d) => {
+        try {
+          outcomes.push(`pending ${await consumer.pending()}`);
+        } catch {
+          outcomes.push("consumer not assigned yet");
+        }
+        d.ack();
+      });
+      await waitFor(() => outcomes.length > 0, DEADLINE_MS, "the handler");
+      assert.equal(outcomes, ["pending 1"]);
+    }));
+
   test("a slow handler is never called concurrently", () =>
     withStream(async (t, prefix) => {
       let active = 0;

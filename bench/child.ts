@@ -1,0 +1,168 @@
+/**
+ * Servers under test as child processes: start one, learn its port from what it prints, read
+ * its CPU time and peak memory from /proc, and stop it. Every child started here is killed
+ * when the bench exits, however it exits (normal end, error, Ctrl-C), and the bench's temp
+ * directory is removed with it.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+import process from "node:process";
+import { ticksPerSecond } from "./machine.ts";
+
+export interface ChildOptions {
+  name: string;
+  /** Arguments to `node` (script first), e.g. `["dist/app/main.js", "run", "--port", "0"]`. */
+  args: string[];
+  /** Node flags before the script, e.g. `["--cpu-prof"]`. */
+  nodeFlags?: string[];
+  /** Finds the listening port in one line of the child's stdout or stderr. */
+  portFrom(line: string): number | undefined;
+  startTimeoutMs?: number;
+}
+
+export interface ServerChild {
+  readonly name: string;
+  readonly pid: number;
+  readonly port: number;
+  /** Log lines by level (JSON-lines logs), e.g. `{ info: 3, warn: 1 }`. */
+  readonly logLevels: Record<string, number>;
+  /** The last lines the child wrote (stdout and stderr), for error reports. */
+  tail(): string[];
+  /** CPU time (user + system, all threads) so far, in ms; undefined where /proc is missing. */
+  cpuMs(): number | undefined;
+  /** Peak resident memory so far (bytes); undefined where /proc is missing. */
+  peakRssBytes(): number | undefined;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once it has exited. */
+  stop(graceMs?: number): Promise<{ code: number | null; signal: string | null }>;
+}
+
+export class ChildStartError extends Error {}
+
+const live = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
+let cleanupInstalled = false;
+
+function killAllNow(): void {
+  for (const child of live) child.kill("SIGKILL");
+  live.clear();
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+/** Kills children and removes registered temp dirs on exit, error and Ctrl-C (once per process). */
+export function installCleanup(): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  process.on("exit", killAllNow);
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\nbench: ${signal}, stopping servers and removing temp data\n`);
+    killAllNow();
+    process.exit(130);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  process.on("uncaughtException", (err) => {
+    process.stderr.write(`bench failed: ${err.stack ?? err}\n`);
+    killAllNow();
+    process.exit(1);
+  });
+}
+
+/** Removes `dir` when the bench exits, unless `release`d first. */
+export function removeOnExit(dir: string): { release(): void } {
+  tempDirs.add(dir);
+  return { release: () => void tempDirs.delete(dir) };
+}
+
+export function startChild(options: ChildOptions): Promise<ServerChild> {
+  installCleanup();
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...options.args], { stdio: ["ignore", "pipe", "pipe"] });
+  live.add(child);
+  const lines: string[] = [];
+  const logLevels: Record<string, number> = {};
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.once("exit", (code, signal) => {
+      live.delete(child);
+      resolve({ code, signal });
+    }),
+  );
+  return new Promise<ServerChild>((resolve, reject) => {
+    let started = false;
+    const timer = setTimeout(() => fail(`did not start within ${options.startTimeoutMs ?? 15_000} ms`), options.startTimeoutMs ?? 15_000);
+    const fail = (why: string) => {
+      if (started) return;
+      started = true;
+      clearTimeout(timer);
+      child.kill("SIGKILL");
+      reject(new ChildStartError(`${options.name} ${why}; last output:\n${lines.slice(-20).join("\n")}`));
+    };
+    const onLine = (line: string) => {
+      lines.push(line);
+      if (lines.length > 200) lines.splice(0, 100);
+      const level = /"level":"(\w+)"/.exec(line)?.[1];
+      if (level) logLevels[level] = (logLevels[level] ?? 0) + 1;
+      if (started) return;
+      const port = options.portFrom(line);
+      if (port === undefined) return;
+      started = true;
+      clearTimeout(timer);
+      resolve(handle(child, options.name, port, lines, logLevels, exited));
+    };
+    for (const stream of [child.stdout!, child.stderr!]) {
+      let partial = "";
+      stream.setEncoding("utf8");
+      stream.on("data", (chunk: string) => {
+        const parts = (partial + chunk).split("\n");
+        partial = parts.pop()!;
+        for (const p of parts) onLine(p);
+      });
+    }
+    child.once("error", (err) => fail(`could not be spawned: ${err.message}`));
+    void exited.then(({ code, signal }) => fail(`exited early (code ${code}, signal ${signal})`));
+  });
+}
+
+function handle(
+  child: ChildProcess,
+  name: string,
+  port: number,
+  lines: string[],
+  logLevels: Record<string, number>,
+  exited: Promise<{ code: number | null; signal: string | null }>,
+): ServerChild {
+  const pid = child.pid!;
+  return {
+    name,
+    pid,
+    port,
+    logLevels,
+    tail: () => lines.slice(-20),
+    cpuMs() {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond(); // utime, stime
+      } catch {
+        return undefined;
+      }
+    },
+    peakRssBytes() {
+      try {
+        const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+        return kb === undefined ? undefined : Number(kb) * 1024;
+      } catch {
+        return undefined;
+      }
+    },
+    async stop(graceMs = 10_000) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+        const result = await exited;
+        clearTimeout(timer);
+        return result;
+      }
+      return exited;
+    },
+  };
+}

@@ -1,0 +1,139 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { ActorSystem } from "./system.ts";
+import { memoryLogger } from "./log.ts";
+import type { ActorBehaviour, MessageInput } from "./actor.ts";
+import { InProcessTransport } from "../transport/in_process.ts";
+import { MemoryFileSystem } from "../platform/memory_fs.ts";
+import { MemoryCheckpointStore } from "../store/checkpoint_store.ts";
+import type { Transport } from "../transport/transport.ts";
+import { waitFor } from "../../test/helpers/wait.ts";
+
+async function setup() {
+  const transport = new InProcessTransport({ fs: new MemoryFileSystem(), dir: "/log", durable: false });
+  await transport.ensureStreams([
+    { name: "IN", subjects: ["in.>"] },
+    { name: "OUT", subjects: ["out.>"] },
+    { name: "DLQ", subjects: ["tw.dlq.>"] },
+  ]);
+  const checkpoints = new MemoryCheckpointStore();
+  const system = new ActorSystem({ transport, log: memoryLogger("error"), checkpoints, maxDeliver: 3, ackWaitMs: 60_000 });
+  return { transport, system, checkpoints };
+}
+
+async function collect(transport: Transport, filter: string, group: string) {
+  const got: MessageInput[] = [];
+  const codec = new (await import("../codec/codec.ts")).MessageCodec();
+  await transport.consume(filter, group, (d) => {
+    const env = codec.decode(d.data);
+    got.push({ kind: "message", subject: d.subject, seq: d.seq, deliveryCount: d.deliveryCount, type: env.type, id: env.id, ts: env.ts, headers: d.headers, body: env.body });
+    d.ack();
+  });
+  return got;
+}
+
+const supervision = { strategy: "one_for_one" as const, intensity: 50, periodMs: 60_000, backoff: { initialMs: 1, maxMs: 5 } };
+
+test("a crashing actor is restarted, gets the failed message again, and its sibling keeps running", async () => {
+  const { transport, system } = await setup();
+  let crashes = 0;
+  const echo: ActorBehaviour<null> = {
+    kind: "echo",
+    inputs: [{ filter: "in.a", group: "echo", type: "n" }],
+    init: () => null,
+    async receive(s, input, ctx) {
+      if (input.kind !== "message") return s;
+      const n = input.body as number;
+      if (n === 5 && crashes++ < 2) throw new Error("transient failure on 5");
+      await ctx.publish("out.a", "n", n);
+      return s;
+    },
+  };
+  const sibling: ActorBehaviour<null> = {
+    kind: "sibling",
+    inputs: [{ filter: "in.b", group: "sibling", type: "n" }],
+    init: () => null,
+    async receive(s, input, ctx) {
+      if (input.kind === "message") await ctx.publish("out.b", "n", input.body);
+      return s;
+    },
+  };
+  const sup = await system.startSupervisor("root", { ...supervision, children: [system.actor("echo", echo), system.actor("sibling", sibling)] });
+  const outA = await collect(transport, "out.a", "t-a");
+  const outB = await collect(transport, "out.b", "t-b");
+  for (let i = 0; i < 10; i++) {
+    await system.publish("in.a", "n", i);
+    await system.publish("in.b", "n", i);
+  }
+  await waitFor("all outputs", () => outA.length >= 10 && outB.length >= 10);
+  assert.equal(outA.map((m) => m.body).sort((x, y) => (x as number) - (y as number)), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.equal(outB.map((m) => m.body), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "sibling unaffected, in order");
+  assert.is(crashes, 3, "failed twice, succeeded on the third delivery");
+  assert.is(sup.restartCount, 2);
+  assert.is(system.metrics.counter("tw_actor_restarts_total", "").get({ child: "echo" }), 2);
+  await sup.stop();
+  await transport.close();
+});
+
+test("a poison message is dead-lettered after max deliveries and the input keeps flowing", async () => {
+  const { transport, system } = await setup();
+  const seen: number[] = [];
+  const picky: ActorBehaviour<null> = {
+    kind: "picky",
+    inputs: [{ filter: "in.a", group: "picky", type: "n" }],
+    init: () => null,
+    receive(s, input) {
+      if (input.kind !== "message") return s;
+      if (input.body === 3) throw new Error("cannot handle 3");
+      seen.push(input.body as number);
+      return s;
+    },
+  };
+  const dlq = await collect(transport, "tw.dlq.>", "t-dlq");
+  const sup = await system.startSupervisor("root", { ...supervision, children: [system.actor("picky", picky)] });
+  for (let i = 0; i < 6; i++) await system.publish("in.a", "n", i);
+  await system.publish("in.a", "other-type", 99);
+  await waitFor("5 handled, 2 dead letters", () => seen.length === 5 && dlq.length === 2);
+  assert.equal([...seen].sort(), [0, 1, 2, 4, 5]);
+  const reasons = dlq.map((m) => (m.body as { reason: string }).reason);
+  assert.ok(reasons.some((r) => /failed 3 times: cannot handle 3/.test(r)), reasons.join(" | "));
+  assert.ok(reasons.some((r) => /unexpected message type other-type/.test(r)), reasons.join(" | "));
+  assert.ok(dlq.every((m) => m.subject === "tw.dlq.picky"));
+  await sup.stop();
+  await transport.close();
+});
+
+test("checkpointed state is exactly once across crashes: restored, redelivered input skipped", async () => {
+  const { transport, system, checkpoints } = await setup();
+  let crashAt = new Set([40, 120, 121, 170]);
+  const counter: ActorBehaviour<{ sum: number; n: number }> = {
+    kind: "counter",
+    inputs: [{ filter: "in.a", group: "counter", type: "n", ack: "checkpoint" }],
+    checkpointIntervalMs: 5,
+    init(ctx) {
+      return (ctx.restored()?.snapshot as { sum: number; n: number }) ?? { sum: 0, n: 0 };
+    },
+    receive(state, input) {
+      if (input.kind !== "message") return state;
+      const v = input.body as number;
+      if (crashAt.delete(v)) throw new Error(`crash at ${v}`);
+      return { sum: state.sum + v, n: state.n + 1 };
+    },
+    checkpoint: (state) => ({ state, snapshot: state }),
+  };
+  const sup = await system.startSupervisor("root", { ...supervision, children: [system.actor("counter", counter)] });
+  const publishes: Promise<unknown>[] = [];
+  for (let i = 1; i <= 200; i++) publishes.push(system.publish("in.a", "n", i));
+  await Promise.all(publishes);
+  const final = async () => {
+    const bytes = await checkpoints.load("counter");
+    return bytes ? (system.codec.decodeValue(bytes) as { snapshot: { n: number; sum: number } }).snapshot : undefined;
+  };
+  await waitFor("all 200 folded and checkpointed", async () => (await final())?.n === 200, { timeoutMs: 15_000 });
+  assert.equal(await final(), { n: 200, sum: 20100 }, "each input folded exactly once");
+  assert.is(sup.restartCount, 4);
+  await sup.stop();
+  await transport.close();
+});
+
+test.run();

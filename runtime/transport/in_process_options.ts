@@ -1,0 +1,84 @@
+/**
+ * Options of the in-process transport and of its consumer groups: documented defaults, and
+ * one parse step that rejects a bad value by field name (ConfigError).
+ */
+import { systemClock, type Clock } from "../core/clock.ts";
+import { ConfigError } from "../core/errors.ts";
+import type { FileSystem } from "../platform/platform.ts";
+import type { ConsumeOptions, StreamSpec } from "./transport.ts";
+
+export interface InProcessOptions {
+  /** Where the log lives. */
+  fs: FileSystem;
+  /** Log directory, e.g. "./data/.log". */
+  dir: string;
+  /** Timers (ack wait, nak delay, dedupe window, group commit) read it. Defaults to systemClock. */
+  clock?: Clock;
+  /**
+   * Group commit: appends are fsync'd together at most this often (ms), on `clock`. Defaults
+   * to 2. 0 = sync each batch as soon as the previous sync is done (with a SimulatedClock, use
+   * 0 or advance the clock, or publishes wait for simulated time).
+   */
+  syncIntervalMs?: number;
+  /** Segment files roll over at this size. Defaults to 64 MiB. */
+  segmentBytes?: number;
+  /** Defaults to true; false = memory only (no files at all). */
+  durable?: boolean;
+  /** Consumer state is persisted at most this often (ms) while it changes. Defaults to 1000. */
+  checkpointIntervalMs?: number;
+  /** Background failures (persisting consumer state, deleting segments); they are retried. Defaults to console.warn. */
+  onError?(error: unknown): void;
+}
+
+export type ParsedOptions = Required<Omit<InProcessOptions, "onError">> & { onError(error: unknown): void };
+
+export function parseOptions(options: InProcessOptions): ParsedOptions {
+  return {
+    fs: options.fs,
+    dir: options.dir.replace(/\/+$/, "") || ".",
+    clock: options.clock ?? systemClock,
+    durable: options.durable ?? true,
+    syncIntervalMs: nonNegative("syncIntervalMs", options.syncIntervalMs ?? 2),
+    segmentBytes: positive("segmentBytes", options.segmentBytes ?? 64 * 1024 * 1024),
+    checkpointIntervalMs: nonNegative("checkpointIntervalMs", options.checkpointIntervalMs ?? 1000),
+    onError: options.onError ?? ((error) => console.warn("in-process transport:", error)),
+  };
+}
+
+export interface GroupConfig {
+  maxAckPending: number;
+  ackWaitMs: number;
+  maxDeliver: number;
+  backoffMs: number[];
+}
+
+export const DEFAULT_GROUP_CONFIG: Readonly<GroupConfig> = Object.freeze({
+  maxAckPending: 1000,
+  ackWaitMs: 30_000,
+  maxDeliver: 5,
+  backoffMs: [100, 500, 2000, 5000],
+});
+
+/** A consume() call's options over the defaults. */
+export function groupConfig(o: ConsumeOptions): GroupConfig {
+  return {
+    maxAckPending: positive("maxAckPending", o.maxAckPending ?? DEFAULT_GROUP_CONFIG.maxAckPending),
+    ackWaitMs: positive("ackWaitMs", o.ackWaitMs ?? DEFAULT_GROUP_CONFIG.ackWaitMs),
+    maxDeliver: positive("maxDeliver", o.maxDeliver ?? DEFAULT_GROUP_CONFIG.maxDeliver),
+    backoffMs: (o.backoffMs ?? DEFAULT_GROUP_CONFIG.backoffMs).map((ms, i) => nonNegative(`backoffMs[${i}]`, ms)),
+  };
+}
+
+export function positive(field: string, value: number): number {
+  if (!(value > 0) || !Number.isFinite(value)) throw new ConfigError(field, `must be a positive number, got ${value}`);
+  return value;
+}
+
+export function nonNegative(field: string, value: number): number {
+  if (!(value >= 0) || !Number.isFinite(value)) throw new ConfigError(field, `must be a non-negative number, got ${value}`);
+  return value;
+}
+
+export function definedOnly(spec: StreamSpec): Partial<StreamSpec> {
+  return Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined)) as Partial<StreamSpec>;
+}

@@ -25,6 +25,8 @@ export interface EventLimits {
   minTs: number;
   /** End of the accepted `ts` range, epoch ms, exclusive. Defaults to 4102444800000 (2100-01-01T00:00:00Z). */
   maxTs: number;
+  /** How far `ts` may be ahead of the time the event was received (ms). Defaults to 300 000 (5 minutes). */
+  maxFutureMs: number;
   /** Most issues reported for one event; further ones are dropped. Defaults to 20. */
   maxIssuesPerEvent: number;
 }
@@ -37,6 +39,7 @@ export const defaultEventLimits: EventLimits = Object.freeze({
   maxIdLength: 128,
   minTs: Date.UTC(2000, 0, 1),
   maxTs: Date.UTC(2100, 0, 1),
+  maxFutureMs: 300_000,
   maxIssuesPerEvent: 20,
 });
 
@@ -113,8 +116,12 @@ function parseWith(input: unknown, receivedAt: number, base: string, limits: Eve
   let ts = receivedAt;
   if (input.ts !== undefined) {
     const r = parseTimestamp(input.ts, limits.minTs, limits.maxTs);
-    if (r.ok) ts = r.ts;
-    else issues.push({ path: `${base}/ts`, message: r.message });
+    if (!r.ok) issues.push({ path: `${base}/ts`, message: r.message });
+    else if (r.ts - receivedAt > limits.maxFutureMs) {
+      // One event far in the future would drag its stream's watermark along and make every
+      // on-time event late.
+      issues.push({ path: `${base}/ts`, message: `expected a time at most ${limits.maxFutureMs} ms ahead of the server clock, got one ${r.ts - receivedAt} ms ahead (check the producer's clock and units)` });
+    } else ts = r.ts;
   }
 
   let value = 1;

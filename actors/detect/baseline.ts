@@ -53,6 +53,7 @@ export const WINSOR = 3.5;
 /** Errors are clipped at this many predictive standard deviations before they feed the spread. */
 const SPREAD_WINSOR = 5;
 const FAST_RATE = 0.5;
+const MAX_ERROR = 1e150;
 const N_CAP = 1e15;
 
 /** Per-window EW weight for a half-life h: 1 − 2^(−1/h). */
@@ -109,7 +110,8 @@ export function learnWindow(
   const error = value - state.level;
   if (learnSpread) {
     const spreadRate = Math.max(rate / SPREAD_MEMORY, 1 / state.n); // n − 1 errors seen before this one
-    const size = Math.min(Math.abs(error), winsorise ? SPREAD_WINSOR * spread : Infinity);
+    // (MAX_ERROR keeps squares finite for absurd values, so no Infinity − Infinity = NaN later.)
+    const size = Math.min(Math.abs(error), winsorise ? SPREAD_WINSOR * spread : MAX_ERROR);
     state.variance += spreadRate * (size * size - state.variance);
     state.absError += spreadRate * (size - state.absError);
     state.upperVariance += spreadRate * ((error > 0 ? size * size : 0) - state.upperVariance);

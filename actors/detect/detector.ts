@@ -92,7 +92,7 @@ const LN_TESTS = Math.log(4);
 const LOG_SUSPECT = Math.log(1e-2);
 /** Quantile tracked by KeyState.noise, and its step size in surprise units. */
 const NOISE_QUANTILE = 0.99;
-const NOISE_STEP = 1;
+const NOISE_STEP = 0.5;
 const NOISE_GAIN = 1;
 
 /** What scoring one window found, before it is worded. */
@@ -188,8 +188,10 @@ export function scoreWindow(state: KeyState, x: number, config: DetectorConfig):
   let detector: DetectorName = counts ? "poisson" : "robust-z";
   let direction: "up" | "down" = x >= expected ? "up" : "down";
   let logMin = point.logP;
-  if (logUp < logMin) { logMin = logUp; detector = "cusum"; direction = "up"; statistic = state.cusumUp; }
-  if (logDown < logMin) { logMin = logDown; detector = "cusum"; direction = "down"; statistic = state.cusumDown; }
+  // A CUSUM speaks only for a window that leans its way: once values are back, an old shift's
+  // statistic (still draining) must not label them.
+  if (logUp < logMin && point.deviate > 0) { logMin = logUp; detector = "cusum"; direction = "up"; statistic = state.cusumUp; }
+  if (logDown < logMin && point.deviate < 0) { logMin = logDown; detector = "cusum"; direction = "down"; statistic = state.cusumDown; }
   const s = surprise(Math.min(0, logMin + LN_TESTS));
 
   // For a CUSUM signal the change is the shift so far: the fast tracker once it has taken x in.
@@ -201,8 +203,11 @@ export function scoreWindow(state: KeyState, x: number, config: DetectorConfig):
   // windows: neither anomalous nor inside a shift the CUSUM is already suspecting, or a shift
   // building up slowly would teach the key that it is noisy and so hide itself.
   const ordinary = !anomalous && Math.min(logUp, logDown) > LOG_SUSPECT;
-  if (warm && wasQuiet) trackNoise(state, Math.min(surprise(Math.min(0, point.logP + Math.LN2)), thresholdSurprise + 1));
+  if (warm && wasQuiet) trackNoise(state, Math.min(surprise(Math.min(0, point.logP + Math.LN2)), thresholdSurprise));
   learnWindow(state, x, rate, point.spread, ordinary, warm);
+  // Recovery: once the fast tracker is back across the level, a shift's evidence is spent.
+  if (state.fast <= state.level) state.cusumUp = 0;
+  if (state.fast >= state.level) state.cusumDown = 0;
 
   // A shift that has alarmed adaptWindows times in one direction, with no ordinary window in
   // between (windows the CUSUM still suspects neither count nor break the run), is the new

@@ -9,7 +9,8 @@ import { encode } from "@msgpack/msgpack";
 import { startTestPipeline } from "../helpers/pipeline.ts";
 import { removeDir } from "../helpers/tmp.ts";
 import { chunk, poisson, prng, T0, tally, windowEvents, type BodyFormat, type TestEvent, type WindowTotals } from "../helpers/events.ts";
-import { inParallel, openWebSocket, postEvents, sendFrames, wsUrl, type FrameAck } from "../helpers/edge_client.ts";
+import { inParallel, metricSum, openWebSocket, postEvents, sendFrames, wsUrl, type FrameAck } from "../helpers/edge_client.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { diffTotals, finalWindows, rawSummary, readArchive, sumCounts } from "../helpers/archive.ts";
 
 const WINDOW_MS = 1000;
@@ -78,6 +79,12 @@ test("every HTTP format and both WebSocket frame types reconcile exactly with th
     assert.is(accepted, total, "the 202s and acks account for every event sent");
     const batchIds = new Set(acks.map((a) => a.batchId!));
     assert.is(batchIds.size, acks.length, "every request and frame got its own batch id");
+
+    // The pipeline's own accounting agrees, and every event reaches aggregate before the stop.
+    assert.is(await metricSum(tp.base, "tw_events_accepted_total"), accepted, "metrics: events accepted");
+    const overWs = plan[4]!.events.length + plan[5]!.events.length;
+    assert.is(await metricSum(tp.base, "tw_events_accepted_total", { source: "ws" }), overWs, "metrics: events accepted over WebSocket");
+    await waitFor("every accepted event folded into a window", async () => (await metricSum(tp.base, "tw_events_aggregated_total")) === accepted);
 
     await tp.stop();
 

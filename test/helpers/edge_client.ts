@@ -168,3 +168,16 @@ export function collectJson(ws: WebSocket): unknown[] {
   ws.addEventListener("message", (event) => out.push(JSON.parse(String((event as MessageEvent).data))));
   return out;
 }
+
+/** Sum of a Prometheus metric's samples from GET /metrics whose labels contain every `match` pair. */
+export async function metricSum(base: string, name: string, match: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const labels = m[2] ?? "";
+    if (Object.entries(match).every(([k, v]) => labels.includes(`${k}="${v}"`))) sum += Number(m[3]);
+  }
+  return sum;
+}

@@ -1,0 +1,60 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { decode } from "@msgpack/msgpack";
+import { persistActor, parseObjectName, type PersistState } from "./persist.ts";
+import { MessageType, type AggBatch, type RawBatch } from "../../schemas/mod.ts";
+import { LocalDirObjectStore } from "../../runtime/store/object_store.ts";
+import { MemoryFileSystem } from "../../runtime/platform/memory_fs.ts";
+import { encode } from "@msgpack/msgpack";
+import { fakeContext, message } from "../../test/helpers/fake_ctx.ts";
+import type { MessageInput } from "../../runtime/core/actor.ts";
+
+const at = Date.UTC(2026, 10, 22, 14, 5, 0);
+
+function rawInput(seq: number, deliveryCount = 1): MessageInput<RawBatch> {
+  const body: RawBatch = { stream: "clicks", batchId: `b${seq}`, receivedAt: at, format: "json", count: 2, source: "http", body: new Uint8Array([1, 2]) };
+  return { ...message("tw.raw.clicks", MessageType.RawBatch, body, seq), deliveryCount };
+}
+
+async function setup() {
+  const fs = new MemoryFileSystem();
+  await fs.mkdirp("/data");
+  const store = new LocalDirObjectStore(fs, "/data/objects");
+  return { fs, store, actor: persistActor({ store, encode: (v) => encode(v) }) };
+}
+
+async function run(actor: ReturnType<typeof persistActor>, inputs: MessageInput[], ctx = fakeContext({ now: at })) {
+  let state: PersistState = await actor.init(ctx);
+  for (const input of inputs) state = await actor.receive(state, input, ctx);
+  await actor.checkpoint!(state, ctx);
+  return ctx;
+}
+
+test("objects follow the layout, named by sequence range, holding the records", async () => {
+  const { store, actor } = await setup();
+  const agg: AggBatch = { partition: 3, watermarks: { clicks: at }, windows: [{ stream: "clicks", key: "a", windowStart: at, windowEnd: at + 10_000, count: 4, sum: 4, min: 1, max: 1, revision: 0 }] };
+  await run(actor, [rawInput(1), rawInput(2), message("tw.agg.3", MessageType.AggBatch, agg, 7)]);
+  const raw = await store.list("raw/clicks/2026/11/22/14/");
+  assert.equal(raw, ["raw/clicks/2026/11/22/14/0-0000000000000001-0000000000000002.msgpack"]);
+  const object = decode((await store.get(raw[0]!))!) as { count: number; records: { seq: number; batch: RawBatch }[] };
+  assert.is(object.count, 2);
+  assert.equal(object.records.map((r) => [r.seq, r.batch.batchId]), [[1, "b1"], [2, "b2"]]);
+  const aggKeys = await store.list("agg/clicks/2026/11/22/14/");
+  assert.equal(aggKeys.map((k) => parseObjectName(k)), [{ partition: 3, firstSeq: 7, lastSeq: 7 }]);
+});
+
+test("after a crash, input archived before it is not archived again under another range", async () => {
+  const { store, actor } = await setup();
+  // First life: seqs 1..3 written, but the crash came before their acks.
+  await run(actor, [rawInput(1), rawInput(2), rawInput(3)]);
+  // Second life: 1..3 redelivered together with new 4..5.
+  await run(actor, [rawInput(1, 2), rawInput(2, 2), rawInput(3, 2), rawInput(4), rawInput(5)]);
+  const keys = await store.list("raw/clicks/2026/11/22/14/");
+  const ranges = keys.map((k) => parseObjectName(k)!);
+  assert.equal(ranges.map((r) => [r.firstSeq, r.lastSeq]), [[1, 3], [4, 5]]);
+  let records = 0;
+  for (const k of keys) records += (decode((await store.get(k))!) as { count: number }).count;
+  assert.is(records, 5, "every input archived exactly once");
+});
+
+test.run();

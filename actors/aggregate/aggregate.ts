@@ -1,7 +1,7 @@
 /**
  * aggregate: folds canonical events (`tw.events.<partition>`, the partitions this instance owns)
  * into tumbling event-time windows per (stream, key) and publishes closed windows as
- * `tw.agg.<partition>` batches. Late events are dead-lettered with the reason and counted,
+ * `tw.agg.<partition>` batches. Watermarks are kept per (partition, stream). Late events are dead-lettered with the reason and counted,
  * never dropped silently. Idle streams still close their windows (a processing-time tick).
  *
  * Exactly-once state: input is acknowledged only when a checkpoint holding the windows and the
@@ -11,7 +11,7 @@
  */
 import type { ActorBehaviour, ActorContext, InputSpec, MessageInput } from "../../runtime/core/actor.ts";
 import { partitionInputs } from "../../runtime/core/partitions.ts";
-import { MessageType, partitionOf, validateEventBatch, type AggBatch, type DeadLetterEntry, type EventBatch, type WindowAggregate } from "../../schemas/mod.ts";
+import { MessageType, validateEventBatch, type AggBatch, type DeadLetterEntry, type EventBatch, type WindowAggregate } from "../../schemas/mod.ts";
 import { Windower, type WindowerOptions, type WindowerSnapshot } from "./windows.ts";
 
 export interface AggregateConfig {
@@ -26,8 +26,11 @@ export interface AggregateConfig {
 }
 
 export interface AggregateState {
-  windower: Windower;
+  /** By partition. */
+  windowers: Map<number, Windower>;
 }
+
+type Snapshot = [number, WindowerSnapshot][];
 
 /** 53-bit FNV-1a-style hash of the windows' identity and totals, for deterministic message ids. */
 function windowsDigest(windows: readonly WindowAggregate[]): string {
@@ -44,32 +47,17 @@ function windowsDigest(windows: readonly WindowAggregate[]): string {
   return (h1 >>> 0).toString(36) + (h2 >>> 0).toString(36);
 }
 
-async function publishWindows(windows: WindowAggregate[], watermarks: Record<string, number>, config: AggregateConfig, ctx: ActorContext): Promise<void> {
+/** Publishes one partition's windows as one `tw.agg.<partition>` batch with a content-derived id. */
+async function publishWindows(partition: number, windows: WindowAggregate[], windower: Windower, ctx: ActorContext): Promise<void> {
   if (windows.length === 0) return;
-  const byPartition = new Map<number, WindowAggregate[]>();
+  const watermarks: Record<string, number> = {};
   for (const w of windows) {
-    const p = partitionOf(w.stream, w.key, config.partitions);
-    let list = byPartition.get(p);
-    if (!list) byPartition.set(p, (list = []));
-    list.push(w);
+    const wm = windower.watermark(w.stream);
+    if (wm !== undefined) watermarks[w.stream] = wm;
   }
-  const closed = ctx.metrics.counter("tw_windows_emitted_total", "Windows emitted by aggregate (revisions included)");
-  await Promise.all(
-    [...byPartition].map(([partition, list]) => {
-      const batch: AggBatch = { partition, windows: list, watermarks };
-      closed.inc(undefined, list.length);
-      return ctx.publish(`tw.agg.${partition}`, MessageType.AggBatch, batch, { id: `agg:${partition}:${list.length}:${windowsDigest(list)}` });
-    }),
-  );
-}
-
-function watermarksOf(windower: Windower, streams: Iterable<string>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const s of streams) {
-    const wm = windower.watermark(s);
-    if (wm !== undefined) out[s] = wm;
-  }
-  return out;
+  const batch: AggBatch = { partition, windows, watermarks };
+  ctx.metrics.counter("tw_windows_emitted_total", "Windows emitted by aggregate (revisions included)").inc(undefined, windows.length);
+  await ctx.publish(`tw.agg.${partition}`, MessageType.AggBatch, batch, { id: `agg:${partition}:${windows.length}:${windowsDigest(windows)}` });
 }
 
 export function aggregateActor(config: AggregateConfig): ActorBehaviour<AggregateState> {
@@ -80,25 +68,36 @@ export function aggregateActor(config: AggregateConfig): ActorBehaviour<Aggregat
     validate: validateEventBatch,
     ack: "checkpoint",
   }));
+  // One Windower per partition: a partition's events arrive in the order producers' batches
+  // were accepted, so its watermark (per stream) never runs ahead of events still queued in
+  // another partition's input. Idle partitions close their windows by the wall-clock rule.
+  const maxOpenWindows = Math.max(1, Math.floor((config.windows.maxOpenWindows ?? 1_000_000) / Math.max(1, config.owned.length)));
+  const windowerOptions: WindowerOptions = { ...config.windows, maxOpenWindows };
+  const windowerFor = (state: AggregateState, partition: number): Windower => {
+    let w = state.windowers.get(partition);
+    if (!w) state.windowers.set(partition, (w = new Windower(windowerOptions)));
+    return w;
+  };
   return {
     kind: "aggregate",
     inputs,
     checkpointIntervalMs: 1000,
     init(ctx) {
-      const restored = ctx.restored()?.snapshot as WindowerSnapshot | undefined;
-      const windower = restored ? Windower.restore(restored, config.windows) : new Windower(config.windows);
+      const windowers = new Map<number, Windower>();
+      const restored = ctx.restored()?.snapshot as Snapshot | undefined;
+      for (const [partition, snapshot] of restored ?? []) windowers.set(partition, Windower.restore(snapshot, windowerOptions));
       ctx.setTimer("tick", config.tickMs);
-      return { windower };
+      return { windowers };
     },
     async receive(state, input, ctx) {
-      const { windower } = state;
       if (input.kind === "timer") {
-        const closed = windower.tick(ctx.clock.now());
-        await publishWindows(closed, watermarksOf(windower, new Set(closed.map((w) => w.stream))), config, ctx);
+        const now = ctx.clock.now();
+        for (const [partition, windower] of state.windowers) await publishWindows(partition, windower.tick(now), windower, ctx);
         ctx.setTimer("tick", config.tickMs);
         return state;
       }
       const batch = (input as MessageInput<EventBatch>).body;
+      const windower = windowerFor(state, batch.partition);
       const { closed, late } = windower.add(batch.stream, batch.events, ctx.clock.now());
       ctx.metrics.counter("tw_events_aggregated_total", "Events folded into windows, by stream").inc({ stream: batch.stream }, batch.events.length - late.length);
       if (late.length > 0) {
@@ -115,18 +114,22 @@ export function aggregateActor(config: AggregateConfig): ActorBehaviour<Aggregat
         };
         await ctx.publish("tw.dlq.aggregate", MessageType.DeadLetter, entry, { id: `dlq:aggregate:${input.subject}:${input.seq}` });
       }
-      await publishWindows(closed, watermarksOf(windower, [batch.stream]), config, ctx);
+      await publishWindows(batch.partition, closed, windower, ctx);
       return state;
     },
-    checkpoint: (state) => ({ state, snapshot: state.windower.snapshot() }),
+    checkpoint(state) {
+      const snapshot: Snapshot = [...state.windowers].map(([p, w]) => [p, w.snapshot()]);
+      return { state, snapshot };
+    },
     // Shutdown: windows already due close normally; the rest go out as they stand (partial)
     // and stay open in the checkpoint, to be re-emitted with full totals after a restart.
     async stop(state, ctx) {
-      const { windower } = state;
-      const due = windower.tick(ctx.clock.now());
-      const open: WindowAggregate[] = windower.emitOpen().map((w) => ({ ...w, partial: true }));
-      const all = [...due, ...open];
-      await publishWindows(all, watermarksOf(windower, new Set(all.map((w) => w.stream))), config, ctx);
+      const now = ctx.clock.now();
+      for (const [partition, windower] of state.windowers) {
+        const due = windower.tick(now);
+        const open: WindowAggregate[] = windower.emitOpen().map((w) => ({ ...w, partial: true }));
+        await publishWindows(partition, [...due, ...open], windower, ctx);
+      }
     },
   };
 }

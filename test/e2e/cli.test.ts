@@ -6,14 +6,14 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { freePort, spawnCli } from "../helpers/cli.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
-import { waitFor } from "../helpers/wait.ts";
+import { waitFor, withTimeout } from "../helpers/wait.ts";
 import { chunk, T0, tally, windowEvents } from "../helpers/events.ts";
 import { postEvents } from "../helpers/edge_client.ts";
 import { diffTotals, finalWindows, rawSummary, readArchive, sumCounts } from "../helpers/archive.ts";
 
 test("trendwire run --help prints the options table and exits 0", async () => {
   const cli = spawnCli(["run", "--help"]);
-  const { code } = await cli.exited;
+  const { code } = await withTimeout("the CLI to exit", cli.exited, 20_000);
   assert.is(code, 0, cli.stderr());
   const help = cli.stdout();
   assert.match(help, /Usage: trendwire run/);
@@ -24,7 +24,7 @@ test("trendwire run --help prints the options table and exits 0", async () => {
 
 test("trendwire run --port abc exits 2 naming the field", async () => {
   const cli = spawnCli(["run", "--port", "abc"]);
-  const { code } = await cli.exited;
+  const { code } = await withTimeout("the CLI to exit", cli.exited, 20_000);
   assert.is(code, 2, `exit code (stderr: ${cli.stderr()})`);
   assert.match(cli.stderr(), /\bport\b/, "the message names port");
   assert.match(cli.stderr(), /abc/, "and the bad value");
@@ -52,7 +52,7 @@ test("trendwire run serves, stops on SIGTERM with exit 0, and its archive reconc
     assert.is(accepted, events.length);
 
     cli.kill("SIGTERM");
-    const { code, signal } = await cli.exited;
+    const { code, signal } = await withTimeout("the CLI to exit after SIGTERM", cli.exited, 30_000);
     assert.is(signal, null, `the process exited by itself (stderr: ${cli.stderr()})`);
     assert.is(code, 0, `exit code 0 after SIGTERM (stderr: ${cli.stderr()})`);
 

@@ -87,6 +87,7 @@ test("every HTTP format and both WebSocket frame types reconcile exactly with th
     await waitFor("every accepted event folded into a window", async () => (await metricSum(tp.base, "tw_events_aggregated_total")) === accepted);
 
     await tp.stop();
+    assert.equal(tp.log.lines, [], "nothing logged at warn or error");
 
     const raw = await rawSummary(tp.dataDir);
     assert.equal(raw.badSeqs, [], "raw objects are well formed, no sequence archived twice");
@@ -119,6 +120,7 @@ test("one in-order request spanning more than max-out-of-order loses no events",
     const reasons = dlq.flatMap((o) => o.records.map((r) => r.entry.reason));
     assert.equal(reasons, [], "no event of the request was dead-lettered");
     assert.equal(diffTotals(sent, totals), [], "every event of the request is in its window");
+    assert.equal(tp.log.lines, [], "nothing logged at warn or error");
   } finally {
     await tp.stop();
     await removeDir(tp.dataDir);
@@ -141,6 +143,7 @@ test("an orderly stop flushes windows still open to the archive", async () => {
     assert.equal((await finalWindows(tp.dataDir)).totals.size, 0, "no window archived before stop");
 
     await tp.stop(); // no waiting: the windows must be flushed by the stop itself
+    assert.equal(tp.log.lines, [], "nothing logged at warn or error");
 
     const { totals, windows } = await finalWindows(tp.dataDir);
     assert.equal(diffTotals(sent, totals), [], "the open windows reached the archive with exact totals");

@@ -10,6 +10,7 @@ import { startTestPipeline } from "../helpers/pipeline.ts";
 import { removeDir } from "../helpers/tmp.ts";
 import { chunk, T0, tally, windowEvents, type TestEvent } from "../helpers/events.ts";
 import { openWebSocket, postEvents, sendFrames, wsUrl } from "../helpers/edge_client.ts";
+import { withTimeout } from "../helpers/wait.ts";
 import { diffTotals, finalWindows, rawSummary, readArchive, sumCounts } from "../helpers/archive.ts";
 
 const WINDOW_MS = 1000;
@@ -129,6 +130,30 @@ test("malformed requests get problem+json and leave no trace in the pipeline", a
       await sendValid(i + 1); // valid traffic in between is unaffected
     }
 
+    // Bad queries get problem+json too.
+    const badQueries: [string, number][] = [
+      ["/v1/trends?limit=0", 400],
+      ["/v1/trends?limit=abc", 400],
+      ["/v1/trends?stream=bad.name", 400],
+      ["/v1/trends/stream?stream=bad.name", 400],
+      ["/v1/trends/bad.name/k", 400],
+      ["/v1/trends/good/never-sent", 404],
+      ["/v1/streams/good/events/ws", 426],
+    ];
+    for (const [path, status] of badQueries) {
+      const res = await fetch(`${tp.base}${path}`);
+      const text = await res.text();
+      assert.is(res.status, status, `GET ${path}: ${text}`);
+      assert.is(res.headers.get("content-type")?.split(";")[0], "application/problem+json", `GET ${path}: content type`);
+      assert.ok((JSON.parse(text) as { detail?: string }).detail, `GET ${path}: a detail`);
+    }
+
+    // A frame over the body limit closes the socket (1009) and is not accepted.
+    const big = await openWebSocket(wsUrl(tp.base, "/v1/streams/good/events/ws"));
+    const closed = new Promise<number>((resolve) => (big.onclose = (e) => resolve(e.code)));
+    big.send(JSON.stringify(many(MAX_EVENTS).map((e) => ({ ...e, key: "k".repeat(100) }))));
+    assert.is(await withTimeout("the socket to close", closed), 1009, "an oversized frame closes the socket with 1009");
+
     // Bad frames on the ingest socket are refused one by one; the socket stays usable.
     const ws = await openWebSocket(wsUrl(tp.base, "/v1/streams/good/events/ws"));
     const goodFrame = [ev("ws", 1), ev("ws", 2)];
@@ -141,6 +166,7 @@ test("malformed requests get problem+json and leave no trace in the pipeline", a
     batchIds.push(acks[4]!.batchId!);
 
     await tp.stop();
+    assert.equal(tp.log.lines, [], "nothing logged at warn or error");
 
     const raw = await rawSummary(tp.dataDir);
     assert.equal(raw.repeated, []);
@@ -176,6 +202,7 @@ test("a request retried with the same Idempotency-Key is accepted twice and coun
     await postEvents(tp.base, "idem", "json", chunk(events, 10)[0]!);
 
     await tp.stop();
+    assert.equal(tp.log.lines, [], "nothing logged at warn or error");
 
     const expected = new Map();
     tally(expected, "idem", events, WINDOW_MS); // order-42

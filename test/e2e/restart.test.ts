@@ -46,6 +46,7 @@ test("a restart on the same data directory keeps every event exactly once", asyn
     const retried = windowEvents(T0 + 30 * WINDOW_MS, WINDOW_MS, { r: 12 });
     await send(first.base, "retried", retried, { "idempotency-key": "retry-across-restart" });
     await first.stop();
+    assert.equal(first.log.lines, [], "nothing logged at warn or error");
     const afterFirst = await rawSummary(dataDir);
     assert.is(afterFirst.events, accepted, "run 1 archived everything it accepted");
 
@@ -55,6 +56,7 @@ test("a restart on the same data directory keeps every event exactly once", asyn
     await send(second.base, "restart", traffic(2, 10, 6));
     await send(second.base, "restart-new", traffic(3, 10, 2));
     await second.stop();
+    assert.equal(second.log.lines, [], "nothing logged at warn or error");
 
     const raw = await rawSummary(dataDir);
     assert.equal(raw.badSeqs, [], "no sequence archived twice over both runs");
@@ -79,9 +81,11 @@ test("a restart replays nothing twice: the archive does not change when a pipeli
     const events = traffic(4, 0, 3);
     for (const batch of chunk(events, 50)) await postEvents(first.base, "idle", "msgpack", batch);
     await first.stop();
+    assert.equal(first.log.lines, [], "nothing logged at warn or error");
     const before = { raw: await readArchive(dataDir, "raw"), agg: await readArchive(dataDir, "agg") };
     const second = await startTestPipeline(flags, dataDir);
     await second.stop();
+    assert.equal(second.log.lines, [], "nothing logged at warn or error");
     const after = { raw: await readArchive(dataDir, "raw"), agg: await readArchive(dataDir, "agg") };
     assert.equal(after.raw.map((o) => o.path), before.raw.map((o) => o.path), "no raw object added or removed");
     assert.equal(after.agg.map((o) => o.path), before.agg.map((o) => o.path), "no window object added or removed");

@@ -101,6 +101,7 @@ test("surging keys are detected on every trends edge and in the archive; station
     sse.close();
     ws.close();
     await tp.stop();
+    assert.equal(tp.log.lines, [], "nothing logged at warn or error");
 
     // The archive: exact windows, and signals equal to what the edges served.
     const { totals, windows } = await finalWindows(tp.dataDir, [STREAM]);

@@ -45,7 +45,8 @@ let cleanupInstalled = false;
 function killAllNow(): void {
   for (const child of live) child.kill("SIGKILL");
   live.clear();
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  // Retries: a child killed a moment ago may still be finishing a write in its data dir.
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
   tempDirs.clear();
 }
 

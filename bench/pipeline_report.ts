@@ -37,11 +37,13 @@ export function comparisons(results: RunResult[]): Comparison[] {
     add(c, "events/s end to end ÷ bare JSON parse", bareJson?.ingestEventsPerSec, pipe?.endToEnd?.eventsPerSec, true);
     if (c === "msgpack") add(c, "events/s end to end ÷ bare MessagePack parse", bare?.ingestEventsPerSec, pipe?.endToEnd?.eventsPerSec, false);
     add(c, "events/s accepted at the edge", bare?.ingestEventsPerSec, pipe?.ingestEventsPerSec, false);
+    add(c, "server CPU µs per event (ratio > 1 costs more)", bare?.serverCpuUsPerEvent, pipe?.serverCpuUsPerEvent, false);
   }
   const bare = find(results, "single", "bare");
   const pipe = find(results, "single", "pipeline");
   add("single", "requests/s (202)", bare?.requestsPerSec, pipe?.requestsPerSec, true);
   add("single", "events/s end to end", bare?.ingestEventsPerSec, pipe?.endToEnd?.eventsPerSec, false);
+  add("single", "server CPU µs per request (ratio > 1 costs more)", bare?.serverCpuUsPerEvent, pipe?.serverCpuUsPerEvent, false);
   add("single", "p50 latency (ms; ratio > 1 is slower)", bare?.latency.p50Ms, pipe?.latency.p50Ms, false);
   add("single", "p99 latency (ms; ratio > 1 is slower)", bare?.latency.p99Ms, pipe?.latency.p99Ms, false);
   return out;
@@ -70,6 +72,7 @@ export function printPipelineReport(results: RunResult[]): void {
     ms(r.latency.p50Ms),
     ms(r.latency.p99Ms),
     rejectedText(r),
+    r.serverCpuUsPerEvent === undefined ? undefined : r.serverCpuUsPerEvent.toFixed(r.serverCpuUsPerEvent < 10 ? 2 : 1),
     pct(r.serverCpuPercent),
     pct(r.generatorCpuPercent),
     pct(r.otherCpuPercent),
@@ -77,18 +80,19 @@ export function printPipelineReport(results: RunResult[]): void {
   ]);
   console.log(
     formatTable(
-      ["case", "server", "conns", "body B", "req/s (202)", "ingest ev/s", "end-to-end ev/s", "drain ms", "p50 ms", "p99 ms", "non-202", "server CPU", "loadgen CPU", "other CPU", "peak RSS MB"],
+      ["case", "server", "conns", "body B", "req/s (202)", "ingest ev/s", "end-to-end ev/s", "drain ms", "p50 ms", "p99 ms", "non-202", "CPU µs/event", "server CPU", "loadgen CPU", "other CPU", "peak RSS MB"],
       rows,
-      [false, false, true, true, true, true, true, true, true, true, false, true, true, true, true],
+      [false, false, true, true, true, true, true, true, true, true, false, true, true, true, true, true],
     ),
   );
   console.log(
-    "\nbare: end-to-end = ingest (it only parses). CPU columns: % of one core during the measured phase (server: all its threads;" +
-      " other: every other process on the machine — high values mean the run competed with other load).\n",
+    "\nbare: end-to-end = ingest (it only parses). CPU µs/event: server CPU (all threads) per event that went all the way through" +
+      " (pipeline: from the phase start until drained). CPU %: of one core during the measured phase (other: every other process" +
+      " on the machine — high values mean the run competed with other load).\n",
   );
   const cmp = comparisons(results);
   if (cmp.length === 0) return;
-  const fmt = (c: Comparison, v: number) => (c.measure.includes("latency") ? ms(v) : si(v));
+  const fmt = (c: Comparison, v: number) => (c.measure.includes("latency") || c.measure.includes("CPU") ? ms(v) : si(v));
   console.log(
     formatTable(
       ["case", "measure", "bare", "pipeline", "pipeline/bare", "target", "met"],

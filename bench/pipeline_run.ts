@@ -70,6 +70,12 @@ export interface RunResult {
   errors: number;
   latency: LatencySummary;
   endToEnd?: EndToEnd;
+  /**
+   * Server CPU (all threads) per event that went all the way through (pipeline: aggregated,
+   * measured from the phase start until drained; bare: accepted, during the phase), in µs.
+   * Less sensitive to other load on the machine than the rates.
+   */
+  serverCpuUsPerEvent?: number;
   /** Server process CPU during the load phase, % of one core (all its threads). */
   serverCpuPercent?: number;
   generatorCpuPercent: number;
@@ -143,9 +149,11 @@ export async function runOne(spec: RunSpec, progress: (msg: string) => void): Pr
     const cpu1 = child.cpuMs();
     const machine1 = machineBusyCpuMs();
     let endToEnd: EndToEnd | undefined;
+    let cpuDrained = cpu1;
     if (isPipeline && before) {
       const atLoadEnd = await fetchMetricTotals(child.port);
       const after = await drain(child.port, spec.drainTimeoutMs);
+      cpuDrained = child.cpuMs();
       const delta = (name: string) => total(after.metrics, name) - total(before.metrics, name);
       const aggregated = delta("tw_events_aggregated_total");
       endToEnd = {
@@ -166,6 +174,8 @@ export async function runOne(spec: RunSpec, progress: (msg: string) => void): Pr
     const serverCpuMs = cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined;
     const otherCpuMs = machine0 !== undefined && machine1 !== undefined && serverCpuMs !== undefined ? machine1 - machine0 - serverCpuMs - phase.generatorCpuMs : undefined;
     const percent = (cpuMs: number) => (cpuMs / phase.elapsedMs) * 100;
+    const through = endToEnd ? endToEnd.aggregated : phase.acceptedEvents;
+    const cpuPerEvent = cpu0 !== undefined && cpuDrained !== undefined && through > 0 ? ((cpuDrained - cpu0) * 1000) / through : undefined;
     return {
       case: spec.caseName,
       server: spec.server,
@@ -181,6 +191,7 @@ export async function runOne(spec: RunSpec, progress: (msg: string) => void): Pr
       errors: phase.errors,
       latency: phase.latency,
       ...(endToEnd ? { endToEnd } : {}),
+      ...(cpuPerEvent !== undefined ? { serverCpuUsPerEvent: cpuPerEvent } : {}),
       ...(serverCpuMs !== undefined ? { serverCpuPercent: percent(serverCpuMs) } : {}),
       generatorCpuPercent: percent(phase.generatorCpuMs),
       ...(otherCpuMs !== undefined ? { otherCpuPercent: Math.max(0, percent(otherCpuMs)) } : {}),

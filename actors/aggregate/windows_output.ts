@@ -4,6 +4,7 @@
  * when a force-closed window must, and the deterministic order of a call's output.
  */
 import type { Slot, StreamState } from "./windows_state.ts";
+import type { WindowAggregate } from "../../schemas/mod.ts";
 
 /** One event, already validated: `ts` is epoch ms. */
 export interface WindowEvent {
@@ -13,17 +14,7 @@ export interface WindowEvent {
 }
 
 /** A window's totals as of one emission; a later revision replaces an earlier one. */
-export interface ClosedWindow {
-  stream: string;
-  key: string;
-  windowStart: number;
-  windowEnd: number;
-  count: number;
-  sum: number;
-  min: number;
-  max: number;
-  revision: number;
-}
+export type ClosedWindow = Omit<WindowAggregate, "partial">;
 
 /** An event not folded in: "late" = behind watermark + lateness; "force-closed" = its window was. */
 export interface LateEvent {

@@ -1,16 +1,16 @@
 /**
  * A key's learned normal: the per-key state the detector keeps and the rules that move it.
  *
- * The state is nine plain numbers (checkpointed with MessagePack for up to ~1M keys), so every
- * statistic is a running one: exponentially weighted with the configured half-life, and a plain
- * running mean while fewer windows than one memory span have been seen (so a new key learns
- * fast and its early estimates are honest about how little they rest on).
+ * The state is twelve plain numbers, no arrays (it is checkpointed with MessagePack for up to
+ * ~1M keys), so every statistic is a running one: exponentially weighted with the configured
+ * half-life, and a plain running mean while fewer windows than one memory span have been seen
+ * (so a new key learns fast and its early estimates are honest about how little they rest on).
  *
  * Robustness: the level moves by a Winsorised error (at most WINSOR predictive deviations per
- * window), and the spread and noise statistics skip anomalous windows entirely, so an ongoing
- * surge barely moves the baseline. A *persisting* shift is learned instead by re-anchoring:
- * after `adaptWindows` consecutive anomalous windows in one direction the level jumps to the
- * fast tracker (half-life one window), which has followed the new values all along.
+ * window), and the spread statistics skip unusual windows entirely, so an ongoing surge barely
+ * moves the baseline. A *persisting* shift is learned instead by re-anchoring: once a shift has
+ * alarmed `adaptWindows` times in one direction the level jumps to the fast tracker (half-life
+ * one window), which has followed the new values all along.
  */
 
 export interface KeyState {
@@ -31,9 +31,9 @@ export interface KeyState {
   /** One-sided CUSUM statistics (in predictive standard deviations) for rises and falls. */
   cusumUp: number;
   cusumDown: number;
-  /** Consecutive anomalous windows, signed: +3 = three rising windows in a row. */
+  /** Anomalous windows of the current shift, signed (+3 = three rising); an ordinary window resets it. */
   run: number;
-  /** EW 99th percentile of this key's sub-threshold surprises; above nominal it raises the threshold. */
+  /** Running 99th percentile of this key's point-test surprises; above nominal it raises the threshold. */
   noise: number;
   /** 1 while every value has been a non-negative integer (count model), 0 once one was not. */
   counts: number;
@@ -45,7 +45,10 @@ export const NOMINAL_NOISE = 2.5;
 const SPREAD_MEMORY = 2;
 
 export function newKeyState(): KeyState {
-  return { n: 0, level: 0, variance: 0, absError: 0, upperVariance: 0, upperAbs: 0, fast: 0, cusumUp: 0, cusumDown: 0, run: 0, noise: NOMINAL_NOISE, counts: 1 };
+  return {
+    n: 0, level: 0, variance: 0, absError: 0, upperVariance: 0, upperAbs: 0, fast: 0,
+    cusumUp: 0, cusumDown: 0, run: 0, noise: NOMINAL_NOISE, counts: 1,
+  };
 }
 
 /** Level errors are clipped at this many predictive standard deviations before they move the level. */
@@ -153,10 +156,13 @@ export function decayThroughSilence(state: KeyState, windows: number, rate: numb
   const meanFactor = state.n / (state.n + meanPhase);
   const keep = Math.exp((windows - meanPhase) * Math.log1p(-rate));
   state.level = level0 * meanFactor * keep;
-  // Σ_t α(1−α)^(R−t)·level_t² for level_t = level0(1−α)^(t−1): the zeros' squared errors.
-  const keepAll = Math.exp(windows * Math.log1p(-rate));
-  const errors = level0 * level0 * Math.exp((windows - 1) * Math.log1p(-rate)) * (1 - keepAll);
-  scaleSpread(state, state.variance * keepAll + errors);
+  // The zeros' squared errors level_t² = level0²(1−α)^(2(t−1)) enter the variance with EW rate β:
+  // Σ_t β(1−β)^(R−t)·level_t² = β·level0²·(1−β)^(R−1)·(1 − q^R)/(1 − q), q = (1−α)²/(1−β).
+  const beta = rate / SPREAD_MEMORY;
+  const q = (1 - rate) ** 2 / (1 - beta);
+  const errors = beta * level0 * level0 * Math.exp((windows - 1) * Math.log1p(-beta)) *
+    (-Math.expm1(windows * Math.log(q)) / (1 - q));
+  scaleSpread(state, state.variance * Math.exp(windows * Math.log1p(-beta)) + errors);
   state.fast *= Math.exp(windows * Math.log1p(-FAST_RATE));
   state.cusumUp = 0;
   state.cusumDown = 0;

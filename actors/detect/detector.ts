@@ -90,7 +90,7 @@ const CUSUM_LEVEL_PENALTY = 1;
 const LN_TESTS = Math.log(4);
 /** A CUSUM tail below this (p < 1e-2) marks a window as inside a suspected shift. */
 const LOG_SUSPECT = Math.log(1e-2);
-/** Quantile tracked by KeyState.noise, and its step size in surprise units. */
+/** Quantile tracked by KeyState.noise, its step in surprise units, and threshold rise per unit of excess. */
 const NOISE_QUANTILE = 0.99;
 const NOISE_STEP = 0.5;
 const NOISE_GAIN = 1;
@@ -107,7 +107,7 @@ export interface Scored {
   detector: DetectorName;
   /** Largest change the detector saw: |observed − expected|, or the shift so far for cusum. */
   delta: number;
-  /** Statistic behind the dominating test: t / deviate for point tests, CUSUM value for cusum. */
+  /** Statistic behind the dominating test: z (real) or deviate (counts) for point tests, the CUSUM value for cusum. */
   statistic: number;
   /** Windows seen before this one (for warm-up wording). */
   seen: number;
@@ -124,20 +124,49 @@ export function observe(state: KeyState, value: number, config: DetectorConfig, 
   if (!Number.isFinite(value)) throw new DetectorInputError("value", `must be a finite number, got ${value}`);
   if (!(Number.isSafeInteger(gap) && gap >= 0)) throw new DetectorInputError("gap", `must be an integer ≥ 0, got ${gap}`);
   if (gap > 0) foldGap(state, gap, config);
-  const scored = scoreWindow(state, value, config);
-  const p = Math.pow(10, -scored.surprise);
-  return {
-    observed: value,
-    expected: scored.expected,
-    spread: scored.spread,
-    score: scoreFromSurprise(scored.surprise),
-    threshold: scoreFromSurprise(scored.thresholdSurprise),
-    anomalous: scored.anomalous,
-    direction: scored.direction,
-    detector: scored.detector,
-    p,
-    explanation: explain(scored, config),
-  };
+  return new WindowObservation(scoreWindow(state, value, config), config);
+}
+
+/**
+ * An Observation whose explanation is worded on first read: formatting costs more than scoring,
+ * and most windows are never explained to anyone. `toJSON` includes it; an object spread does
+ * not (read `explanation` explicitly when copying).
+ */
+class WindowObservation implements Observation {
+  observed: number;
+  expected: number;
+  spread: number;
+  score: number;
+  threshold: number;
+  anomalous: boolean;
+  direction: "up" | "down";
+  detector: DetectorName;
+  p: number;
+  #scored: Scored;
+  #config: DetectorConfig;
+  #explanation: string | undefined = undefined;
+
+  constructor(scored: Scored, config: DetectorConfig) {
+    this.observed = scored.observed;
+    this.expected = scored.expected;
+    this.spread = scored.spread;
+    this.score = scoreFromSurprise(scored.surprise);
+    this.threshold = scoreFromSurprise(scored.thresholdSurprise);
+    this.anomalous = scored.anomalous;
+    this.direction = scored.direction;
+    this.detector = scored.detector;
+    this.p = Math.pow(10, -scored.surprise);
+    this.#scored = scored;
+    this.#config = config;
+  }
+
+  get explanation(): string {
+    return (this.#explanation ??= explain(this.#scored, this.#config));
+  }
+
+  toJSON(): Observation {
+    return { ...this, explanation: this.explanation };
+  }
 }
 
 /**
@@ -199,9 +228,10 @@ export function scoreWindow(state: KeyState, x: number, config: DetectorConfig):
   const belowMinDelta = counts && shift < config.minDelta;
   const anomalous = warm && s >= thresholdSurprise && !belowMinDelta;
 
-  // Learn. The level always (Winsorised); the spread and the noise gauge only from ordinary
-  // windows: neither anomalous nor inside a shift the CUSUM is already suspecting, or a shift
-  // building up slowly would teach the key that it is noisy and so hide itself.
+  // Learn. The level always (Winsorised); the spread only from ordinary windows: neither
+  // anomalous nor inside a shift the CUSUM suspects, or a shift building up slowly would teach
+  // the key that it is noisy and so hide itself. The noise gauge takes the two-sided point
+  // surprise of every window that began with no shift suspected (isolated spikes count).
   const ordinary = !anomalous && Math.min(logUp, logDown) > LOG_SUSPECT;
   if (warm && wasQuiet) trackNoise(state, Math.min(surprise(Math.min(0, point.logP + Math.LN2)), thresholdSurprise));
   learnWindow(state, x, rate, point.spread, ordinary, warm);
@@ -234,7 +264,10 @@ function adaptiveThreshold(state: KeyState, config: DetectorConfig): number {
   return Math.min(ceiling, base + NOISE_GAIN * Math.max(0, state.noise - NOMINAL_NOISE));
 }
 
-/** Stochastic-approximation update of the EW quantile of sub-threshold surprises. */
+/**
+ * Stochastic-approximation update of the running NOISE_QUANTILE quantile of point surprises
+ * (censored at the threshold, so one huge spike counts no more than one that just alarms).
+ */
 function trackNoise(state: KeyState, s: number): void {
   state.noise += s > state.noise ? NOISE_STEP * NOISE_QUANTILE : -NOISE_STEP * (1 - NOISE_QUANTILE);
   if (state.noise < 0) state.noise = 0;

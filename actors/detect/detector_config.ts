@@ -57,7 +57,7 @@ export const defaultDetectorConfig: DetectorConfig = Object.freeze({
 
 /** A detector setting is out of range; `field` names it. */
 export class DetectorConfigError extends RangeError {
-  constructor(readonly field: keyof DetectorConfig | string, message: string) {
+  constructor(readonly field: string, message: string) {
     super(`detector config ${field}: ${message}`);
     this.name = "DetectorConfigError";
   }

@@ -4,6 +4,7 @@
  * are printed by the exported formatters so callers and tests can reproduce them exactly.
  */
 
+import { scoreFromSurprise } from "./detector_config.ts";
 import type { DetectorConfig } from "./detector_config.ts";
 import type { Scored } from "./detector.ts";
 
@@ -50,12 +51,12 @@ export function explain(scored: Scored, config: DetectorConfig): string {
     return `learning baseline (window 1 of ${config.warmupWindows} before signals): ${seen}`;
   }
   const vs = `${seen} vs expected ${formatNumber(scored.expected)} ± ${formatNumber(scored.spread)}`;
-  const score = scored.surprise / (1 + scored.surprise);
-  const threshold = scored.thresholdSurprise / (1 + scored.thresholdSurprise);
+  const score = scoreFromSurprise(scored.surprise);
+  const threshold = scoreFromSurprise(scored.thresholdSurprise);
   const [scoreText, thresholdText] = formatScores(score, threshold);
   const test = scored.detector === "cusum"
     ? `cusum ${formatNumber(scored.statistic)} sd`
-    : scored.detector === "robust-z" ? `robust-z t=${formatNumber(scored.statistic)}` : "poisson";
+    : scored.detector === "robust-z" ? `robust-z z=${formatNumber(scored.statistic)}` : "poisson";
   const comparison = `score ${scoreText} ${score >= threshold ? "≥" : "<"} threshold ${thresholdText}`;
   const evidence = `(${test}, p=${formatP(scored.surprise)}, ${comparison}`;
   const rising = scored.direction === "up";

@@ -40,20 +40,23 @@ export function countTest(state: KeyState, x: number, rate: number): PointTest {
   };
 }
 
-/** Windows' worth of belief in a symmetric, normal-tailed key that its own moments must outweigh. */
+/** Windows' worth of belief in a symmetric key that its own one-sided moments must outweigh. */
 const SHAPE_PRIOR = 30;
 /**
- * Added to a measured Geary ratio before reading off the tail weight, so the noise of a running
- * estimate (sd ≈ 0.02) does not make normal keys look heavy-tailed.
+ * A measured Geary ratio has a standard error of about 0.25/√windows (less than 0.02 once a few
+ * hundred windows are in); GEARY_SLACK/√windows, about two of those, is added before reading off
+ * the tail weight, so estimation noise does not make normal keys look heavy-tailed and cost them
+ * sensitivity. Tails must show clearly to count.
  */
-const GEARY_SLACK = 0.02;
+const GEARY_SLACK = 0.5;
 
 /**
  * Real values: a robust z = (x − level)/spread, referred to Student's t. The spread is a split
  * normal's (each side scaled by its share of the Winsorised variance, for skewed keys); the
  * t's degrees of freedom are the smaller of the tail weight this side's Geary ratio (mean
- * absolute / RMS error) shows and the number of errors the spread rests on. Shape estimates are
- * shrunk towards symmetric normal tails by SHAPE_PRIOR windows.
+ * absolute / RMS error) shows and the number of errors the spread rests on. One-sided estimates
+ * are shrunk towards their two-sided counterparts (the upper share towards one half) by
+ * SHAPE_PRIOR windows, so a young key is treated as symmetric.
  */
 export function valueTest(state: KeyState, x: number, rate: number): PointTest {
   const expected = state.level;
@@ -71,7 +74,8 @@ export function valueTest(state: KeyState, x: number, rate: number): PointTest {
 
   const geary = state.absError / Math.sqrt(variance);
   const sideGeary = sideVariance > 0 ? (Math.SQRT2 * sideAbs) / Math.sqrt(sideVariance) : geary;
-  const tail = state.absError > 0 ? degreesFromGeary(shrink(sideGeary, geary) + GEARY_SLACK) : Infinity;
+  const slack = GEARY_SLACK / Math.sqrt(windows);
+  const tail = state.absError > 0 ? degreesFromGeary(shrink(sideGeary, geary) + slack) : Infinity;
   const df = Math.max(1, windows - 1);
   const nu = Math.min(tail, df);
   // A heavy tail is a t scaled to the key's variance; estimation noise is a plain t.

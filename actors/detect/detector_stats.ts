@@ -146,13 +146,14 @@ export function logPoissonLower(k: number, lambda: number): number {
 
 /**
  * A near-normal deviate for a Poisson count: the signed deviance residual plus Pierce & Schafer's
- * 1/(6√λ) bias correction. Closed form and cheap, and, unlike (x−λ)/√λ, close to N(0, 1) even for
- * λ below 1, so the change-point statistic built on it keeps its calibration on sparse keys.
+ * 1/(6√λ) bias correction (held at 1/6 below λ = 1, where it would swamp the residual and turn
+ * a zero count positive). Closed form and cheap, and, unlike (x−λ)/√λ, close to N(0, 1) even
+ * for λ below 1, so the change-point statistic built on it keeps its calibration on sparse keys.
  */
 export function poissonDeviate(x: number, lambda: number): number {
   const dev = x > 0 ? x * Math.log(x / lambda) - (x - lambda) : lambda;
   const r = Math.sqrt(2 * Math.max(0, dev));
-  return (x >= lambda ? r : -r) + 1 / (6 * Math.sqrt(lambda));
+  return (x >= lambda ? r : -r) + 1 / (6 * Math.sqrt(Math.max(1, lambda)));
 }
 
 /**

@@ -3,6 +3,7 @@
  * <partition>-<firstSeq>-<lastSeq>.msgpack`) back for assertions, and folding it into the
  * numbers tests reconcile: raw batches by id, final window totals per (stream, key, window).
  */
+import type { WindowAggregate } from "../../schemas/mod.ts";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { decode } from "@msgpack/msgpack";
@@ -28,17 +29,7 @@ export interface RawBatchRecord {
   source: string;
 }
 
-export interface WindowRecord {
-  stream: string;
-  key: string;
-  windowStart: number;
-  windowEnd: number;
-  count: number;
-  sum: number;
-  min: number;
-  max: number;
-  revision: number;
-}
+export type WindowRecord = WindowAggregate;
 
 export interface SignalRecord {
   stream: string;

@@ -61,7 +61,7 @@ async function publishWindows(partition: number, windows: WindowAggregate[], win
 }
 
 export function aggregateActor(config: AggregateConfig): ActorBehaviour<AggregateState> {
-  const inputs: InputSpec[] = partitionInputs("tw.events", config.owned, config.partitions, "aggregate").map(({ filter, group }) => ({
+  const inputs: InputSpec[] = partitionInputs("tw.events", config.owned, "aggregate").map(({ filter, group }) => ({
     filter,
     group,
     type: MessageType.EventBatch,

@@ -38,7 +38,7 @@ type Snapshot = [string, KeyState, number][];
 export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
   return {
     kind: "detect",
-    inputs: partitionInputs("tw.agg", config.owned, config.partitions, "detect").map(({ filter, group }) => ({
+    inputs: partitionInputs("tw.agg", config.owned, "detect").map(({ filter, group }) => ({
       filter,
       group,
       type: MessageType.AggBatch,

@@ -8,7 +8,7 @@
 import { ConfigError } from "./errors.ts";
 
 export type FieldSpec =
-  | { type: "string"; default: string; pattern?: RegExp; description: string; env?: string; flag?: string }
+  | { type: "string"; default: string; pattern?: RegExp; optional?: boolean; description: string; env?: string; flag?: string }
   | { type: "int" | "number"; default: number; min?: number; max?: number; description: string; env?: string; flag?: string }
   | { type: "boolean"; default: boolean; description: string; env?: string; flag?: string }
   | { type: "enum"; default: string; values: readonly string[]; description: string; env?: string; flag?: string }
@@ -42,6 +42,7 @@ function coerce(field: string, spec: FieldSpec, raw: unknown, origin: string): u
   const text = typeof raw === "string";
   switch (spec.type) {
     case "string": {
+      if (spec.optional && raw === "") return raw; // "" = not set
       if (typeof raw !== "string" || raw === "") fail("a non-empty string");
       if (spec.pattern && !spec.pattern.test(raw as string)) fail(`a string matching ${spec.pattern}`);
       return raw;
@@ -109,7 +110,7 @@ export function loadConfig<S extends ConfigSpec>(spec: S, sources: ConfigSources
     let value: unknown = f.type === "list" || f.type === "map" ? coerce(field, f, f.default, "default") : f.default;
     if (field in file) value = coerce(field, f, file[field], "config file");
     const envValue = f.env ? sources.env?.(f.env) : undefined;
-    if (envValue !== undefined && envValue !== "") value = coerce(field, f, envValue, `env ${f.env}`);
+    if (envValue !== undefined && (envValue !== "" || (f.type === "string" && f.optional))) value = coerce(field, f, envValue, `env ${f.env}`);
     const flagValue = f.flag ? sources.flags?.[f.flag] : undefined;
     if (flagValue !== undefined) value = coerce(field, f, flagValue, `--${f.flag}`);
     out[field] = value;
@@ -123,7 +124,7 @@ export function describeConfig(spec: ConfigSpec): { field: string; flag: string;
     field,
     flag: f.flag ? `--${f.flag}` : "",
     env: f.env ?? "",
-    default: f.type === "map" ? JSON.stringify(f.default) : Array.isArray(f.default) ? f.default.join(",") : String(f.default),
+    default: f.type === "map" ? JSON.stringify(f.default) : Array.isArray(f.default) ? f.default.join(",") : f.type === "string" && f.optional && f.default === "" ? "(unset)" : String(f.default),
     description: f.description,
   }));
 }

@@ -12,11 +12,11 @@ export function ownedPartitions(index: number, count: number, partitions: number
 }
 
 /**
- * Subject filters and consumer groups covering `owned` partitions of `prefix`: one wildcard
- * consumer when all are owned, else one consumer per partition (group `<group>-p<n>`), so
- * partitions move between instances without sharing a consumer.
+ * Subject filters and consumer groups covering `owned` partitions of `prefix`: one consumer per
+ * partition (group `<group>-p<n>`), whatever the instance count, so the set of durable
+ * consumers is the same for every deployment and partitions move between instances without
+ * orphaning a consumer (which would pin messages under interest retention).
  */
-export function partitionInputs(prefix: string, owned: number[], partitions: number, group: string): { filter: string; group: string }[] {
-  if (owned.length === partitions) return [{ filter: `${prefix}.>`, group }];
+export function partitionInputs(prefix: string, owned: number[], group: string): { filter: string; group: string }[] {
   return owned.map((p) => ({ filter: `${prefix}.${p}`, group: `${group}-p${p}` }));
 }

@@ -44,7 +44,7 @@ export const mainHelp = `trendwire — real-time trend detection on an edge-depl
 
 Usage:
   trendwire run [options]     run the pipeline (embedded by default: one process, no servers)
-  trendwire help [command]    show help
+  trendwire help [run|config] show help (config: the settings table in Markdown)
 
 Run 'trendwire run --help' for every option.
 `;
@@ -64,4 +64,10 @@ Options (flag > environment > config file > default):
 ${lines.join("\n")}
   --help                    show this help
 `;
+}
+
+/** The README's configuration table, generated from the spec (`trendwire help config`). */
+export function configTableMarkdown(): string {
+  const rows = describeConfig(configSpec).map((r) => `| \`${r.field}\` | \`${r.flag}\` | \`${r.env}\` | \`${r.default}\` | ${r.description} |`);
+  return ["| setting | flag | env | default | meaning |", "|---|---|---|---|---|", ...rows].join("\n");
 }

@@ -7,7 +7,7 @@ import { currentPlatform } from "../runtime/platform/current.ts";
 import type { Platform } from "../runtime/platform/platform.ts";
 import { ConfigError } from "../runtime/core/errors.ts";
 import { trendwireConfig } from "./config.ts";
-import { mainHelp, parseArgs, runHelp, UsageError } from "./cli.ts";
+import { configTableMarkdown, mainHelp, parseArgs, runHelp, UsageError } from "./cli.ts";
 import { startPipeline } from "./pipeline.ts";
 
 async function readConfigFile(platform: Platform, path: string): Promise<Record<string, unknown>> {
@@ -59,6 +59,7 @@ async function main(): Promise<void> {
   const { command, flags, positional } = parseArgs(platform.args());
   try {
     if (command === undefined || command === "help") {
+      if (command === "help" && positional[0] === "config") return void console.log(configTableMarkdown());
       console.log(command === "help" && positional[0] === "run" ? runHelp() : mainHelp);
       return;
     }

@@ -3,6 +3,8 @@
  * its source location, and the same rolled up by area (a dependency, a folder of ours, Node's
  * internals, GC). Locations in `dist/**.js` are mapped back to the `.ts` source line that
  * declares the same function (tsc drops type-only lines, so the line numbers differ).
+ * Inclusive time of our own functions shows which stage (ingest, decode, checkpoint…) the
+ * self time of library and runtime code is spent for.
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -26,6 +28,7 @@ export interface Hotspot {
   /** `file:line` (1-based), relative to the project root where possible. */
   location: string;
   area: string;
+  /** Self time (in ProfileSummary.ours: inclusive time, callees included). */
   selfMs: number;
   /** Share of busy (non-idle) samples. */
   share: number;
@@ -37,6 +40,8 @@ export interface ProfileSummary {
   busyMs: number;
   idleMs: number;
   top: Hotspot[];
+  /** Our own functions (dist/**) by inclusive time: which stage the self time above belongs to. */
+  ours: Hotspot[];
   areas: { area: string; selfMs: number; share: number }[];
 }
 
@@ -116,28 +121,50 @@ export function summariseProfile(file: string, options: { root: string; top?: nu
     fns.set(key, entry);
   }
   const busyUs = allUs - idleUs;
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const inclusive = new Map<string, { fn: string; file: string; line1: number; us: number }>();
+  for (const [id, us] of selfUs) {
+    if (byId.get(id)!.callFrame.functionName === "(idle)") continue;
+    const seen = new Set<string>(); // recursion counts once
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const { functionName, url, lineNumber } = byId.get(at)!.callFrame;
+      const rel = relative(url, options.root);
+      if (!rel.startsWith("dist/")) continue;
+      const key = `${functionName}\u0000${rel}\u0000${lineNumber}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const entry = inclusive.get(key) ?? { fn: functionName || "(anonymous)", file: rel, line1: lineNumber + 1, us: 0 };
+      entry.us += us;
+      inclusive.set(key, entry);
+    }
+  }
   const share = (us: number) => (busyUs > 0 ? us / busyUs : 0);
   const areas = new Map<string, number>();
   for (const e of fns.values()) {
     const a = areaOf(e.fn, e.file);
     areas.set(a, (areas.get(a) ?? 0) + e.us);
   }
-  const top = [...fns.values()]
-    .sort((a, b) => b.us - a.us)
-    .slice(0, options.top ?? 25)
-    .map((e) => ({
-      function: e.fn,
-      location: e.file === "" ? "(native)" : sourceLocation(options.root, e.file, e.line1, e.fn === "(anonymous)" ? "" : e.fn),
-      area: areaOf(e.fn, e.file),
-      selfMs: e.us / 1000,
-      share: share(e.us),
-    }));
+  const hotspots = (entries: Iterable<{ fn: string; file: string; line1: number; us: number }>, n: number): Hotspot[] =>
+    [...entries]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, n)
+      .map((e) => ({
+        function: e.fn,
+        location: e.file === "" ? "(native)" : sourceLocation(options.root, e.file, e.line1, e.fn === "(anonymous)" ? "" : e.fn),
+        area: areaOf(e.fn, e.file),
+        selfMs: e.us / 1000,
+        share: share(e.us),
+      }));
+  const top = hotspots(fns.values(), options.top ?? 25);
+  const ours = hotspots(inclusive.values(), options.top ?? 25);
   return {
     file,
     wallMs: (profile.endTime - profile.startTime) / 1000,
     busyMs: busyUs / 1000,
     idleMs: idleUs / 1000,
     top,
+    ours,
     areas: [...areas].sort((a, b) => b[1] - a[1]).map(([area, us]) => ({ area, selfMs: us / 1000, share: share(us) })),
   };
 }

@@ -201,17 +201,11 @@ export class HttpLoad {
       }, durationMs + straggleMs);
       const finish = () => {
         clearTimeout(straggler);
+        last = performance.now();
         this.#phase = undefined;
         resolve();
       };
-      this.#phase = {
-        deadline: start + durationMs,
-        outstanding: this.#connections.length,
-        done: () => {
-          last = performance.now();
-          finish();
-        },
-      };
+      this.#phase = { deadline: start + durationMs, outstanding: this.#connections.length, done: finish };
       for (const c of this.#connections) c.send();
     });
     const cpu = process.cpuUsage(cpu0);

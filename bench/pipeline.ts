@@ -6,7 +6,7 @@
  * child processes; the load generator runs in this process. Prints the machine, a table and,
  * as the last line, one JSON object. Targets are reported, never asserted.
  */
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -78,6 +78,7 @@ export async function pipelineBench(flags: Record<string, string | boolean>): Pr
   const distDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
   if (!existsSync(path.join(distDir, "app/main.js"))) throw new BenchUsageError(`${path.join(distDir, "app/main.js")} is missing: run 'npm run build' first`);
 
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
   installCleanup();
   const tempRoot = mkdtempSync(path.join(os.tmpdir(), "trendwire-bench-"));
   removeOnExit(tempRoot);

@@ -11,6 +11,14 @@ export function printProfile(p: ProfileSummary): void {
       [true, true, false, false, false],
     ),
   );
+  console.log("\nOur functions by inclusive time (which stage the time above is spent for):");
+  console.log(
+    formatTable(
+      ["incl. ms", "share of busy", "function", "location"],
+      p.ours.map((h) => [h.selfMs.toFixed(0), `${(h.share * 100).toFixed(1)} %`, h.function, h.location]),
+      [true, true, false, false],
+    ),
+  );
   console.log("");
   console.log(
     formatTable(

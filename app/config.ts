@@ -29,7 +29,7 @@ export const configSpec = {
   maxEventsPerRequest: { type: "int", default: 10_000, min: 1, env: "TW_MAX_EVENTS_PER_REQUEST", flag: "max-events-per-request", description: "Most events in one request or frame" },
   maxInFlight: { type: "int", default: 256, min: 1, env: "TW_MAX_IN_FLIGHT", flag: "max-in-flight", description: "Batches being written at once before ingest answers 429" },
   wsMaxInFlight: { type: "int", default: 8, min: 1, env: "TW_WS_MAX_IN_FLIGHT", flag: "ws-max-in-flight", description: "Frames processed at once per WebSocket before the server stops reading it" },
-  streamMaxBytes: { type: "int", default: 256 * 1024 * 1024, min: 1024 * 1024, env: "TW_STREAM_MAX_BYTES", flag: "stream-max-bytes", description: "Embedded transport: unacknowledged bytes per stream before ingest answers 503" },
+  streamMaxBytes: { type: "int", default: 64 * 1024 * 1024, min: 1024 * 1024, env: "TW_STREAM_MAX_BYTES", flag: "stream-max-bytes", description: "Embedded transport: unacknowledged bytes per stream before ingest answers 503" },
   duplicateWindowMs: { type: "int", default: 120_000, min: 1000, env: "TW_DUPLICATE_WINDOW_MS", flag: "duplicate-window-ms", description: "How long an Idempotency-Key / message id is remembered (ms)" },
   syncIntervalMs: { type: "int", default: 2, min: 0, env: "TW_SYNC_INTERVAL_MS", flag: "sync-interval-ms", description: "Embedded transport: group-commit interval of the fsync'd log (ms)" },
   trendsActiveForMs: { type: "int", default: 60_000, min: 1000, env: "TW_TRENDS_ACTIVE_MS", flag: "trends-active-ms", description: "A key stays in GET /v1/trends this long after its last signal (ms)" },

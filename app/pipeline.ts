@@ -143,6 +143,7 @@ export async function startPipeline(config: TrendwireConfig, platform: Platform,
           upgradeWebSocket: platform.http.upgradeWebSocket,
           pauseWebSocket: (raw) => platform.http.pauseWebSocket(raw),
           resumeWebSocket: (raw) => platform.http.resumeWebSocket(raw),
+          readBody: (request, env, max) => platform.http.readBody(request, env, max),
           wsMaxInFlight: config.wsMaxInFlight,
         }),
       );

@@ -47,8 +47,11 @@ function windowsDigest(windows: readonly WindowAggregate[]): string {
   return (h1 >>> 0).toString(36) + (h2 >>> 0).toString(36);
 }
 
-/** Publishes one partition's windows as one `tw.agg.<partition>` batch with a content-derived id. */
-async function publishWindows(partition: number, windows: WindowAggregate[], windower: Windower, ctx: ActorContext): Promise<void> {
+/**
+ * Publishes one partition's windows as one `tw.agg.<partition>` batch with a content-derived id.
+ * Not awaited by callers: the runtime holds the input's acknowledgement until it is durable.
+ */
+function publishWindows(partition: number, windows: WindowAggregate[], windower: Windower, ctx: ActorContext): void {
   if (windows.length === 0) return;
   const watermarks: Record<string, number> = {};
   for (const w of windows) {
@@ -57,7 +60,7 @@ async function publishWindows(partition: number, windows: WindowAggregate[], win
   }
   const batch: AggBatch = { partition, windows, watermarks };
   ctx.metrics.counter("tw_windows_emitted_total", "Windows emitted by aggregate (revisions included)").inc(undefined, windows.length);
-  await ctx.publish(`tw.agg.${partition}`, MessageType.AggBatch, batch, { id: `agg:${partition}:${windows.length}:${windowsDigest(windows)}` });
+  ctx.publish(`tw.agg.${partition}`, MessageType.AggBatch, batch, { id: `agg:${partition}:${windows.length}:${windowsDigest(windows)}` });
 }
 
 export function aggregateActor(config: AggregateConfig): ActorBehaviour<AggregateState> {
@@ -89,10 +92,10 @@ export function aggregateActor(config: AggregateConfig): ActorBehaviour<Aggregat
       ctx.setTimer("tick", config.tickMs);
       return { windowers };
     },
-    async receive(state, input, ctx) {
+    receive(state, input, ctx) {
       if (input.kind === "timer") {
         const now = ctx.clock.now();
-        for (const [partition, windower] of state.windowers) await publishWindows(partition, windower.tick(now), windower, ctx);
+        for (const [partition, windower] of state.windowers) publishWindows(partition, windower.tick(now), windower, ctx);
         ctx.setTimer("tick", config.tickMs);
         return state;
       }
@@ -112,9 +115,9 @@ export function aggregateActor(config: AggregateConfig): ActorBehaviour<Aggregat
           seq: input.seq,
           payload: { lateCount: late.length, events: late.slice(0, config.maxLateListed).map((l) => ({ ...l.event, reason: l.reason })) },
         };
-        await ctx.publish("tw.dlq.aggregate", MessageType.DeadLetter, entry, { id: `dlq:aggregate:${input.subject}:${input.seq}` });
+        ctx.publish("tw.dlq.aggregate", MessageType.DeadLetter, entry, { id: `dlq:aggregate:${input.subject}:${input.seq}` });
       }
-      await publishWindows(batch.partition, closed, windower, ctx);
+      publishWindows(batch.partition, closed, windower, ctx);
       return state;
     },
     checkpoint(state) {
@@ -123,12 +126,12 @@ export function aggregateActor(config: AggregateConfig): ActorBehaviour<Aggregat
     },
     // Shutdown: windows already due close normally; the rest go out as they stand (partial)
     // and stay open in the checkpoint, to be re-emitted with full totals after a restart.
-    async stop(state, ctx) {
+    stop(state, ctx) {
       const now = ctx.clock.now();
       for (const [partition, windower] of state.windowers) {
         const due = windower.tick(now);
         const open: WindowAggregate[] = windower.emitOpen().map((w) => ({ ...w, partial: true }));
-        await publishWindows(partition, [...due, ...open], windower, ctx);
+        publishWindows(partition, [...due, ...open], windower, ctx);
       }
     },
   };

@@ -36,13 +36,12 @@ export function decodeActor(config: DecodeConfig): ActorBehaviour<null> {
     kind: "decode",
     inputs: [{ filter: "tw.raw.>", group: "decode", type: MessageType.RawBatch, validate: validateRawBatch }],
     init: () => null,
-    async receive(state, input, ctx) {
+    receive(state, input, ctx) {
       if (input.kind !== "message") return state;
       const batch = (input as MessageInput<MaybeLocalRawBatch>).body;
       const decoded = ctx.metrics.counter("tw_events_decoded_total", "Events decoded into canonical form, by stream");
       const invalidCount = ctx.metrics.counter("tw_events_invalid_total", "Events dead-lettered as invalid by decode, by stream");
       let events = batch.canonical;
-      const publishes: Promise<unknown>[] = [];
       if (!events) {
         let values: unknown[];
         try {
@@ -50,7 +49,7 @@ export function decodeActor(config: DecodeConfig): ActorBehaviour<null> {
         } catch (err) {
           invalidCount.inc({ stream: batch.stream }, batch.count);
           const entry: DeadLetterEntry = { stage: "decode", reason: `unreadable ${batch.format} body: ${(err as Error).message}`, at: ctx.clock.now(), stream: batch.stream, subject: input.subject, seq: input.seq, payload: batch.body };
-          await ctx.publish("tw.dlq.decode", MessageType.DeadLetter, entry, { id: `dlq:decode:${batch.batchId}` });
+          ctx.publish("tw.dlq.decode", MessageType.DeadLetter, entry, { id: `dlq:decode:${batch.batchId}` });
           return state;
         }
         const parsed = parseEvents(values, { receivedAt: batch.receivedAt });
@@ -67,7 +66,7 @@ export function decodeActor(config: DecodeConfig): ActorBehaviour<null> {
             seq: input.seq,
             payload: parsed.invalid.map((i) => ({ index: i.index, issues: i.issues, event: values[i.index] })),
           };
-          publishes.push(ctx.publish("tw.dlq.decode", MessageType.DeadLetter, entry, { id: `dlq:decode:${batch.batchId}` }));
+          ctx.publish("tw.dlq.decode", MessageType.DeadLetter, entry, { id: `dlq:decode:${batch.batchId}` });
         }
       }
       const byPartition = new Map<number, CanonicalEvent[]>();
@@ -79,9 +78,9 @@ export function decodeActor(config: DecodeConfig): ActorBehaviour<null> {
       }
       for (const [partition, list] of byPartition) {
         const out: EventBatch = { stream: batch.stream, partition, rawBatchId: batch.batchId, events: list };
-        publishes.push(ctx.publish(`tw.events.${partition}`, MessageType.EventBatch, out, { id: `ev:${batch.batchId}:${partition}` }));
+        ctx.publish(`tw.events.${partition}`, MessageType.EventBatch, out, { id: `ev:${batch.batchId}:${partition}` });
       }
-      await Promise.all(publishes);
+      // Not awaited: the runtime acknowledges the raw batch once these are durable.
       decoded.inc({ stream: batch.stream }, events.length);
       return state;
     },

@@ -52,13 +52,12 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
       for (const [id, state, last] of restored ?? []) keys.set(id, { state, last });
       return { keys };
     },
-    async receive(state, input, ctx) {
+    receive(state, input, ctx) {
       if (input.kind !== "message") return state;
       const batch = (input as MessageInput<AggBatch>).body;
       const scored = ctx.metrics.counter("tw_windows_scored_total", "Windows scored by detect");
       const signals = ctx.metrics.counter("tw_trend_signals_total", "Trend signals published, by stream and direction");
       const evicted = ctx.metrics.counter("tw_detect_keys_evicted_total", "Keys whose detector state was evicted (bound: maxKeys)");
-      const publishes: Promise<unknown>[] = [];
       for (const w of batch.windows) {
         if (w.partial) continue; // emitted early on shutdown; its final revision comes later
         const id = `${w.stream}\u0000${w.key}`;
@@ -99,11 +98,8 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
         };
         signals.inc({ stream: w.stream, direction: obs.direction });
         const token = encodeSubjectToken(w.key);
-        publishes.push(
-          ctx.publish(`tw.trends.${w.stream}.${token}`, MessageType.TrendSignal, signal, { id: `trend:${w.stream}:${w.windowStart}:${token}` }),
-        );
+        ctx.publish(`tw.trends.${w.stream}.${token}`, MessageType.TrendSignal, signal, { id: `trend:${w.stream}:${w.windowStart}:${token}` });
       }
-      await Promise.all(publishes);
       ctx.metrics.gauge("tw_detect_keys", "Keys with detector state").set(state.keys.size, { actor: ctx.name });
       return state;
     },

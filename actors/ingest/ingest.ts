@@ -8,44 +8,17 @@ import type { UpgradeWebSocket, WSContext } from "hono/ws";
 import { formatOfContentType, supportedMediaTypes } from "../../schemas/mod.ts";
 import { problem, retryLater, type Problem } from "../../runtime/http/problem.ts";
 import { BatchAcceptor, badStreamName, tooLarge, type AcceptResult, type IngestDeps } from "./accept.ts";
+import { BodyTooLargeError } from "../../runtime/http/body.ts";
 
 export interface IngestEdgeDeps extends IngestDeps {
   upgradeWebSocket: UpgradeWebSocket<any>;
   /** Stop reading from a socket (see HttpHost.pauseWebSocket); false if unsupported. */
   pauseWebSocket(raw: unknown): boolean;
   resumeWebSocket(raw: unknown): void;
+  /** Reads a request body up to a limit (HttpHost.readBody). */
+  readBody(request: Request, env: unknown, maxBytes: number): Promise<Uint8Array>;
   /** Frames being processed per socket before the server stops reading it. Defaults to 8. */
   wsMaxInFlight: number;
-}
-
-class BodyTooLarge extends Error {}
-
-/** Reads a request body, refusing more than `max` bytes without buffering them. */
-async function readBody(request: Request, max: number): Promise<Uint8Array> {
-  const declared = Number(request.headers.get("content-length") ?? NaN);
-  if (declared > max) throw new BodyTooLarge();
-  if (!request.body) return new Uint8Array(0);
-  if (Number.isFinite(declared)) return new Uint8Array(await request.arrayBuffer());
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel();
-      throw new BodyTooLarge();
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }
 
 function answer(result: AcceptResult): Response {
@@ -75,9 +48,9 @@ export function ingestRoutes(deps: IngestEdgeDeps): Hono {
     }
     let bytes: Uint8Array;
     try {
-      bytes = await readBody(c.req.raw, deps.limits.maxBodyBytes);
+      bytes = await deps.readBody(c.req.raw, c.env, deps.limits.maxBodyBytes);
     } catch (err) {
-      if (err instanceof BodyTooLarge) return problem(tooLarge(deps.limits.maxBodyBytes), { connection: "close" });
+      if (err instanceof BodyTooLargeError) return problem(tooLarge(deps.limits.maxBodyBytes), { connection: "close" });
       return problem({ title: "Unreadable body", status: 400, detail: `the request body could not be read: ${(err as Error).message}` });
     }
     const idempotencyKey = c.req.header("idempotency-key");

@@ -27,6 +27,8 @@ export interface CellDeps {
   /** Dead letters go to `${subjectPrefix}.${kind}` as envelopes of `type`. */
   deadLetter: { subjectPrefix: string; type: string };
   mailboxCapacity: number;
+  /** Inputs whose output is still being made durable, per actor (ack mode "auto"). */
+  maxInFlight: number;
   maxDeliver: number;
   maxAckPending: number;
   ackWaitMs: number;
@@ -51,6 +53,13 @@ export class ActorCell<S> {
   #held: Delivery[] = [];
   /** The delivery being handled, so a crash can hand it back. */
   #current: Delivery | undefined;
+  /** Publishes made by the input being handled (collected by ctx.publish). */
+  #effects: Promise<unknown>[] = [];
+  /** Inputs handled whose publishes are not yet durable (ack mode "auto"): acked when they are. */
+  #inFlight = new Set<{ delivery: Delivery | undefined; done: Promise<void> }>();
+  /** Publishes a checkpoint must wait for (ack mode "checkpoint", timers). */
+  #unsettledEffects: Promise<unknown>[] = [];
+  #crashed = false;
   #seqs: Record<string, number> = {};
   #restored: Checkpoint | undefined;
   #checkpointTimer: TimerHandle | undefined;
@@ -75,7 +84,11 @@ export class ActorCell<S> {
       clock: deps.clock,
       log: this.#log,
       metrics: deps.metrics,
-      publish: (subject, type, body, options) => deps.publisher.publish(subject, type, body, options),
+      publish(subject, type, body, options) {
+        const done = deps.publisher.publish(subject, type, body, options);
+        cell.#effects.push(done);
+        return done;
+      },
       setTimer(timerName, delayMs) {
         cell.#timers.get(timerName)?.cancel();
         cell.#timers.set(
@@ -152,13 +165,18 @@ export class ActorCell<S> {
       try {
         await this.#handle(item);
       } catch (err) {
+        for (const e of this.#effects.splice(0)) e.catch(() => {});
         this.#crash(err);
         return;
       }
+      if (this.#crashed) return;
     }
+    if (this.#crashed) return;
     // The mailbox was closed by stop() and is drained.
     try {
+      await this.#settleInFlight();
       await this.behaviour.stop?.(this.#state, this.ctx);
+      await this.#settleEffects();
       if (this.behaviour.checkpoint || this.#held.length > 0) await this.#checkpoint();
     } catch (err) {
       this.#crash(err);
@@ -170,6 +188,7 @@ export class ActorCell<S> {
   async #handle(item: MailItem): Promise<void> {
     if (item.kind === "timer") {
       this.#state = await this.behaviour.receive(this.#state, { kind: "timer", name: item.name }, this.ctx);
+      this.#track(undefined, this.#effects.splice(0));
     } else if (item.kind === "checkpoint") {
       this.#checkpointTimer = undefined;
       await this.#checkpoint();
@@ -232,11 +251,20 @@ export class ActorCell<S> {
         throw err; // crash; redelivered to the restarted actor
       }
       this.failures.delete(failureKey);
+      for (const e of this.#effects.splice(0)) e.catch(() => {});
       this.#log.error("giving up on message", { subject: delivery.subject, seq: delivery.seq, err });
       await this.#deadLetter(`failed ${failed} times: ${(err as Error).message}`, delivery.subject, delivery.seq, delivery.data);
       if (!checkpointed) return delivery.ack();
     }
-    if (!checkpointed) return delivery.ack();
+    const effects = this.#effects.splice(0);
+    if (!checkpointed) {
+      // Acknowledge once what it published is durable; meanwhile take the next input, so one
+      // slow durable write does not serialise the stage (bounded by maxInFlight).
+      if (effects.length === 0) return delivery.ack();
+      await this.#track(delivery, effects);
+      return;
+    }
+    this.#track(undefined, effects);
     this.#held.push(delivery);
     if (delivery.seq > (this.#seqs[spec.filter] ?? 0)) this.#seqs[spec.filter] = delivery.seq;
     if (this.#held.length >= this.deps.maxAckPending / 2) {
@@ -254,12 +282,54 @@ export class ActorCell<S> {
     delivery.ack();
   }
 
+  /**
+   * Follows publishes made for an input (or a timer). With a delivery: acks it once they are
+   * durable, waiting first if too many inputs are in flight. A failed publish crashes the actor
+   * (its unacknowledged input is redelivered; deterministic ids make the republish idempotent).
+   */
+  async #track(delivery: Delivery | undefined, effects: Promise<unknown>[]): Promise<void> {
+    if (effects.length === 0) return;
+    if (!delivery) {
+      this.#unsettledEffects.push(...effects);
+      for (const e of effects) e.catch((err) => this.#crash(err));
+      return;
+    }
+    const entry = { delivery: delivery as Delivery | undefined, done: Promise.resolve() };
+    entry.done = Promise.all(effects).then(
+      () => {
+        this.#inFlight.delete(entry);
+        if (!this.#crashed) delivery.ack();
+      },
+      (err) => {
+        this.#inFlight.delete(entry);
+        this.#crash(err);
+      },
+    );
+    this.#inFlight.add(entry);
+    while (this.#inFlight.size >= this.deps.maxInFlight && !this.#crashed) {
+      await Promise.race([...this.#inFlight].map((e) => e.done));
+    }
+  }
+
+  async #settleInFlight(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight].map((e) => e.done));
+  }
+
+  async #settleEffects(): Promise<void> {
+    const effects = [...this.#unsettledEffects.splice(0), ...this.#effects.splice(0)];
+    await Promise.all(effects);
+  }
+
   async #checkpoint(): Promise<void> {
     this.#checkpointTimer?.cancel();
     this.#checkpointTimer = undefined;
+    // Output of the folded input must be durable before the input is acknowledged.
+    await this.#settleEffects();
+    if (this.#crashed) return;
     if (this.behaviour.checkpoint) {
       const { state, snapshot } = await this.behaviour.checkpoint(this.#state, this.ctx);
       this.#state = state;
+      await this.#settleEffects(); // what checkpoint() itself published (e.g. persist's flush)
       if (snapshot !== undefined) {
         const checkpoint: Checkpoint = { seqs: { ...this.#seqs }, snapshot };
         await this.deps.checkpoints.save(this.name, this.deps.codec.encodeValue(checkpoint));
@@ -281,12 +351,16 @@ export class ActorCell<S> {
   }
 
   #crash(err: unknown): void {
-    if (this.#done) return;
+    if (this.#done || this.#crashed) return;
+    this.#crashed = true;
     this.#log.error("actor crashed", { err });
     this.mailbox.close();
     // Hand back everything not acknowledged (the failing message, queued and held input) for
     // redelivery now, oldest first, rather than after the ack wait.
     const unacked = [...this.#held, ...(this.#current ? [this.#current] : [])];
+    for (const e of this.#inFlight) if (e.delivery) unacked.push(e.delivery);
+    this.#inFlight.clear();
+    for (const e of this.#unsettledEffects.splice(0)) e.catch(() => {});
     for (const item of this.mailbox.drain()) if (item.kind === "delivery") unacked.push(item.delivery);
     unacked.sort((a, b) => a.seq - b.seq);
     for (const d of unacked) d.nak(0);

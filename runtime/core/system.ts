@@ -25,9 +25,11 @@ export interface ActorSystemOptions {
   deadLetter?: { subjectPrefix: string; type: string };
   /** Mailbox capacity per actor. Defaults to 64 (messages are batches). */
   mailboxCapacity?: number;
+  /** Inputs per actor whose output is still being made durable. Defaults to 64. */
+  maxInFlight?: number;
   /** Deliveries before a failing message is dead-lettered. Defaults to 5. */
   maxDeliver?: number;
-  /** Unacknowledged deliveries per consumer. Defaults to 256. */
+  /** Unacknowledged deliveries per consumer. Defaults to 1024. */
   maxAckPending?: number;
   /** Defaults to 30 000 ms. */
   ackWaitMs?: number;
@@ -66,8 +68,9 @@ export class ActorSystem {
       checkpoints: options.checkpoints ?? new MemoryCheckpointStore(),
       deadLetter: options.deadLetter ?? { subjectPrefix: "tw.dlq", type: "tw.dead_letter.v1" },
       mailboxCapacity: options.mailboxCapacity ?? 64,
+      maxInFlight: options.maxInFlight ?? 64,
       maxDeliver: options.maxDeliver ?? 5,
-      maxAckPending: options.maxAckPending ?? 256,
+      maxAckPending: options.maxAckPending ?? 1024,
       ackWaitMs: options.ackWaitMs ?? 30_000,
     };
   }

@@ -4,6 +4,7 @@
  * `globalThis` so this file also type-checks under tsc (Node never loads it).
  */
 import { upgradeWebSocket } from "hono/deno";
+import { readWebBody } from "../http/body.ts";
 import type { AppendFile, FileSystem, HttpHost, HttpServer, Platform, ServeOptions } from "./platform.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -111,6 +112,7 @@ export const denoHttpHost: HttpHost = {
       );
     });
   },
+  readBody: (request, _env, maxBytes) => readWebBody(request, maxBytes),
   // Deno's WebSocket has no read flow control; callers bound in-flight frames instead.
   pauseWebSocket: () => false,
   resumeWebSocket: () => {},

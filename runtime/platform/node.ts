@@ -7,6 +7,8 @@ import process from "node:process";
 import { serve, upgradeWebSocket } from "@hono/node-server";
 import { WebSocketServer } from "ws";
 import type { AddressInfo } from "node:net";
+import type { IncomingMessage } from "node:http";
+import { BodyTooLargeError, concatChunks, readWebBody } from "../http/body.ts";
 import type { AppendFile, FileSystem, HttpHost, HttpServer, Platform, ServeOptions } from "./platform.ts";
 
 let tmpCounter = 0;
@@ -90,8 +92,36 @@ interface PausableSocket {
   resume?: () => void;
 }
 
+/** Reads the body straight from Node's IncomingMessage, skipping the Web-stream Request path. */
+function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(incoming.headers["content-length"] ?? NaN);
+  if (declared > maxBytes) return Promise.reject(new BodyTooLargeError(maxBytes));
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    incoming.on("data", (chunk: Uint8Array) => {
+      total += chunk.byteLength;
+      if (total > maxBytes) {
+        incoming.removeAllListeners("data");
+        incoming.resume(); // discard the rest; the 413 goes out with Connection: close
+        reject(new BodyTooLargeError(maxBytes));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    incoming.once("end", () => resolve(concatChunks(chunks, total)));
+    incoming.once("error", reject);
+  });
+}
+
 export const nodeHttpHost: HttpHost = {
   upgradeWebSocket,
+  readBody(request, env, maxBytes) {
+    const incoming = (env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    // Only while nothing has read the stream yet (readableDidRead), else fall back.
+    if (incoming && !incoming.readableDidRead && !incoming.readableEnded) return readIncoming(incoming, maxBytes);
+    return readWebBody(request, maxBytes);
+  },
   serve(options: ServeOptions): Promise<HttpServer> {
     const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxWebSocketPayload });
     return new Promise((resolve, reject) => {

@@ -47,6 +47,12 @@ export interface HttpHost {
   readonly upgradeWebSocket: UpgradeWebSocket<any>;
   serve(options: ServeOptions): Promise<HttpServer>;
   /**
+   * The request body, at most `maxBytes` (else BodyTooLargeError from runtime/http/body.ts).
+   * `env` is what the server passed to fetch (Hono's `c.env`): adapters may read the body from
+   * the native request in it, which is much cheaper than the Web-standard stream.
+   */
+  readBody(request: Request, env: unknown, maxBytes: number): Promise<Uint8Array>;
+  /**
    * Flow control on a WebSocket (`WSContext.raw`): stop reading frames from the peer until
    * resume(). Returns false where the runtime offers no such control (the caller then
    * refuses frames beyond its bound instead).

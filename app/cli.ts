@@ -44,6 +44,8 @@ export const mainHelp = `trendwire — real-time trend detection on an edge-depl
 
 Usage:
   trendwire run [options]     run the pipeline (embedded by default: one process, no servers)
+  trendwire streams --nats <url> [--json]
+                              JetStream streams and consumers: sizes, pending, redelivered
   trendwire help [run|config] show help (config: the settings table in Markdown)
 
 Run 'trendwire run --help' for every option.
@@ -71,3 +73,10 @@ export function configTableMarkdown(): string {
   const rows = describeConfig(configSpec).map((r) => `| \`${r.field}\` | \`${r.flag}\` | \`${r.env}\` | \`${r.default}\` | ${r.description} |`);
   return ["| setting | flag | env | default | meaning |", "|---|---|---|---|---|", ...rows].join("\n");
 }
+
+export const streamsHelp = `Usage: trendwire streams --nats <url> [--json] [NATS options of 'trendwire run']
+
+Prints each JetStream stream of the pipeline (messages, bytes, sequence range, size bound) and
+each consumer (filter, messages pending, delivered but unacknowledged, redelivered, last
+delivered sequence, ack floor). --json prints the same as JSON.
+`;

@@ -7,7 +7,8 @@ import { currentPlatform } from "../runtime/platform/current.ts";
 import type { Platform } from "../runtime/platform/platform.ts";
 import { ConfigError } from "../runtime/core/errors.ts";
 import { trendwireConfig } from "./config.ts";
-import { configTableMarkdown, mainHelp, parseArgs, runHelp, UsageError } from "./cli.ts";
+import { configTableMarkdown, mainHelp, parseArgs, runHelp, streamsHelp, UsageError } from "./cli.ts";
+import { streamsCommand } from "./streams_command.ts";
 import { startPipeline } from "./pipeline.ts";
 
 async function readConfigFile(platform: Platform, path: string): Promise<Record<string, unknown>> {
@@ -22,11 +23,17 @@ async function readConfigFile(platform: Platform, path: string): Promise<Record<
   }
 }
 
-async function run(platform: Platform, flags: Record<string, string | boolean>): Promise<void> {
+/** Settings from --config, the environment and flags; NOMAD_ALLOC_INDEX stands in for TW_INSTANCE. */
+async function loadConfig(platform: Platform, flags: Record<string, string | boolean>) {
   const { config: configPath, ...rest } = flags;
   if (configPath === true) throw new UsageError("--config needs a file path");
   const file = typeof configPath === "string" ? await readConfigFile(platform, configPath) : undefined;
-  const config = trendwireConfig({ file, env: (name) => platform.env(name), flags: rest });
+  const env = (name: string) => platform.env(name) ?? (name === "TW_INSTANCE" ? platform.env("NOMAD_ALLOC_INDEX") : undefined);
+  return trendwireConfig({ file, env, flags: rest });
+}
+
+async function run(platform: Platform, flags: Record<string, string | boolean>): Promise<void> {
+  const config = await loadConfig(platform, flags);
   const pipeline = await startPipeline(config, platform, {
     onEscalate: (err) => {
       console.error(JSON.stringify({ t: new Date().toISOString(), level: "error", msg: "supervision gave up; exiting", err: err.message }));
@@ -67,13 +74,22 @@ async function main(): Promise<void> {
       if (flags.help) return void console.log(runHelp());
       return await run(platform, flags);
     }
+    if (command === "streams") {
+      if (flags.help) return void console.log(streamsHelp);
+      const { json, ...rest } = flags;
+      const config = await loadConfig(platform, rest);
+      return await streamsCommand(config, platform, json === true);
+    }
     throw new UsageError(`unknown command: ${command}`);
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError) {
       console.error(`trendwire: ${err.message}\n\n${mainHelp}`);
       platform.exit(2);
     }
-    throw err;
+    // Start-up failed (e.g. NATS unreachable): one clear line, non-zero exit for the scheduler.
+    const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : "";
+    console.error(JSON.stringify({ t: new Date().toISOString(), level: "error", msg: `start-up failed: ${(err as Error).message}${cause}` }));
+    platform.exit(1);
   }
 }
 

@@ -18,7 +18,6 @@ import { MetricsRegistry } from "../runtime/core/metrics.ts";
 import { createLogger } from "../runtime/core/log.ts";
 import { FileCheckpointStore } from "../runtime/store/checkpoint_store.ts";
 import { LocalDirObjectStore, type ObjectStore } from "../runtime/store/object_store.ts";
-import { InProcessTransport } from "../runtime/transport/in_process.ts";
 import { ownedPartitions } from "../runtime/core/partitions.ts";
 import { decodeActor } from "../actors/decode/decode.ts";
 import { aggregateActor } from "../actors/aggregate/aggregate.ts";
@@ -30,7 +29,9 @@ import { trendsRoutes } from "../actors/trends/routes.ts";
 import { TrendsView, defaultTrendsViewConfig } from "../actors/trends/view.ts";
 import { ingestRoutes } from "../actors/ingest/ingest.ts";
 import { defaultIngestLimits } from "../actors/ingest/accept.ts";
-import type { TrendwireConfig } from "./config.ts";
+import type { ActorKind, TrendwireConfig } from "./config.ts";
+import { openTransport } from "./transport.ts";
+import type { ActorBehaviour } from "../runtime/core/actor.ts";
 import { streamSpecs } from "./streams.ts";
 import { edgeApp } from "./edge.ts";
 import type { Hono } from "hono";
@@ -38,7 +39,7 @@ import type { Hono } from "hono";
 export interface PipelineOptions {
   clock?: Clock;
   log?: Logger;
-  /** Defaults to the embedded in-process transport with its log under `<dataDir>/log`. */
+  /** Defaults to the one configuration chooses (see app/transport.ts); checkpoints then go to files. */
   transport?: Transport;
   /** Defaults to the local directory `<dataDir>/objects`. */
   store?: ObjectStore;
@@ -58,72 +59,72 @@ export interface Pipeline {
   stop(): Promise<void>;
 }
 
+/** The behaviours of the pipeline's actor kinds (trends aside), for the given partitions. */
+function stageBehaviours(config: TrendwireConfig, owned: number[], system: ActorSystem, store: ObjectStore): Map<ActorKind, ActorBehaviour<any>> {
+  const out = new Map<ActorKind, ActorBehaviour<any>>();
+  out.set("persist", persistActor({ store, encode: (v) => system.codec.encodeValue(v) }));
+  const detector = detectorConfig({
+    threshold: config.detectThreshold,
+    warmupWindows: config.detectWarmupWindows,
+    minDelta: config.detectMinDelta,
+    windowMs: config.windowMs,
+  });
+  out.set("detect", detectActor({ partitions: config.partitions, owned, detector, maxKeys: config.detectMaxKeys }));
+  const perStream: Record<string, { sizeMs: number }> = {};
+  for (const [stream, sizeMs] of Object.entries(config.streamWindowMs)) perStream[stream] = { sizeMs };
+  out.set(
+    "aggregate",
+    aggregateActor({
+      partitions: config.partitions,
+      owned,
+      windows: {
+        defaults: {
+          sizeMs: config.windowMs,
+          maxOutOfOrderMs: config.maxOutOfOrderMs,
+          allowedLatenessMs: config.allowedLatenessMs,
+          ...(config.idleTimeoutMs > 0 ? { idleTimeoutMs: config.idleTimeoutMs } : {}),
+        },
+        perStream,
+        maxOpenWindows: config.maxOpenWindows,
+      },
+      tickMs: 1000,
+      maxLateListed: 1000,
+    }),
+  );
+  out.set("decode", decodeActor({ partitions: config.partitions, maxEventsPerBatch: 100_000, decodeMsgpack: (b) => system.codec.decodeValue(b) }));
+  return out;
+}
+
 export async function startPipeline(config: TrendwireConfig, platform: Platform, options: PipelineOptions = {}): Promise<Pipeline> {
   const log = options.log ?? createLogger({ level: config.logLevel as "info" });
   const runs = new Set(config.actors);
   const dataDir = config.dataDir.replace(/\/+$/, "");
   await platform.fs.mkdirp(dataDir);
-  const transport =
-    options.transport ??
-    new InProcessTransport({ fs: platform.fs, dir: `${dataDir}/log`, clock: options.clock, syncIntervalMs: config.syncIntervalMs, onError: (err) => log.warn("transport housekeeping failed", { err }) });
+  const opened = options.transport
+    ? { transport: options.transport, checkpoints: new FileCheckpointStore(platform.fs, `${dataDir}/checkpoints`) }
+    : await openTransport(config, platform, log, options.clock);
+  const { transport } = opened;
   await transport.ensureStreams(streamSpecs(config));
   const store = options.store ?? new LocalDirObjectStore(platform.fs, `${dataDir}/objects`);
   const metrics = new MetricsRegistry();
-  const system = new ActorSystem({
-    transport,
-    clock: options.clock,
-    log,
-    metrics,
-    checkpoints: new FileCheckpointStore(platform.fs, `${dataDir}/checkpoints`),
-  });
+  const system = new ActorSystem({ transport, clock: options.clock, log, metrics, checkpoints: opened.checkpoints });
   metrics.collect(() => metrics.gauge("process_resident_memory_bytes", "Resident set size").set(platform.memoryRss()));
+
+  // Every durable consumer of the pipeline exists before anything is published, whichever
+  // process starts first (JetStream keeps messages only for consumers that exist).
+  const allPartitions = ownedPartitions(0, 1, config.partitions);
+  await system.ensureConsumers([...stageBehaviours(config, allPartitions, system, store).values()]);
 
   const owned = ownedPartitions(config.instance, config.instances, config.partitions);
   const suffix = config.instances > 1 ? `-${config.instance}` : "";
+  const behaviours = stageBehaviours(config, owned, system, store);
   const view = runs.has("trends") ? new TrendsView({ ...defaultTrendsViewConfig, activeForMs: config.trendsActiveForMs }) : undefined;
   const children: ChildSpec[] = [];
-  if (runs.has("persist")) {
-    children.push(system.actor(`persist${suffix}`, persistActor({ store, encode: (v) => system.codec.encodeValue(v) })));
-  }
-  if (view) children.push(system.actor(`trends${suffix}`, trendsFeedActor(view, `trends-view${suffix}`)));
-  if (runs.has("detect")) {
-    const detector = detectorConfig({
-      threshold: config.detectThreshold,
-      warmupWindows: config.detectWarmupWindows,
-      minDelta: config.detectMinDelta,
-      windowMs: config.windowMs,
-    });
-    children.push(system.actor(`detect${suffix}`, detectActor({ partitions: config.partitions, owned, detector, maxKeys: config.detectMaxKeys })));
-  }
-  if (runs.has("aggregate")) {
-    const perStream: Record<string, { sizeMs: number }> = {};
-    for (const [stream, sizeMs] of Object.entries(config.streamWindowMs)) perStream[stream] = { sizeMs };
-    children.push(
-      system.actor(
-        `aggregate${suffix}`,
-        aggregateActor({
-          partitions: config.partitions,
-          owned,
-          windows: {
-            defaults: {
-              sizeMs: config.windowMs,
-              maxOutOfOrderMs: config.maxOutOfOrderMs,
-              allowedLatenessMs: config.allowedLatenessMs,
-              ...(config.idleTimeoutMs > 0 ? { idleTimeoutMs: config.idleTimeoutMs } : {}),
-            },
-            perStream,
-            maxOpenWindows: config.maxOpenWindows,
-          },
-          tickMs: 1000,
-          maxLateListed: 1000,
-        }),
-      ),
-    );
-  }
-  if (runs.has("decode")) {
-    children.push(
-      system.actor(`decode${suffix}`, decodeActor({ partitions: config.partitions, maxEventsPerBatch: 100_000, decodeMsgpack: (b) => system.codec.decodeValue(b) })),
-    );
+  // Downstream first: consumers exist before their producers start.
+  for (const kind of ["persist", "trends", "detect", "aggregate", "decode"] as const) {
+    if (!runs.has(kind)) continue;
+    if (kind === "trends") children.push(system.actor(`trends${suffix}`, trendsFeedActor(view!, `trends-view${suffix}`)));
+    else children.push(system.actor(`${kind}${suffix}`, behaviours.get(kind)!));
   }
 
   let ready = false;

@@ -13,7 +13,7 @@ import type { Logger } from "./log.ts";
 import type { MetricsRegistry } from "./metrics.ts";
 import { Mailbox } from "./mailbox.ts";
 import type { MessageCodec, Envelope } from "../codec/codec.ts";
-import type { Consumer, Delivery, Transport } from "../transport/transport.ts";
+import type { ConsumeOptions, Consumer, Delivery, Transport } from "../transport/transport.ts";
 import type { CheckpointStore } from "../store/checkpoint_store.ts";
 
 export interface CellDeps {
@@ -38,6 +38,17 @@ type MailItem =
   | { kind: "delivery"; spec: InputSpec; delivery: Delivery }
   | { kind: "timer"; name: string }
   | { kind: "checkpoint" };
+
+/** The consumer settings of an input (also used to create consumers ahead of time). */
+export function consumeOptions(spec: InputSpec, deps: Pick<CellDeps, "maxAckPending" | "ackWaitMs" | "maxDeliver">): ConsumeOptions {
+  return {
+    maxAckPending: deps.maxAckPending,
+    ackWaitMs: deps.ackWaitMs,
+    // A backstop for messages that never finish (ack timeouts, process crashes); poison
+    // messages that throw are counted exactly by `failures` and dead-lettered sooner.
+    maxDeliver: (spec.maxDeliver ?? deps.maxDeliver) * 4,
+  };
+}
 
 function isEnvelope(value: unknown): value is Envelope {
   return typeof value === "object" && value !== null && (value as Envelope).v === 1 && typeof (value as Envelope).type === "string";
@@ -125,11 +136,7 @@ export class ActorCell<S> {
             if (!(await this.mailbox.put({ kind: "delivery", spec, delivery }))) return;
           },
           {
-            maxAckPending: this.deps.maxAckPending,
-            ackWaitMs: this.deps.ackWaitMs,
-            // A backstop for messages that never finish (ack timeouts, process crashes); poison
-            // messages that throw are counted exactly by `failures` and dead-lettered sooner.
-            maxDeliver: (spec.maxDeliver ?? this.deps.maxDeliver) * 4,
+            ...consumeOptions(spec, this.deps),
             onDead: (dead) =>
               this.#deadLetter(`${dead.reason} (after ${dead.deliveryCount} deliveries)`, dead.subject, dead.seq, dead.data),
           },

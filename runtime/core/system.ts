@@ -4,7 +4,7 @@
  * Everything is passed in; nothing is global, so tests build as many systems as they like.
  */
 import type { ActorBehaviour } from "./actor.ts";
-import { ActorCell, type CellDeps } from "./actor_cell.ts";
+import { ActorCell, consumeOptions, type CellDeps } from "./actor_cell.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { MetricsRegistry } from "./metrics.ts";
@@ -102,6 +102,16 @@ export class ActorSystem {
         return ref;
       },
     };
+  }
+
+  /**
+   * Creates the durable consumers of `behaviours`' inputs ahead of time, where the transport
+   * needs that (JetStream interest retention keeps messages only for consumers that exist).
+   */
+  async ensureConsumers(behaviours: ActorBehaviour<unknown>[]): Promise<void> {
+    const ensure = this.transport.ensureConsumer?.bind(this.transport);
+    if (!ensure) return;
+    for (const b of behaviours) for (const spec of b.inputs) await ensure(spec.filter, spec.group, consumeOptions(spec, this.#cellDeps));
   }
 
   /** A child spec for a nested supervisor. */

@@ -110,6 +110,12 @@ export interface Transport {
    * of the group and redelivered until acked. Resolves once the consumer is attached.
    */
   consume(filter: string, group: string, handler: DeliveryHandler, options?: ConsumeOptions): Promise<Consumer>;
+  /**
+   * Optional: creates (or updates) the durable consumer of `group` without consuming, for
+   * transports whose retention depends on consumers existing (JetStream interest retention):
+   * the composition root creates every pipeline consumer before anything publishes.
+   */
+  ensureConsumer?(filter: string, group: string, options?: ConsumeOptions): Promise<unknown>;
   /** Stops consumers, flushes what is buffered, releases resources. */
   close(): Promise<void>;
 }

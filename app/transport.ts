@@ -1,0 +1,73 @@
+/**
+ * Chooses the transport and checkpoint store from configuration: embedded (the in-process,
+ * fsync'd log and checkpoint files under the data directory) or NATS JetStream (streams and a
+ * KV bucket for checkpoints). nats.js is loaded only when NATS is used.
+ */
+import type { Platform } from "../runtime/platform/platform.ts";
+import type { Clock } from "../runtime/core/clock.ts";
+import type { Logger } from "../runtime/core/log.ts";
+import type { Transport } from "../runtime/transport/transport.ts";
+import { FileCheckpointStore, type CheckpointStore } from "../runtime/store/checkpoint_store.ts";
+import { InProcessTransport } from "../runtime/transport/in_process.ts";
+import { ConfigError } from "../runtime/core/errors.ts";
+import type { TrendwireConfig } from "./config.ts";
+
+export interface OpenedTransport {
+  kind: "embedded" | "nats";
+  transport: Transport;
+  checkpoints: CheckpointStore;
+}
+
+export function usesNats(config: TrendwireConfig): boolean {
+  return config.transport === "nats" || config.nats.length > 0;
+}
+
+async function readSecret(platform: Platform, field: string, path: string): Promise<string | undefined> {
+  if (path === "") return undefined;
+  const bytes = await platform.fs.readFile(path);
+  if (!bytes) throw new ConfigError(field, `file not found: ${path}`);
+  return new TextDecoder().decode(bytes).trim();
+}
+
+export async function openTransport(config: TrendwireConfig, platform: Platform, log: Logger, clock?: Clock): Promise<OpenedTransport> {
+  const dataDir = config.dataDir.replace(/\/+$/, "");
+  if (!usesNats(config)) {
+    const transport = new InProcessTransport({
+      fs: platform.fs,
+      dir: `${dataDir}/log`,
+      clock,
+      syncIntervalMs: config.syncIntervalMs,
+      onError: (err) => log.warn("transport housekeeping failed", { err }),
+    });
+    return { kind: "embedded", transport, checkpoints: new FileCheckpointStore(platform.fs, `${dataDir}/checkpoints`) };
+  }
+  const { NatsTransport, KvCheckpointStore } = await import("../runtime/transport/nats/mod.ts");
+  const tls =
+    config.natsTlsCa || config.natsTlsCert || config.natsTlsKey
+      ? {
+          ...(config.natsTlsCa ? { caFile: config.natsTlsCa } : {}),
+          ...(config.natsTlsCert ? { certFile: config.natsTlsCert } : {}),
+          ...(config.natsTlsKey ? { keyFile: config.natsTlsKey } : {}),
+        }
+      : undefined;
+  const transport = await NatsTransport.connect({
+    servers: config.nats.length > 0 ? [...config.nats] : undefined,
+    ...(config.natsUser ? { user: config.natsUser, pass: config.natsPass } : {}),
+    ...(config.natsToken ? { token: config.natsToken } : {}),
+    nkeySeed: await readSecret(platform, "natsNkeySeedFile", config.natsNkeySeedFile),
+    creds: await readSecret(platform, "natsCredsFile", config.natsCredsFile),
+    tls,
+    name: `trendwire ${config.actors.join(",")}#${config.instance}`,
+    clock,
+    streamDefaults: {
+      storage: config.streamStorage as "file" | "memory",
+      replicas: config.streamReplicas,
+      maxAgeMs: config.streamMaxAgeMs,
+      maxBytes: config.streamMaxBytes,
+      duplicateWindowMs: config.duplicateWindowMs,
+    },
+    log: (message, detail) => log.warn(message, detail === undefined ? undefined : { detail }),
+  });
+  const checkpoints = await KvCheckpointStore.open(transport, { storage: config.streamStorage as "file" | "memory", replicas: config.streamReplicas });
+  return { kind: "nats", transport, checkpoints };
+}

@@ -69,7 +69,7 @@ function stageBehaviours(config: TrendwireConfig, owned: number[], system: Actor
     minDelta: config.detectMinDelta,
     windowMs: config.windowMs,
   });
-  out.set("detect", detectActor({ partitions: config.partitions, owned, detector, maxKeys: config.detectMaxKeys }));
+  out.set("detect", detectActor({ partitions: config.partitions, owned, detector, maxKeys: config.detectMaxKeys, jsonSignals: true }));
   const perStream: Record<string, { sizeMs: number }> = {};
   for (const [stream, sizeMs] of Object.entries(config.streamWindowMs)) perStream[stream] = { sizeMs };
   out.set(

@@ -3,6 +3,9 @@
  * against its key's own history and publishes a trend signal on `tw.trends.<stream>.<key>`
  * (key encoded with encodeSubjectToken) when a key rises or falls beyond what that history
  * explains. The statistics live in detector.ts; this module keeps per-key state, bounded.
+ * The durable signal is a MessagePack envelope `{v, type, id, ts, body: TrendSignal}`; a JSON
+ * copy of the body goes live (unstored) to `tw.json.trends.<stream>.<key>` for subscribers
+ * that prefer JSON.
  *
  * Memory bound: at most `maxKeys` keys keep state; beyond that the least recently updated key
  * is evicted (it starts cold if it comes back). Empty windows between two of a key's windows
@@ -20,7 +23,12 @@ export interface DetectConfig {
   detector: DetectorConfig;
   /** Keys with state at most (least recently updated evicted first). Defaults to 100 000. */
   maxKeys: number;
+  /** Also send each signal as JSON, live and unstored, on `tw.json.trends.<stream>.<key>`. Defaults to true. */
+  jsonSignals: boolean;
 }
+
+const jsonHeaders = { "content-type": "application/json", "tw-type": MessageType.TrendSignal };
+const utf8 = new TextEncoder();
 
 interface KeyEntry {
   state: KeyState;
@@ -98,7 +106,11 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
         };
         signals.inc({ stream: w.stream, direction: obs.direction });
         const token = encodeSubjectToken(w.key);
-        ctx.publish(`tw.trends.${w.stream}.${token}`, MessageType.TrendSignal, signal, { id: `trend:${w.stream}:${w.windowStart}:${token}` });
+        ctx.publish(`tw.trends.${w.stream}.${token}`, MessageType.TrendSignal, signal, {
+          id: `trend:${w.stream}:${w.windowStart}:${token}`,
+          headers: { "content-type": "application/msgpack", "tw-type": MessageType.TrendSignal },
+        });
+        if (config.jsonSignals) ctx.notify(`tw.json.trends.${w.stream}.${token}`, utf8.encode(JSON.stringify(signal)), jsonHeaders);
       }
       ctx.metrics.gauge("tw_detect_keys", "Keys with detector state").set(state.keys.size, { actor: ctx.name });
       return state;

@@ -44,6 +44,11 @@ export interface ActorContext {
   readonly metrics: MetricsRegistry;
   /** Encodes `{v, type, id, ts, body}` and resolves once the transport holds it durably. */
   publish(subject: string, type: string, body: unknown, options?: PublishMessageOptions): Promise<PublishAck>;
+  /**
+   * Live, unstored copy of a message for whoever listens on `subject` now (core NATS). No
+   * effect where the transport has no such feed (embedded mode).
+   */
+  notify(subject: string, data: Uint8Array, headers?: Record<string, string>): void;
   /** Delivers `{kind: "timer", name}` to receive after `delayMs`; replaces a pending timer of that name. */
   setTimer(name: string, delayMs: number): void;
   cancelTimer(name: string): void;

@@ -100,6 +100,9 @@ export class ActorCell<S> {
         cell.#effects.push(done);
         return done;
       },
+      notify(subject, data, headers) {
+        deps.transport.notify?.(subject, data, headers);
+      },
       setTimer(timerName, delayMs) {
         cell.#timers.get(timerName)?.cancel();
         cell.#timers.set(

@@ -116,6 +116,11 @@ export interface Transport {
    * the composition root creates every pipeline consumer before anything publishes.
    */
   ensureConsumer?(filter: string, group: string, options?: ConsumeOptions): Promise<unknown>;
+  /**
+   * Optional: fire-and-forget delivery to whoever listens on `subject` right now (core NATS
+   * publish): not stored, not acknowledged, no retry. For live convenience feeds only.
+   */
+  notify?(subject: string, data: Uint8Array, headers?: Record<string, string>): void;
   /** Stops consumers, flushes what is buffered, releases resources. */
   close(): Promise<void>;
 }

@@ -19,12 +19,14 @@ export interface FakeContext extends ActorContext {
   published: Published[];
   /** Timer names that fired and are waiting for the test to deliver them. */
   firedTimers: string[];
+  notified: { subject: string; data: Uint8Array; headers: Record<string, string> | undefined }[];
 }
 
 export function fakeContext(options: { name?: string; now?: number; restored?: Checkpoint } = {}): FakeContext {
   const clock = new SimulatedClock(options.now ?? 0);
   const published: Published[] = [];
   const firedTimers: string[] = [];
+  const notified: FakeContext["notified"] = [];
   const timers = new Map<string, { cancel(): void }>();
   let seq = 0;
   return {
@@ -34,6 +36,10 @@ export function fakeContext(options: { name?: string; now?: number; restored?: C
     metrics: new MetricsRegistry(),
     published,
     firedTimers,
+    notified,
+    notify(subject, data, headers) {
+      notified.push({ subject, data, headers });
+    },
     async publish(subject, type, body, opts) {
       published.push({ subject, type, body, id: opts?.id });
       return { stream: "S", seq: ++seq, duplicate: false };

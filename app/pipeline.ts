@@ -107,7 +107,7 @@ export async function startPipeline(config: TrendwireConfig, platform: Platform,
   await transport.ensureStreams(streamSpecs(config));
   const store = options.store ?? new LocalDirObjectStore(platform.fs, `${dataDir}/objects`);
   const metrics = new MetricsRegistry();
-  const system = new ActorSystem({ transport, clock: options.clock, log, metrics, checkpoints: opened.checkpoints });
+  const system = new ActorSystem({ transport, clock: options.clock, log, metrics, checkpoints: opened.checkpoints, ackWaitMs: config.ackWaitMs });
   metrics.collect(() => metrics.gauge("process_resident_memory_bytes", "Resident set size").set(platform.memoryRss()));
 
   // Every durable consumer of the pipeline exists before anything is published, whichever

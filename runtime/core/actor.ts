@@ -57,8 +57,15 @@ export interface ActorContext {
 }
 
 export interface Checkpoint {
-  /** Highest input sequence per input stream folded into `state` (skip redeliveries at or below). */
+  /** Highest input sequence per input (by filter) folded into `snapshot`; informational. */
   seqs: Record<string, number>;
+  /**
+   * Sequences per input (by filter) folded into `snapshot` whose acknowledgement may not have
+   * reached the transport: those acknowledged by this checkpoint and by the one before. After a
+   * restart, a redelivered input in these sets is skipped, not folded twice. A set, not a
+   * "skip at or below" bound: JetStream may redeliver an older message after a newer one.
+   */
+  folded?: Record<string, number[]>;
   snapshot: unknown;
 }
 

@@ -61,7 +61,7 @@ export class ActorCell<S> {
   #state!: S;
   #consumers: Consumer[] = [];
   #timers = new Map<string, TimerHandle>();
-  #held: Delivery[] = [];
+  #held: { filter: string; delivery: Delivery }[] = [];
   /** The delivery being handled, so a crash can hand it back. */
   #current: Delivery | undefined;
   /** Publishes made by the input being handled (collected by ctx.publish). */
@@ -72,6 +72,10 @@ export class ActorCell<S> {
   #unsettledEffects: Promise<unknown>[] = [];
   #crashed = false;
   #seqs: Record<string, number> = {};
+  /** Restored checkpoint's `folded` sets: redeliveries of these are skipped. */
+  #skip = new Map<string, Set<number>>();
+  /** Seqs acknowledged by the previous checkpoint (carried into the next one, see Checkpoint). */
+  #previouslyFolded: Record<string, number[]> = {};
   #restored: Checkpoint | undefined;
   #checkpointTimer: TimerHandle | undefined;
   #done = false;
@@ -127,6 +131,8 @@ export class ActorCell<S> {
     if (saved) {
       this.#restored = this.deps.codec.decodeValue(saved) as Checkpoint;
       this.#seqs = { ...this.#restored.seqs };
+      for (const [filter, list] of Object.entries(this.#restored.folded ?? {})) this.#skip.set(filter, new Set(list));
+      this.#previouslyFolded = { ...(this.#restored.folded ?? {}) };
     }
     this.#state = await this.behaviour.init(this.ctx);
     void this.#loop();
@@ -233,7 +239,7 @@ export class ActorCell<S> {
         return this.#reject(delivery, `invalid ${spec.type}: ${detail}`);
       }
     }
-    if (checkpointed && delivery.seq <= (this.#seqs[spec.filter] ?? 0)) {
+    if (checkpointed && this.#skip.get(spec.filter)?.has(delivery.seq)) {
       delivery.ack(); // already folded into the restored checkpoint
       return;
     }
@@ -275,7 +281,7 @@ export class ActorCell<S> {
       return;
     }
     this.#track(undefined, effects);
-    this.#held.push(delivery);
+    this.#held.push({ filter: spec.filter, delivery });
     if (delivery.seq > (this.#seqs[spec.filter] ?? 0)) this.#seqs[spec.filter] = delivery.seq;
     if (this.#held.length >= this.deps.maxAckPending / 2) {
       await this.#checkpoint();
@@ -341,11 +347,18 @@ export class ActorCell<S> {
       this.#state = state;
       await this.#settleEffects(); // what checkpoint() itself published (e.g. persist's flush)
       if (snapshot !== undefined) {
-        const checkpoint: Checkpoint = { seqs: { ...this.#seqs }, snapshot };
+        const folded: Record<string, number[]> = {};
+        for (const d of this.#held) (folded[d.filter] ??= []).push(d.delivery.seq);
+        const carried: Record<string, number[]> = {};
+        for (const f of new Set([...Object.keys(folded), ...Object.keys(this.#previouslyFolded)])) {
+          carried[f] = [...(folded[f] ?? []), ...(this.#previouslyFolded[f] ?? [])];
+        }
+        const checkpoint: Checkpoint = { seqs: { ...this.#seqs }, folded: carried, snapshot };
         await this.deps.checkpoints.save(this.name, this.deps.codec.encodeValue(checkpoint));
+        this.#previouslyFolded = folded;
       }
     }
-    for (const d of this.#held.splice(0)) d.ack();
+    for (const h of this.#held.splice(0)) h.delivery.ack();
   }
 
   async #deadLetter(reason: string, subject: string, seq: number, data: Uint8Array): Promise<void> {
@@ -367,7 +380,7 @@ export class ActorCell<S> {
     this.mailbox.close();
     // Hand back everything not acknowledged (the failing message, queued and held input) for
     // redelivery now, oldest first, rather than after the ack wait.
-    const unacked = [...this.#held, ...(this.#current ? [this.#current] : [])];
+    const unacked = [...this.#held.map((h) => h.delivery), ...(this.#current ? [this.#current] : [])];
     for (const e of this.#inFlight) if (e.delivery) unacked.push(e.delivery);
     this.#inFlight.clear();
     for (const e of this.#unsettledEffects.splice(0)) e.catch(() => {});

@@ -8,8 +8,8 @@ export class TrendwireError extends Error {
 
 /** A bounded resource is full; the caller should retry after `retryAfterMs`. */
 export class BackpressureError extends TrendwireError {
-  constructor(message: string, readonly retryAfterMs = 1000) {
-    super(message);
+  constructor(message: string, readonly retryAfterMs = 1000, options?: { cause?: unknown }) {
+    super(message, options);
   }
 }
 

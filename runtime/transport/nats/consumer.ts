@@ -12,6 +12,11 @@
  *   messages (consumer deleted or recreated behind its back, a lost pull after a reconnect);
  *   it then waits for two missed heartbeats. check() — run by the transport's watchdog and on
  *   the iterator's status events — restarts the consume(), recreating the consumer if gone.
+ *
+ * A stopped consume() cannot take back a pull request the server already holds: messages the
+ * server sends to it go nowhere and come back after the ack wait. That is why stop() and a
+ * restart lose no message but may delay some by `ackWaitMs`, and why a fresh consume() is
+ * never restarted before a full watchdog interval has passed.
  */
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import type { Consumer, DeadLetter, DeliveryHandler } from "../transport.ts";
@@ -170,6 +175,10 @@ export class NatsMember implements Consumer, Settler {
       failures = 0;
       this.#iter = iter;
       this.#restarting = false;
+      // A fresh consume() gets a whole watchdog interval before it can count as stalled: a
+      // restart right away would leave its first pull request (already sent, inbox gone) to
+      // take messages into the void until their ack wait runs out.
+      this.#deliveredSinceCheck = true;
       if (!this.#active) iter.stop();
       void this.#watch(iter);
       try {
@@ -179,11 +188,15 @@ export class NatsMember implements Consumer, Settler {
             continue;
           }
           this.#deliveredSinceCheck = true;
-          this.#busy = true;
-          try {
-            await this.#deliver(msg);
-          } finally {
-            this.#busy = false;
+          // A synchronous handler costs no promise: only an async one is awaited.
+          const pending = this.#deliver(msg);
+          if (pending) {
+            this.#busy = true;
+            try {
+              await pending;
+            } finally {
+              this.#busy = false;
+            }
           }
         }
       } catch (error) {
@@ -193,28 +206,31 @@ export class NatsMember implements Consumer, Settler {
     }
   }
 
-  async #deliver(msg: JsMsg): Promise<void> {
+  #deliver(msg: JsMsg): Promise<void> | undefined {
     const info = msg.info;
     const seq = info.streamSequence;
     const count = info.deliveryCount;
-    if (this.#dying.has(seq)) return; // its dead-letter report is in flight and will ack it
+    if (this.#dying.has(seq)) return undefined; // its dead-letter report is in flight and will ack it
     const retry = this.#deadRetries.get(seq);
     if (retry) {
       this.#deadRetries.delete(seq);
       this.#die(msg, seq, retry.count, retry.reason);
-      return;
+      return undefined;
     }
     if (count > this.#opts.maxDeliver) {
       // The previous delivery ran out of ack wait on the last allowed attempt.
       this.#die(msg, seq, count - 1, `max deliveries (${this.#opts.maxDeliver}) reached`);
-      return;
+      return undefined;
     }
     const delivery = new NatsDelivery(msg, seq, count, this);
+    let result: void | Promise<void>;
     try {
-      await this.#handler(delivery);
+      result = this.#handler(delivery);
     } catch {
       delivery.nak();
+      return undefined;
     }
+    return result ? result.then(undefined, () => delivery.nak()) : undefined;
   }
 
   /** Reports the message to onDead (one report at a time), then acks it for this group. */

@@ -86,7 +86,8 @@ export class KvCheckpointStore implements CheckpointStore {
       const entry = await this.#kv.get(key);
       if (!entry || entry.operation !== "PUT" || entry.value.length === 0) return undefined;
       const value = entry.value;
-      if (value[0] === INLINE) return value.slice(1);
+      // A copy as a plain Uint8Array (nats.js hands out Node Buffers that view its read buffer).
+      if (value[0] === INLINE) return new Uint8Array(value.subarray(1));
       if (value[0] !== CHUNKED) throw new CheckpointStoreError(name, `unknown format ${value[0]}`);
       const m = JSON.parse(dec.decode(value.subarray(1))) as Manifest;
       const out = new Uint8Array(m.size);

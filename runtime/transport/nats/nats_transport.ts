@@ -153,6 +153,21 @@ export class NatsTransport implements Transport {
     });
   }
 
+  /** Core NATS publish: live subscribers only, not stored, dropped while disconnected. */
+  notify(subject: string, data: Uint8Array, headers?: Record<string, string>): void {
+    if (!this.#connected || this.#closed) return;
+    let h: ReturnType<typeof natsHeaders> | undefined;
+    if (headers) {
+      h = natsHeaders();
+      for (const key in headers) h.set(key, headers[key]!);
+    }
+    try {
+      this.natsConnection.publish(subject, data, h ? { headers: h } : undefined);
+    } catch (error) {
+      this.#o.log("live notify failed", { subject, error });
+    }
+  }
+
   async consume(filter: string, group: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Consumer> {
     this.#assertOpen();
     const settings = groupSettings(options);

@@ -12,6 +12,12 @@
  * the first real consumer is created, which then deletes it — the in-process transport's
  * "unclaimed messages wait for the first group" behaviour. A held stream that nobody ever
  * consumes fills up to maxBytes and then refuses publishes.
+ *
+ * De-duplication (`Nats-Msg-Id`, duplicate_window) holds across client reconnects and new
+ * connections. Across a *server* restart it covers only messages still stored: the server
+ * rebuilds its id map from the stream's messages (stream.go rebuildDedupe), and interest
+ * retention has already removed the ones every consumer acked. A producer retrying after a
+ * server restart can so store a second copy of a message that was already consumed.
  */
 import {
   AckPolicy, DeliverPolicy, DiscardPolicy, ReplayPolicy, RetentionPolicy, StorageType,

@@ -1,0 +1,73 @@
+/** KvCheckpointStore against a real nats-server (max_payload 8 MiB): inline and chunked values. */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { startNatsServer, type NatsServerHandle } from "../../../test/helpers/nats_server.ts";
+import { KvCheckpointStore, NatsTransport } from "./mod.ts";
+
+let shared: Promise<NatsServerHandle> | undefined;
+
+async function withStore(body: (store: KvCheckpointStore, t: NatsTransport) => Promise<void>, chunkBytes?: number): Promise<void> {
+  shared ??= startNatsServer();
+  const t = await NatsTransport.connect({ servers: (await shared).url, log: () => {} });
+  try {
+    await body(await KvCheckpointStore.open(t, { bucket: `ckpt_${chunkBytes ?? "default"}`, chunkBytes }), t);
+  } finally {
+    await t.close();
+  }
+}
+
+function same(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  return a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function bytes(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = seed;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+test("save then load returns the same bytes; an unknown name loads undefined", () =>
+  withStore(async (store) => {
+    assert.is(await store.load("nobody"), undefined);
+    await store.save("aggregate/0", new Uint8Array([1, 2, 3]));
+    assert.equal(await store.load("aggregate/0"), new Uint8Array([1, 2, 3]));
+    await store.save("aggregate/0", new Uint8Array([4]));
+    assert.equal(await store.load("aggregate/0"), new Uint8Array([4]));
+    await store.save("empty", new Uint8Array(0));
+    assert.equal(await store.load("empty"), new Uint8Array(0));
+  }));
+
+test("a value of several MiB round-trips in chunks, and a new save replaces it whole", () =>
+  withStore(async (store, t) => {
+    const big = bytes(5 * 1024 * 1024 + 17, 1);
+    await store.save("detect/3", big);
+    assert.ok(same(await store.load("detect/3"), big), "5 MiB back intact");
+    const bigger = bytes(7 * 1024 * 1024, 2);
+    await store.save("detect/3", bigger);
+    assert.ok(same(await store.load("detect/3"), bigger), "the second save, other slot");
+    await store.save("detect/3", bytes(100, 3));
+    assert.equal(await store.load("detect/3"), bytes(100, 3));
+    const jsm = await jetstreamManager(t.natsConnection);
+    const info = await jsm.streams.info("KV_ckpt_default");
+    assert.ok(info.state.bytes < 64 * 1024, `old chunks purged (${info.state.bytes} bytes left)`);
+  }));
+
+test("small chunks: many pieces, names with any characters", () =>
+  withStore(async (store) => {
+    const value = bytes(10_000, 4);
+    await store.save("a.b c/é", value);
+    await store.save("a=2Eb", bytes(10, 5));
+    assert.equal(await store.load("a.b c/é"), value);
+    assert.equal(await store.load("a=2Eb"), bytes(10, 5));
+  }, 1000));
+
+test("the shared nats-server stops", async () => {
+  if (shared) await (await shared).cleanup();
+});
+
+test.run();

@@ -84,6 +84,12 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
             evicted.inc();
           }
         }
+        if (!Number.isFinite(w.sum) || Math.abs(w.sum) > 1e15) {
+          // Beyond what the detector's arithmetic represents exactly: count it, never score it.
+          ctx.metrics.counter("tw_windows_unscorable_total", "Windows whose value detect cannot score (not finite or beyond ±1e15)").inc();
+          state.keys.set(id, entry);
+          continue;
+        }
         const obs = observe(entry.state, w.sum, config.detector, gap);
         entry.last = w.windowStart;
         state.keys.set(id, entry);

@@ -1,7 +1,8 @@
 /**
  * trends-feed: keeps the TrendsView read model current from trend signals (`tw.trends.>`) and
  * closed windows (`tw.agg.>`). A cache, not a source of truth: acknowledged on receipt, and
- * rebuilt from live traffic after a restart.
+ * rebuilt from live traffic after a restart. Its consumers are live followers (see
+ * ConsumeOptions.live): they never hold messages back for a trends edge that went away.
  */
 import type { ActorBehaviour, MessageInput } from "../../runtime/core/actor.ts";
 import { MessageType, validateAggBatch, validateTrendSignal, type AggBatch, type TrendSignal } from "../../schemas/mod.ts";
@@ -12,8 +13,8 @@ export function trendsFeedActor(view: TrendsView, group: string): ActorBehaviour
   return {
     kind: "trends",
     inputs: [
-      { filter: "tw.trends.>", group: `${group}-signals`, type: MessageType.TrendSignal, validate: validateTrendSignal },
-      { filter: "tw.agg.>", group: `${group}-windows`, type: MessageType.AggBatch, validate: validateAggBatch },
+      { filter: "tw.trends.>", group: `${group}-signals`, type: MessageType.TrendSignal, validate: validateTrendSignal, live: true },
+      { filter: "tw.agg.>", group: `${group}-windows`, type: MessageType.AggBatch, validate: validateAggBatch, live: true },
     ],
     init: () => view,
     receive(view, input) {

@@ -85,6 +85,8 @@ export interface InputSpec {
   ack?: "auto" | "checkpoint";
   /** Deliveries before a failing message is dead-lettered. Defaults to the system's. */
   maxDeliver?: number;
+  /** A live follower: starts at new messages, removed after 5 minutes unattended (ConsumeOptions.live). */
+  live?: boolean;
 }
 
 export interface ActorBehaviour<S> {

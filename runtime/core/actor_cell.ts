@@ -47,6 +47,7 @@ export function consumeOptions(spec: InputSpec, deps: Pick<CellDeps, "maxAckPend
     // A backstop for messages that never finish (ack timeouts, process crashes); poison
     // messages that throw are counted exactly by `failures` and dead-lettered sooner.
     maxDeliver: (spec.maxDeliver ?? deps.maxDeliver) * 4,
+    ...(spec.live ? { live: { idleRemoveMs: 5 * 60_000 } } : {}),
   };
 }
 

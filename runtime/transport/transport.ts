@@ -80,6 +80,13 @@ export interface ConsumeOptions {
   backoffMs?: number[];
   /** Called once for a message given up (max deliveries reached, or term()). */
   onDead?(dead: DeadLetter): void | Promise<void>;
+  /**
+   * A live follower (e.g. a read model that is rebuilt from traffic): a new group starts at
+   * messages published from now on, and a group no member has been attached to for
+   * `idleRemoveMs` is removed, so it never holds messages back for a reader that went away.
+   * Defaults to undefined: a durable group that starts at the oldest message kept.
+   */
+  live?: { idleRemoveMs: number };
 }
 
 /**

@@ -36,6 +36,8 @@ export interface GroupSettings {
   ackWaitMs: number;
   maxDeliver: number;
   backoffMs: number[];
+  /** See ConsumeOptions.live. */
+  live: { idleRemoveMs: number } | undefined;
 }
 
 export function groupSettings(o: ConsumeOptions): GroupSettings {
@@ -47,6 +49,7 @@ export function groupSettings(o: ConsumeOptions): GroupSettings {
     ackWaitMs: positive("ackWaitMs", o.ackWaitMs ?? 30_000),
     maxDeliver,
     backoffMs: (o.backoffMs ?? [100, 500, 2000, 5000]).map((ms, i) => nonNegative(`backoffMs[${i}]`, ms)),
+    live: o.live ? { idleRemoveMs: positive("live.idleRemoveMs", o.live.idleRemoveMs) } : undefined,
   };
 }
 
@@ -121,7 +124,9 @@ export function consumerConfig(name: string, filter: string, s: GroupSettings): 
   return {
     durable_name: name,
     ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
+    // A live follower starts at new messages and is removed by the server once unattended.
+    deliver_policy: s.live ? DeliverPolicy.New : DeliverPolicy.All,
+    ...(s.live ? { inactive_threshold: nanos(s.live.idleRemoveMs) } : {}),
     replay_policy: ReplayPolicy.Instant,
     filter_subject: filter,
     ack_wait: nanos(s.ackWaitMs),
@@ -142,9 +147,9 @@ export async function ensureDurable(jsm: JetStreamManager, stream: string, confi
     if (!isApiError(error, ApiCode.ConsumerAlreadyExists) && !isApiError(error, ApiCode.ConsumerNameExists)) {
       throw mapApiError(error, `ensure consumer ${stream}/${name}`);
     }
-    const { filter_subject, ack_wait, max_ack_pending, max_deliver } = config;
+    const { filter_subject, ack_wait, max_ack_pending, max_deliver, inactive_threshold } = config;
     try {
-      await jsm.consumers.update(stream, name, { filter_subject, ack_wait, max_ack_pending, max_deliver });
+      await jsm.consumers.update(stream, name, { filter_subject, ack_wait, max_ack_pending, max_deliver, ...(inactive_threshold ? { inactive_threshold } : {}) });
     } catch (e) {
       throw mapApiError(e, `update consumer ${stream}/${name}`);
     }

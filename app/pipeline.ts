@@ -30,7 +30,7 @@ import { TrendsView, defaultTrendsViewConfig } from "../actors/trends/view.ts";
 import { ingestRoutes } from "../actors/ingest/ingest.ts";
 import { defaultIngestLimits } from "../actors/ingest/accept.ts";
 import type { ActorKind, TrendwireConfig } from "./config.ts";
-import { openTransport } from "./transport.ts";
+import { openTransport, usesNats } from "./transport.ts";
 import type { ActorBehaviour } from "../runtime/core/actor.ts";
 import { streamSpecs } from "./streams.ts";
 import { edgeApp } from "./edge.ts";
@@ -104,7 +104,9 @@ export async function startPipeline(config: TrendwireConfig, platform: Platform,
     ? { transport: options.transport, checkpoints: new FileCheckpointStore(platform.fs, `${dataDir}/checkpoints`) }
     : await openTransport(config, platform, log, options.clock);
   const { transport } = opened;
+  log.debug("transport open", { transport: usesNats(config) && !options.transport ? "nats" : "embedded" });
   await transport.ensureStreams(streamSpecs(config));
+  log.debug("streams ensured");
   const store = options.store ?? new LocalDirObjectStore(platform.fs, `${dataDir}/objects`);
   const metrics = new MetricsRegistry();
   const system = new ActorSystem({ transport, clock: options.clock, log, metrics, checkpoints: opened.checkpoints, ackWaitMs: config.ackWaitMs });
@@ -114,6 +116,7 @@ export async function startPipeline(config: TrendwireConfig, platform: Platform,
   // process starts first (JetStream keeps messages only for consumers that exist).
   const allPartitions = ownedPartitions(0, 1, config.partitions);
   await system.ensureConsumers([...stageBehaviours(config, allPartitions, system, store).values()]);
+  log.debug("pipeline consumers ensured");
 
   const owned = ownedPartitions(config.instance, config.instances, config.partitions);
   const suffix = config.instances > 1 ? `-${config.instance}` : "";

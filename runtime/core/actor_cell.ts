@@ -48,6 +48,8 @@ export function consumeOptions(spec: InputSpec, deps: Pick<CellDeps, "maxAckPend
     // messages that throw are counted exactly by `failures` and dead-lettered sooner.
     maxDeliver: (spec.maxDeliver ?? deps.maxDeliver) * 4,
     ...(spec.live ? { live: { idleRemoveMs: 5 * 60_000 } } : {}),
+    // Checkpointed state folds input in order: after a crash, old input must come back first.
+    ...(spec.ack === "checkpoint" ? { orderedRecovery: true } : {}),
   };
 }
 

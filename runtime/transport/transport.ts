@@ -87,6 +87,12 @@ export interface ConsumeOptions {
    * Defaults to undefined: a durable group that starts at the oldest message kept.
    */
   live?: { idleRemoveMs: number };
+  /**
+   * For consumers whose state depends on order (event-time windows): when a member attaches
+   * while deliveries of an earlier member are still unacknowledged (it crashed), wait until
+   * they are due for redelivery, so they come before newer messages. Defaults to false.
+   */
+  orderedRecovery?: boolean;
 }
 
 /**

@@ -30,6 +30,8 @@ const MAX_DEAD_RETRIES = 10_000;
 
 export interface MemberOptions {
   maxDeliver: number;
+  /** See ConsumeOptions.orderedRecovery; `ackWaitMs` is the consumer's ack wait. */
+  orderedRecovery?: { ackWaitMs: number };
   backoffMs: number[];
   onDead?: (dead: DeadLetter) => void | Promise<void>;
 }
@@ -157,7 +159,29 @@ export class NatsMember implements Consumer, Settler {
     this.#die(msg, seq, count, reason);
   }
 
+  /**
+   * Ordered recovery: deliveries a crashed member left unacknowledged are redelivered only when
+   * their ack wait runs out, while new messages flow at once; JetStream serves due redeliveries
+   * before new messages, so waiting out the ack wait before pulling restores the order.
+   */
+  async #awaitEarlierDeliveries(): Promise<void> {
+    const recovery = this.#opts.orderedRecovery;
+    if (!recovery) return;
+    let info;
+    try {
+      info = await this.#ctx.jsm.consumers.info(this.#ctx.stream, this.#ctx.name);
+    } catch {
+      return; // the consume loop reports and recovers from a missing consumer
+    }
+    if (info.num_ack_pending === 0) return;
+    this.#ctx.log(`consumer ${this.#ctx.stream}/${this.#ctx.name}: ${info.num_ack_pending} deliveries of an earlier member unacknowledged; waiting ${recovery.ackWaitMs} ms so they come back first`);
+    const until = Date.now() + recovery.ackWaitMs + 500;
+    // Real time: this waits for the server's ack-wait timer.
+    while (this.#active && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(250, until - Date.now())));
+  }
+
   async #run(): Promise<void> {
+    await this.#awaitEarlierDeliveries();
     let failures = 0;
     while (this.#active) {
       let iter: ConsumerMessages;

@@ -188,7 +188,12 @@ export class NatsTransport implements Transport {
       onRestart: () => void this.#stats.consumerRestarts++,
       onDead: () => void this.#stats.deadLetters++,
       onStop: (m) => this.#members.delete(m),
-    }, handler, { maxDeliver: settings.maxDeliver, backoffMs: settings.backoffMs, onDead: options.onDead }, group, filter);
+    }, handler, {
+      maxDeliver: settings.maxDeliver,
+      backoffMs: settings.backoffMs,
+      onDead: options.onDead,
+      ...(options.orderedRecovery ? { orderedRecovery: { ackWaitMs: settings.ackWaitMs } } : {}),
+    }, group, filter);
     this.#members.add(member);
     return member;
   }

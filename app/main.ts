@@ -34,12 +34,28 @@ async function loadConfig(platform: Platform, flags: Record<string, string | boo
 
 async function run(platform: Platform, flags: Record<string, string | boolean>): Promise<void> {
   const config = await loadConfig(platform, flags);
+  // Signals during start-up end the process at once (nothing was accepted yet); a start-up that
+  // hangs (e.g. a server that accepts connections but never answers) ends it after a deadline.
+  let starting = true;
+  const early = platform.onShutdownSignal((signal) => {
+    if (starting) {
+      console.error(JSON.stringify({ t: new Date().toISOString(), level: "warn", msg: `${signal} during start-up; exiting` }));
+      platform.exit(0);
+    }
+  });
+  const deadline = setTimeout(() => {
+    console.error(JSON.stringify({ t: new Date().toISOString(), level: "error", msg: `start-up did not finish within ${config.shutdownTimeoutMs * 2} ms; exiting` }));
+    platform.exit(1);
+  }, config.shutdownTimeoutMs * 2);
   const pipeline = await startPipeline(config, platform, {
     onEscalate: (err) => {
       console.error(JSON.stringify({ t: new Date().toISOString(), level: "error", msg: "supervision gave up; exiting", err: err.message }));
       platform.exit(1);
     },
   });
+  starting = false;
+  clearTimeout(deadline);
+  early();
   if (pipeline.server) console.error(JSON.stringify({ t: new Date().toISOString(), level: "info", msg: `listening on http://${config.host}:${pipeline.server.port}` }));
   let signals = 0;
   platform.onShutdownSignal((signal) => {

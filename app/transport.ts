@@ -68,6 +68,8 @@ export async function openTransport(config: TrendwireConfig, platform: Platform,
     },
     log: (message, detail) => log.warn(message, detail === undefined ? undefined : { detail }),
   });
+  log.debug("connected to NATS", { servers: config.nats });
   const checkpoints = await KvCheckpointStore.open(transport, { storage: config.streamStorage as "file" | "memory", replicas: config.streamReplicas });
+  log.debug("checkpoint bucket open");
   return { kind: "nats", transport, checkpoints };
 }

@@ -138,6 +138,7 @@ export class ActorCell<S> {
       this.#previouslyFolded = { ...(this.#restored.folded ?? {}) };
     }
     this.#state = await this.behaviour.init(this.ctx);
+    this.#log.debug("actor initialised", { restored: saved !== undefined });
     void this.#loop();
     try {
       for (const spec of this.behaviour.inputs) {
@@ -154,6 +155,7 @@ export class ActorCell<S> {
           },
         );
         this.#consumers.push(consumer);
+        this.#log.debug("input attached", { filter: spec.filter, group: spec.group });
       }
     } catch (err) {
       this.#crash(err);
@@ -172,7 +174,7 @@ export class ActorCell<S> {
   async stop(): Promise<void> {
     if (this.#done || this.#stopping) return void (await this.exited);
     this.#stopping = true;
-    await Promise.all(this.#consumers.map((c) => c.stop()));
+    await this.#stopConsumers();
     this.mailbox.close();
     await this.exited;
   }
@@ -357,11 +359,27 @@ export class ActorCell<S> {
           carried[f] = [...(folded[f] ?? []), ...(this.#previouslyFolded[f] ?? [])];
         }
         const checkpoint: Checkpoint = { seqs: { ...this.#seqs }, folded: carried, snapshot };
-        await this.deps.checkpoints.save(this.name, this.deps.codec.encodeValue(checkpoint));
+        await this.#save(this.deps.codec.encodeValue(checkpoint));
         this.#previouslyFolded = folded;
       }
     }
     for (const h of this.#held.splice(0)) h.delivery.ack();
+  }
+
+  /**
+   * Saves a checkpoint, retrying a few times with backoff before giving up (a crash): right
+   * after a NATS server restart, JetStream answers nothing for a few seconds while it recovers.
+   */
+  async #save(bytes: Uint8Array): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.deps.checkpoints.save(this.name, bytes);
+      } catch (err) {
+        if (attempt >= 5 || this.#crashed) throw err;
+        this.#log.warn("checkpoint save failed; retrying", { attempt, err });
+        await this.deps.clock.sleep(Math.min(4_000, 250 * 2 ** attempt));
+      }
+    }
   }
 
   async #deadLetter(reason: string, subject: string, seq: number, data: Uint8Array): Promise<void> {
@@ -392,9 +410,25 @@ export class ActorCell<S> {
     for (const d of unacked) d.nak(0);
     this.#held = [];
     this.#current = undefined;
-    void Promise.all(this.#consumers.map((c) => c.stop().catch(() => {}))).then(() =>
-      this.#finish(err instanceof Error ? err : new Error(String(err))),
-    );
+    void this.#stopConsumers().then(() => this.#finish(err instanceof Error ? err : new Error(String(err))));
+  }
+
+  /**
+   * Stops every input, bounded in time: a consumer that cannot confirm its stop (e.g. a
+   * transport mid-reconnect) must not keep the supervisor from restarting this actor. A stopped
+   * consumer delivers nothing more either way.
+   */
+  async #stopConsumers(): Promise<void> {
+    const stops = Promise.all(this.#consumers.map((c) => c.stop().catch((err) => this.#log.warn("input did not stop cleanly", { err }))));
+    let timer: { cancel(): void } | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = this.deps.clock.setTimeout(() => {
+        this.#log.warn("inputs did not confirm their stop in time; going on");
+        resolve();
+      }, 10_000);
+    });
+    await Promise.race([stops, bound]);
+    timer?.cancel();
   }
 
   #finish(reason: Error | undefined): void {

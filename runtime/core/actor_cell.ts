@@ -77,6 +77,10 @@ export class ActorCell<S> {
   #seqs: Record<string, number> = {};
   /** Restored checkpoint's `folded` sets: redeliveries of these are skipped. */
   #skip = new Map<string, Set<number>>();
+  /** #previouslyFolded as sets, for lookups. */
+  #lastFolded = new Map<string, Set<number>>();
+  /** Seqs of #held by input filter, to recognise a redelivery of input being held. */
+  #heldSeqs = new Map<string, Set<number>>();
   /** Seqs acknowledged by the previous checkpoint (carried into the next one, see Checkpoint). */
   #previouslyFolded: Record<string, number[]> = {};
   #restored: Checkpoint | undefined;
@@ -244,10 +248,7 @@ export class ActorCell<S> {
         return this.#reject(delivery, `invalid ${spec.type}: ${detail}`);
       }
     }
-    if (checkpointed && this.#skip.get(spec.filter)?.has(delivery.seq)) {
-      delivery.ack(); // already folded into the restored checkpoint
-      return;
-    }
+    if (checkpointed && this.#alreadyFolded(spec.filter, delivery)) return;
     const input: ActorInput = {
       kind: "message",
       subject: delivery.subject,
@@ -287,6 +288,9 @@ export class ActorCell<S> {
     }
     this.#track(undefined, effects);
     this.#held.push({ filter: spec.filter, delivery });
+    let heldSeqs = this.#heldSeqs.get(spec.filter);
+    if (!heldSeqs) this.#heldSeqs.set(spec.filter, (heldSeqs = new Set()));
+    heldSeqs.add(delivery.seq);
     if (delivery.seq > (this.#seqs[spec.filter] ?? 0)) this.#seqs[spec.filter] = delivery.seq;
     if (this.#held.length >= this.deps.maxAckPending / 2) {
       await this.#checkpoint();
@@ -361,9 +365,30 @@ export class ActorCell<S> {
         const checkpoint: Checkpoint = { seqs: { ...this.#seqs }, folded: carried, snapshot };
         await this.#save(this.deps.codec.encodeValue(checkpoint));
         this.#previouslyFolded = folded;
+        this.#lastFolded = new Map(Object.entries(folded).map(([f, list]) => [f, new Set(list)]));
       }
     }
     for (const h of this.#held.splice(0)) h.delivery.ack();
+    this.#heldSeqs.clear();
+  }
+
+  /**
+   * A redelivery of input already folded in: into the restored checkpoint (its ack may have
+   * been lost), into the previous checkpoint, or since the last one (JetStream redelivers a
+   * message held past its ack wait while the first delivery is still held). Folding it again
+   * would count it twice; it is acknowledged with the rest instead.
+   */
+  #alreadyFolded(filter: string, delivery: Delivery): boolean {
+    const seq = delivery.seq;
+    if (this.#skip.get(filter)?.has(seq) || this.#lastFolded.get(filter)?.has(seq)) {
+      delivery.ack();
+      return true;
+    }
+    if (this.#heldSeqs.get(filter)?.has(seq)) {
+      this.#held.push({ filter, delivery });
+      return true;
+    }
+    return false;
   }
 
   /**
@@ -409,6 +434,7 @@ export class ActorCell<S> {
     unacked.sort((a, b) => a.seq - b.seq);
     for (const d of unacked) d.nak(0);
     this.#held = [];
+    this.#heldSeqs.clear();
     this.#current = undefined;
     void this.#stopConsumers().then(() => this.#finish(err instanceof Error ? err : new Error(String(err))));
   }

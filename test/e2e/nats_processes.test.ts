@@ -86,23 +86,29 @@ async function deploy(server: NatsServerHandle): Promise<Deployment> {
 }
 
 /** Waits until every durable consumer of the pipeline has processed and acknowledged all it had. */
-async function drained(url: string): Promise<void> {
+async function drained(url: string, procs: Map<string, CliProcess>): Promise<void> {
   const nc = await connect({ servers: url });
+  let behind = "";
   try {
     const jsm = await jetstreamManager(nc);
     await waitFor(
       "every pipeline consumer to drain",
       async () => {
+        const lagging: string[] = [];
         for (const stream of ["TW_RAW", "TW_EVENTS", "TW_AGG", "TW_TRENDS", "TW_DLQ"]) {
           for await (const ci of jsm.consumers.list(stream)) {
             if (ci.config.inactive_threshold) continue; // live followers
-            if (ci.num_pending > 0 || ci.num_ack_pending > 0) return false;
+            if (ci.num_pending > 0 || ci.num_ack_pending > 0) lagging.push(`${stream}/${ci.name}: ${ci.num_pending} pending, ${ci.num_ack_pending} unacked, ${ci.num_redelivered} redelivered`);
           }
         }
-        return true;
+        behind = lagging.join("; ");
+        return lagging.length === 0;
       },
       { timeoutMs: 60_000, intervalMs: 200 },
     );
+  } catch (err) {
+    const logs = [...procs].map(([n, p]) => `--- ${n}\n${p.stderr().split("\n").filter((l) => /warn|error/.test(l)).slice(-8).join("\n")}`).join("\n");
+    throw new Error(`${(err as Error).message}; still behind: ${behind}\n${logs}`);
   } finally {
     await nc.close();
   }
@@ -209,7 +215,7 @@ test("SIGKILL of an aggregate and a nats-server restart mid-stream: 0 events los
     assert.ok(seen503.n > 0);
     assert.is(accepted, sumCounts(expected));
     // Recovery: after the faults, the pipeline catches up on its own.
-    await drained(server.url);
+    await drained(server.url, d.procs);
     await d.stopAll();
     const { totals } = await finalWindows(d.dataDir, [STREAM]);
     assert.equal(diffTotals(expected, totals), [], "every window equals the offline recount");

@@ -9,7 +9,7 @@ import type { Logger } from "../runtime/core/log.ts";
 import type { Transport } from "../runtime/transport/transport.ts";
 import { FileCheckpointStore, type CheckpointStore } from "../runtime/store/checkpoint_store.ts";
 import { InProcessTransport } from "../runtime/transport/in_process.ts";
-import { ConfigError } from "../runtime/core/errors.ts";
+import { ConfigError, TransportUnavailableError } from "../runtime/core/errors.ts";
 import type { TrendwireConfig } from "./config.ts";
 
 export interface OpenedTransport {
@@ -50,7 +50,7 @@ export async function openTransport(config: TrendwireConfig, platform: Platform,
           ...(config.natsTlsKey ? { keyFile: config.natsTlsKey } : {}),
         }
       : undefined;
-  const transport = await NatsTransport.connect({
+  const connectOptions = {
     servers: config.nats.length > 0 ? [...config.nats] : undefined,
     ...(config.natsUser ? { user: config.natsUser, pass: config.natsPass } : {}),
     ...(config.natsToken ? { token: config.natsToken } : {}),
@@ -66,8 +66,21 @@ export async function openTransport(config: TrendwireConfig, platform: Platform,
       maxBytes: config.streamMaxBytes,
       duplicateWindowMs: config.duplicateWindowMs,
     },
-    log: (message, detail) => log.warn(message, detail === undefined ? undefined : { detail }),
-  });
+    log: (message: string, detail?: unknown) => log.warn(message, detail === undefined ? undefined : { detail }),
+  };
+  // NATS may come up after us (a node booting, a server restarting): keep trying for a while
+  // rather than exit at once; main.ts ends a start-up that takes too long.
+  let transport;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      transport = await NatsTransport.connect(connectOptions);
+      break;
+    } catch (err) {
+      if (!(err instanceof TransportUnavailableError) || attempt >= 30) throw err;
+      log.warn("NATS not reachable yet; retrying", { attempt, err });
+      await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
+    }
+  }
   log.debug("connected to NATS", { servers: config.nats });
   const checkpoints = await KvCheckpointStore.open(transport, { storage: config.streamStorage as "file" | "memory", replicas: config.streamReplicas });
   log.debug("checkpoint bucket open");

@@ -2,7 +2,8 @@
  * Servers under test as child processes: start one, learn its port from what it prints, read
  * its CPU time and peak memory from /proc, and stop it. Every child started here is killed
  * when the bench exits, however it exits (normal end, error, Ctrl-C), and the bench's temp
- * directory is removed with it.
+ * directory is removed with it; a tiny `sh` watcher kills it even if the bench itself is
+ * SIGKILLed (no exit handler runs then), so no nats-server or pipeline process is orphaned.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
@@ -11,11 +12,17 @@ import { ticksPerSecond } from "./machine.ts";
 
 export interface ChildOptions {
   name: string;
+  /** The executable. Defaults to this Node (`process.execPath`), with `nodeFlags` first. */
+  command?: string;
   /** Arguments to `node` (script first), e.g. `["dist/app/main.js", "run", "--port", "0"]`. */
   args: string[];
-  /** Node flags before the script, e.g. `["--cpu-prof"]`. */
+  /** Node flags before the script, e.g. `["--cpu-prof"]` (ignored with another `command`). */
   nodeFlags?: string[];
-  /** Finds the listening port in one line of the child's stdout or stderr. */
+  /**
+   * Finds the listening port in one line of the child's stdout or stderr; the child counts as
+   * started at the first line that yields a number (a process without a port returns 0 on
+   * its ready line).
+   */
   portFrom(line: string): number | undefined;
   startTimeoutMs?: number;
 }
@@ -32,6 +39,8 @@ export interface ServerChild {
   cpuMs(): number | undefined;
   /** Peak resident memory so far (bytes); undefined where /proc is missing. */
   peakRssBytes(): number | undefined;
+  /** Whether it is still running. */
+  alive(): boolean;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once it has exited. */
   stop(graceMs?: number): Promise<{ code: number | null; signal: string | null }>;
 }
@@ -77,8 +86,11 @@ export function removeOnExit(dir: string): { release(): void } {
 
 export function startChild(options: ChildOptions): Promise<ServerChild> {
   installCleanup();
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...options.args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = options.command
+    ? spawn(options.command, options.args, { stdio: ["ignore", "pipe", "pipe"] })
+    : spawn(process.execPath, [...(options.nodeFlags ?? []), ...options.args], { stdio: ["ignore", "pipe", "pipe"] });
   live.add(child);
+  watchForOrphan(child);
   const lines: string[] = [];
   const logLevels: Record<string, number> = {};
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
@@ -123,6 +135,22 @@ export function startChild(options: ChildOptions): Promise<ServerChild> {
   });
 }
 
+/** Kills `child` once this bench process is gone, even by SIGKILL (when no exit handler runs). */
+function watchForOrphan(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  const script = `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${child.pid} 2>/dev/null; do sleep 1; done; kill -9 ${child.pid} 2>/dev/null`;
+  const watcher = spawn("sh", ["-c", script], { stdio: "ignore", detached: true });
+  watcher.on("error", () => {}); // no sh: the exit handlers still cover every normal exit
+  watcher.unref();
+  child.once("exit", () => {
+    try {
+      watcher.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  });
+}
+
 function handle(
   child: ChildProcess,
   name: string,
@@ -138,6 +166,7 @@ function handle(
     port,
     logLevels,
     tail: () => lines.slice(-20),
+    alive: () => child.exitCode === null && child.signalCode === null,
     cpuMs() {
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, "utf8");

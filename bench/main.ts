@@ -25,7 +25,7 @@ interface Bench {
 
 const benches: Record<string, Bench> = {
   pipeline: {
-    summary: "events/s through the embedded pipeline vs a bare node:http parse-only server",
+    summary: "events/s through the pipeline (embedded; JetStream with --transport nats) vs a bare node:http parse-only server, and event-to-trend latency",
     help: pipelineHelp,
     run: (flags) => pipelineBench(flags),
   },

@@ -1,10 +1,12 @@
 /**
- * `npm run bench -- pipeline`: events/s through the whole embedded pipeline (HTTP → ingest →
- * durable log → decode → aggregate) for JSON and MessagePack batches, and single-event
- * requests/s with p50/p99 latency — each measured side by side, in one run, against a bare
- * `node:http` server that only parses the body (the parse-only ceiling). Both servers run in
- * child processes; the load generator runs in this process. Prints the machine, a table and,
- * as the last line, one JSON object. Targets are reported, never asserted.
+ * `npm run bench -- pipeline`: events/s through the whole pipeline (HTTP → ingest → durable
+ * log → decode → aggregate) for JSON and MessagePack batches, and single-event requests/s with
+ * p50/p99 latency — each measured side by side, in one run, against a bare `node:http` server
+ * that only parses the body (the parse-only ceiling). With `--transport nats` the same cases
+ * also run through JetStream (a real nats-server, one `trendwire run` process per actor kind),
+ * beside the embedded pipeline, followed by an event-to-trend latency phase for each. Every
+ * server runs in child processes; the load generator runs in this process. Prints the
+ * machine, tables and, as the last line, one JSON object. Targets are reported, never asserted.
  */
 import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import os from "node:os";
@@ -13,52 +15,41 @@ import { fileURLToPath } from "node:url";
 import { contentTypes, makeBodies, type BodyFormat } from "./events.ts";
 import { installCleanup, removeOnExit } from "./child.ts";
 import { runOne, type RunResult } from "./pipeline_run.ts";
+import { runLatencyPhase, type LatencyResult } from "./latency_phase.ts";
+import { startBare, startEmbedded, type Deployment, type TransportName } from "./deployment.ts";
+import { natsTopologies, startNatsPipeline } from "./deploy_nats.ts";
+import { natsServerBinary } from "./nats_server.ts";
 import { describeMachine, machineInfo } from "./machine.ts";
-import { printPipelineReport, comparisons } from "./pipeline_report.ts";
+import { printPipelineReport, comparisons, latencyComparisons, transportComparisons } from "./pipeline_report.ts";
 import { summariseProfile, type ProfileSummary } from "./cpuprofile.ts";
 import { printProfile } from "./profile_report.ts";
 import { BenchUsageError, intFlag, listFlag, secondsFlag } from "./flags.ts";
+import { pipelineHelp } from "./pipeline_help.ts";
 
+export { pipelineHelp };
 export const caseNames = ["json", "msgpack", "single"] as const;
 export type CaseName = (typeof caseNames)[number];
 const serverKinds = ["bare", "pipeline"] as const;
+const transportNames = ["embedded", "nats"] as const;
 
-export const pipelineHelp = `Usage: npm run bench -- pipeline [options]
-       node dist/bench/main.js pipeline [options]
+const known = [
+  "duration", "warmup", "connections", "batch-connections", "single-connections", "batch-size", "bodies", "keys", "cases", "servers",
+  "drain-timeout", "run-args", "profile", "top", "transport", "nats-topology", "aggregate-instances", "window-ms",
+  "max-out-of-order-ms", "latency-surges", "latency-rate", "latency-interval-ms", "latency-surge-events", "latency-keys",
+];
 
-Measures, side by side in one run, a bare node:http parse-only server and the full embedded
-Trendwire pipeline (the real CLI, 'trendwire run', in a child process) for three cases:
-  json     JSON arrays of --batch-size events per request
-  msgpack  MessagePack arrays of --batch-size events (Content-Type application/msgpack)
-  single   one JSON event per request
-For the pipeline, events/s end to end counts only events aggregated: after the load stops it
-waits until /metrics shows every accepted event aggregated (bounded by --drain-timeout).
-Prints the machine, a table, and one JSON object as the last line of stdout. Targets
-(pipeline >= 50 % of bare) are reported, never asserted: the exit code is 0 either way.
-
-Options:
-  --duration <s>            measured seconds per case and server (default 10)
-  --warmup <s>              warm-up seconds before measuring (default 2)
-  --connections <n>         keep-alive connections for every case (overrides the two below)
-  --batch-connections <n>   connections for the batch cases (default 16)
-  --single-connections <n>  connections for the single-event case (default 64)
-  --batch-size <n>          events per batch request (default 1000)
-  --bodies <n>              distinct pre-encoded bodies sent in rotation (default 64)
-  --keys <n>                distinct event keys (default 10000)
-  --cases <list>            comma-separated cases (default json,msgpack,single)
-  --servers <list>          comma-separated: bare,pipeline (default both)
-  --drain-timeout <s>       longest wait for the pipeline to drain (default 60)
-  --run-args="<args>"       extra arguments for 'trendwire run' (note the =), e.g.
-                            --run-args="--sync-interval-ms 5 --log-level warn"
-  --profile <dir>           run the pipeline under node --cpu-prof, keep the .cpuprofile files
-                            in <dir> and print each one's top self-time functions
-  --top <n>                 functions listed per profile (default 25)
-  --help                    show this help
-`;
+/** The value of `--name` in a list of CLI arguments (last one wins, as in the CLI). */
+function argValue(args: string[], name: string): string | undefined {
+  let value: string | undefined;
+  args.forEach((a, i) => {
+    if (a === `--${name}`) value = args[i + 1];
+    else if (a.startsWith(`--${name}=`)) value = a.slice(name.length + 3);
+  });
+  return value;
+}
 
 export async function pipelineBench(flags: Record<string, string | boolean>): Promise<void> {
-  const known = new Set(["duration", "warmup", "connections", "batch-connections", "single-connections", "batch-size", "bodies", "keys", "cases", "servers", "drain-timeout", "run-args", "profile", "top"]);
-  for (const name of Object.keys(flags)) if (!known.has(name)) throw new BenchUsageError(`unknown option --${name}`);
+  for (const name of Object.keys(flags)) if (!known.includes(name)) throw new BenchUsageError(`unknown option --${name}`);
   const durationS = secondsFlag(flags, "duration", 10, 0.1);
   const warmupS = secondsFlag(flags, "warmup", 2, 0);
   const connections = flags.connections === undefined ? undefined : intFlag(flags, "connections", 16, 1);
@@ -67,15 +58,39 @@ export async function pipelineBench(flags: Record<string, string | boolean>): Pr
   const batchSize = intFlag(flags, "batch-size", 1000, 1);
   const distinct = intFlag(flags, "bodies", 64, 1);
   const keys = intFlag(flags, "keys", 10_000, 1);
-  const cases = listFlag(flags, "cases", caseNames);
   const servers = listFlag(flags, "servers", serverKinds);
+  const listed = flags.transport === undefined ? ["embedded"] : listFlag(flags, "transport", transportNames);
+  // The JetStream figure only means something beside the embedded one from the same run.
+  const transports: TransportName[] = listed.includes("nats") ? ["embedded", "nats"] : ["embedded"];
+  const withNats = transports.includes("nats");
+  const cases = flags.cases === undefined && withNats ? (["msgpack"] as CaseName[]) : listFlag(flags, "cases", caseNames);
+  const topology = flags["nats-topology"] === undefined ? (["split"] as const) : listFlag(flags, "nats-topology", natsTopologies);
+  if (topology.length !== 1) throw new BenchUsageError("--nats-topology takes one of split, single");
+  const aggregateInstances = intFlag(flags, "aggregate-instances", 1, 1);
   const drainTimeoutS = secondsFlag(flags, "drain-timeout", 60, 1);
   const top = intFlag(flags, "top", 25, 1);
-  if (flags["run-args"] === true || flags.profile === true) throw new BenchUsageError(`--${flags.profile === true ? "profile" : "run-args"} needs a value`);
+  for (const name of ["run-args", "profile"]) if (flags[name] === true) throw new BenchUsageError(`--${name} needs a value`);
   const runArgs = typeof flags["run-args"] === "string" ? flags["run-args"].split(/\s+/).filter(Boolean) : [];
   const profileDir = typeof flags.profile === "string" ? path.resolve(flags.profile) : undefined;
+  const surges = intFlag(flags, "latency-surges", withNats ? 6 : 0, 0);
+  const latencySpec = {
+    windowMs: intFlag(flags, "window-ms", 10_000, 100),
+    maxOutOfOrderMs: intFlag(flags, "max-out-of-order-ms", 100, 0),
+    rate: intFlag(flags, "latency-rate", 20_000, 1),
+    intervalMs: intFlag(flags, "latency-interval-ms", 25, 1),
+    surges,
+    surgeEvents: intFlag(flags, "latency-surge-events", 200, 1),
+    baselinePerWindow: 20,
+    backgroundKeys: intFlag(flags, "latency-keys", 1000, 1),
+    backfillWindows: Math.max(12, (Number(argValue(runArgs, "detect-warmup")) || 8) + 4),
+  };
+  const logLevel = argValue(runArgs, "log-level");
+  if (withNats && logLevel !== undefined && !["debug", "info"].includes(logLevel)) {
+    throw new BenchUsageError(`--transport nats needs the processes' info log line "trendwire started" to know they are up; --run-args sets --log-level ${logLevel}`);
+  }
 
   const distDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  const repoRoot = path.dirname(distDir);
   if (!existsSync(path.join(distDir, "app/main.js"))) throw new BenchUsageError(`${path.join(distDir, "app/main.js")} is missing: run 'npm run build' first`);
 
   if (profileDir) mkdirSync(profileDir, { recursive: true });
@@ -85,53 +100,102 @@ export async function pipelineBench(flags: Record<string, string | boolean>): Pr
   const machine = machineInfo();
   console.log(describeMachine(machine));
   const progress = (msg: string) => process.stderr.write(msg + "\n");
+  const natsServer = withNats ? await natsServerBinary(repoRoot) : undefined;
+  if (natsServer) console.log(`nats-server ${natsServer.version} (${natsServer.path}), JetStream file store, sync_interval: always; topology ${topology[0]}${topology[0] === "split" ? `, aggregate × ${aggregateInstances}` : ""}`);
 
+  const deployers = (caseName: string, server: string, transport: TransportName, profileName: string): (() => Promise<Deployment>) => {
+    const dataDir = path.join(tempRoot, `${caseName}-${server}-${transport}`);
+    if (server === "bare") return () => startBare(distDir);
+    if (transport === "embedded") return () => startEmbedded({ distDir, dataDir, runArgs, ...(profileDir ? { profile: { dir: profileDir, name: `${profileName}.cpuprofile` } } : {}) });
+    return () =>
+      startNatsPipeline({ distDir, repoRoot, dataDir, runArgs, topology: topology[0]!, aggregateInstances, ...(profileDir ? { profile: { dir: profileDir, prefix: `${profileName}-` } } : {}) });
+  };
+
+  // A run that cannot start (or breaks off) is reported and the bench goes on with the others.
+  const failures: { run: string; error: string }[] = [];
+  const attempt = async <T>(run: string, body: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await body();
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      progress(`${run}: failed: ${error}`);
+      failures.push({ run, error });
+      return undefined;
+    }
+  };
   const results: RunResult[] = [];
   const profiles: ProfileSummary[] = [];
+  const otherProfiles: string[] = [];
   for (const caseName of cases) {
     const format: BodyFormat = caseName === "msgpack" ? "msgpack" : "json";
     const single = caseName === "single";
     const bodies = makeBodies({ format, eventsPerBody: single ? 1 : batchSize, distinct, keys, single });
-    for (const server of servers) {
-      const profileName = `pipeline-${caseName}-${process.pid}.cpuprofile`;
-      results.push(
-        await runOne(
-          {
-            caseName,
-            server,
-            contentType: contentTypes[format],
-            bodies,
-            connections: single ? singleConnections : batchConnections,
-            warmupMs: warmupS * 1000,
-            durationMs: durationS * 1000,
-            drainTimeoutMs: drainTimeoutS * 1000,
-            distDir,
-            dataDir: path.join(tempRoot, `${caseName}-${server}`),
-            runArgs,
-            ...(profileDir && server === "pipeline" ? { profile: { dir: profileDir, name: profileName } } : {}),
-          },
-          progress,
-        ),
-      );
+    type Planned = { server: (typeof serverKinds)[number]; transport: TransportName };
+    const plan = servers.flatMap((server): Planned[] => (server === "bare" ? [{ server, transport: "embedded" }] : transports.map((transport) => ({ server, transport }))));
+    for (const { server, transport } of plan) {
+      // Embedded: pipeline-<case>-<pid>.cpuprofile; JetStream: pipeline-<case>-nats-<role>-<pid>.cpuprofile.
+      const profileName = transport === "nats" ? `pipeline-${caseName}-nats` : `pipeline-${caseName}-${process.pid}`;
+      const label = server === "bare" ? "bare" : transport;
+      const spec = {
+        caseName,
+        server,
+        contentType: contentTypes[format],
+        bodies,
+        connections: single ? singleConnections : batchConnections,
+        warmupMs: warmupS * 1000,
+        durationMs: durationS * 1000,
+        drainTimeoutMs: drainTimeoutS * 1000,
+        deploy: deployers(caseName, server, transport, profileName),
+      };
+      const result = await attempt(`${caseName} / ${label}`, () => runOne(spec, progress));
+      if (!result) continue;
+      results.push(result);
       if (profileDir && server === "pipeline") {
-        const file = path.join(profileDir, profileName);
-        if (existsSync(file)) profiles.push(summariseProfile(file, { root: path.dirname(distDir), top }));
-        else progress(`  no profile written at ${file} (did the pipeline exit cleanly?)`);
+        // The hottest process (most CPU from the phase start until drained) is summarised.
+        const ranked = [...result.processes].filter((p) => p.profileFile).sort((a, b) => (b.cpuMsToDrained ?? 0) - (a.cpuMsToDrained ?? 0));
+        const files = ranked.map((p) => p.profileFile!);
+        const hottest = files.find((f) => existsSync(f));
+        if (hottest) profiles.push(summariseProfile(hottest, { root: repoRoot, top }));
+        else progress(`  no profile written in ${profileDir} (did the pipeline exit cleanly?)`);
+        otherProfiles.push(...files.filter((f) => f !== hottest && existsSync(f)));
       }
     }
   }
 
+  const latency: LatencyResult[] = [];
+  if (surges > 0) {
+    const phaseArgs = [...runArgs, "--window-ms", String(latencySpec.windowMs), "--max-out-of-order-ms", String(latencySpec.maxOutOfOrderMs)];
+    for (const transport of transports) {
+      const dataDir = path.join(tempRoot, `latency-${transport}`);
+      const deploy = transport === "embedded"
+        ? () => startEmbedded({ distDir, dataDir, runArgs: phaseArgs })
+        : () => startNatsPipeline({ distDir, repoRoot, dataDir, runArgs: phaseArgs, topology: topology[0]!, aggregateInstances });
+      const l = await attempt(`latency / ${transport}`, () => runLatencyPhase({ ...latencySpec, deploy }, progress));
+      if (l) latency.push(l);
+    }
+  }
+
   console.log("");
-  printPipelineReport(results);
+  printPipelineReport(results, latency);
   for (const p of profiles) printProfile(p);
+  if (failures.length > 0) console.log(`\nFailed runs:\n${failures.map((f) => `- ${f.run}: ${f.error}`).join("\n")}`);
+  if (otherProfiles.length > 0) console.log(`\nOther profiles (summarise with 'npm run bench -- cpuprofile <file>'):\n${otherProfiles.join("\n")}`);
   const json = {
     bench: "pipeline",
     at: new Date().toISOString(),
     machine,
-    config: { durationS, warmupS, batchConnections, singleConnections, batchSize, distinctBodies: distinct, keys, cases, servers, drainTimeoutS, runArgs },
+    config: {
+      durationS, warmupS, batchConnections, singleConnections, batchSize, distinctBodies: distinct, keys, cases, servers, transports,
+      ...(withNats ? { natsTopology: topology[0], aggregateInstances, natsServer: natsServer?.version } : {}),
+      drainTimeoutS, runArgs,
+      ...(surges > 0 ? { latency: { ...latencySpec, stream: "latency" } } : {}),
+    },
     results,
     comparisons: comparisons(results),
+    transportComparisons: transportComparisons(results),
+    ...(latency.length > 0 ? { latency, latencyComparisons: latencyComparisons(latency) } : {}),
     ...(profiles.length > 0 ? { profiles } : {}),
+    ...(failures.length > 0 ? { failures } : {}),
   };
   console.log("");
   console.log(JSON.stringify(json));

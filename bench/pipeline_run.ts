@@ -1,20 +1,23 @@
 /**
- * One measurement of the pipeline bench: start a server (the bare parse-only server or the
- * real Trendwire CLI) in a child process, warm it up, let the pipeline drain, drive it for the
- * measured duration, wait until everything accepted has been aggregated, and stop it.
+ * One throughput measurement of the pipeline bench: start a deployment (the bare parse-only
+ * server, the embedded pipeline, or the JetStream pipeline as separate processes), warm it up,
+ * let the pipeline drain, drive it for the measured duration, wait until everything accepted
+ * has gone all the way through, and stop it.
  *
- * End-to-end rate = events aggregated during the measured phase ÷ (time from its first request
- * until `/metrics` shows the pipeline drained). The pipeline is drained before the phase
- * starts, so exactly the events accepted in the phase are counted.
+ * End-to-end rate = events through during the measured phase ÷ (time from its first request
+ * until the pipeline is drained). The pipeline is drained before the phase starts, so exactly
+ * the events accepted in the phase are counted. "Through" is read where each deployment can
+ * see it: embedded, `tw_events_aggregated_total` on /metrics; JetStream (only ingest serves
+ * HTTP), the events ingest accepted, once every consumer of TW_RAW, TW_EVENTS and TW_AGG has
+ * acknowledged everything (nats-server's /jsz) — each stage acks only after its output is
+ * stored, so by then every accepted event is in a window.
  */
-import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HttpLoad, type PhaseResult } from "./http_load.ts";
-import { startChild, type ServerChild } from "./child.ts";
-import { fetchMetricTotals, total, type MetricTotals } from "./prom.ts";
 import type { BodySet } from "./events.ts";
 import type { LatencySummary } from "./latency.ts";
 import { machineBusyCpuMs } from "./machine.ts";
+import { cpuByRole, exitedRoles, logLevels, sumCpu, type Deployment, type DrainState, type TransportName } from "./deployment.ts";
 
 export type ServerKind = "bare" | "pipeline";
 
@@ -27,34 +30,50 @@ export interface RunSpec {
   warmupMs: number;
   durationMs: number;
   drainTimeoutMs: number;
-  /** dist/ of this build (holds app/main.js and bench/bare_server.js). */
-  distDir: string;
-  /** The pipeline's data directory (a fresh temp dir). */
-  dataDir: string;
-  /** Extra arguments for `trendwire run`. */
-  runArgs: string[];
-  /** Write a V8 CPU profile of the pipeline process here (`--cpu-prof`). */
-  profile?: { dir: string; name: string };
+  /** Starts what is measured (and nothing else runs meanwhile). */
+  deploy(): Promise<Deployment>;
 }
 
 export interface EndToEnd {
-  /** Events folded into windows during the phase and its drain. */
+  /** How "through" was counted: aggregated (embedded /metrics) or accepted and drained (JetStream). */
+  counted: "aggregated" | "accepted-and-drained";
+  /** Events through during the phase and its drain. */
   aggregated: number;
   eventsPerSec: number;
-  /** Accepted but not yet aggregated when the load stopped. */
-  backlogAtLoadEnd: number;
+  /** Embedded: events accepted but not yet aggregated when the load stopped. */
+  backlogAtLoadEnd?: number;
+  /** JetStream: per stream, the most one consumer still had to process when the load stopped (messages). */
+  backlogMessagesAtLoadEnd?: Record<string, number>;
   /** From the last response until drained (or the drain timeout). */
   drainMs: number;
   drained: boolean;
   /** Events the server counted as accepted (`tw_events_accepted_total`) in the phase. */
   acceptedByServer: number;
-  late: number;
-  invalid: number;
+  late?: number;
+  invalid?: number;
+  /** JetStream: messages dead-lettered (TW_DLQ) during the phase and drain. */
+  deadLetterMessages?: number;
+}
+
+export interface ProcessStat {
+  role: string;
+  pid: number;
+  /** CPU during the load phase, % of one core. */
+  cpuPercent?: number;
+  /** CPU from the phase start until drained (ms). */
+  cpuMsToDrained?: number;
+  peakRssMB?: number;
+  /** Its V8 CPU profile (written when it exits), if profiled. */
+  profileFile?: string;
 }
 
 export interface RunResult {
   case: string;
   server: ServerKind;
+  /** Pipeline runs: the transport and topology (embedded; split or single over NATS). */
+  transport?: TransportName;
+  topology?: string;
+  label: string;
   connections: number;
   eventsPerRequest: number;
   meanBodyBytes: number;
@@ -71,114 +90,157 @@ export interface RunResult {
   latency: LatencySummary;
   endToEnd?: EndToEnd;
   /**
-   * Server CPU (all threads) per event that went all the way through (pipeline: aggregated,
-   * measured from the phase start until drained; bare: accepted, during the phase), in µs.
-   * Less sensitive to other load on the machine than the rates.
+   * CPU (all threads of every process of the deployment, nats-server included) per event that
+   * went all the way through (pipeline: measured from the phase start until drained; bare:
+   * accepted, during the phase), in µs. Less sensitive to other load than the rates.
    */
   serverCpuUsPerEvent?: number;
-  /** Server process CPU during the load phase, % of one core (all its threads). */
+  /** CPU of the deployment's processes during the load phase, % of one core (all threads, summed). */
   serverCpuPercent?: number;
   generatorCpuPercent: number;
   /** CPU used by every other process on the machine during the phase, % of one core (noise). */
   otherCpuPercent?: number;
+  /** Sum of the processes' peak resident memory. */
   serverPeakRssMB?: number;
+  processes: ProcessStat[];
   serverLogLevels: Record<string, number>;
+  /** Unclean exits when the deployment was stopped. */
+  notes?: string[];
+  /** Why the measurement broke off (e.g. a process of the deployment exited); the figures are then zero. */
+  failed?: string;
 }
 
-const accepted = "tw_events_accepted_total";
-const processedNames = ["tw_events_aggregated_total", "tw_events_late_total", "tw_events_invalid_total"];
-
-function processed(m: MetricTotals): number {
-  return processedNames.reduce((n, name) => n + total(m, name), 0);
-}
-
-/** Polls `/metrics` until every accepted event has been aggregated (or dead-lettered), or the timeout. */
-async function drain(port: number, timeoutMs: number): Promise<{ drained: boolean; at: number; metrics: MetricTotals }> {
+/** Polls until everything accepted has gone through (or the timeout, or a process of the deployment exited). */
+export async function waitDrained(d: Deployment, timeoutMs: number): Promise<DrainState> {
   const start = performance.now();
   for (;;) {
-    const metrics = await fetchMetricTotals(port);
-    const at = performance.now();
-    const drained = processed(metrics) >= total(metrics, accepted);
-    if (drained || at - start >= timeoutMs) return { drained, at, metrics };
+    const state = await d.drainState!();
+    if (state.drained || performance.now() - start >= timeoutMs || exitedRoles(d).length > 0) return state;
     await sleep(50);
   }
 }
 
-function startServer(spec: RunSpec): Promise<ServerChild> {
-  if (spec.server === "bare") {
-    return startChild({
-      name: "bare server",
-      args: [path.join(spec.distDir, "bench/bare_server.js"), "--port", "0"],
-      portFrom: (line) => (line.startsWith('{"listening"') ? (JSON.parse(line) as { listening: number }).listening : undefined),
-    });
-  }
-  return startChild({
-    name: "trendwire pipeline",
-    nodeFlags: spec.profile ? ["--cpu-prof", `--cpu-prof-dir=${spec.profile.dir}`, `--cpu-prof-name=${spec.profile.name}`] : [],
-    args: [path.join(spec.distDir, "app/main.js"), "run", "--port", "0", "--host", "127.0.0.1", "--data-dir", spec.dataDir, ...spec.runArgs],
-    portFrom: (line) => {
-      const m = /"listening on http:\/\/[^"]*:(\d+)"/.exec(line);
-      return m ? Number(m[1]) : undefined;
-    },
-  });
+function failedResult(spec: RunSpec, d: Deployment, why: string): RunResult {
+  return {
+    case: spec.caseName,
+    server: spec.server,
+    ...(d.transport ? { transport: d.transport } : {}),
+    ...(d.topology ? { topology: d.topology } : {}),
+    label: d.label,
+    connections: spec.connections,
+    eventsPerRequest: spec.bodies.eventsPerBody,
+    meanBodyBytes: Math.round(spec.bodies.meanBytes),
+    elapsedMs: 0,
+    responses: 0,
+    requestsPerSec: 0,
+    ingestEventsPerSec: 0,
+    acceptedEvents: 0,
+    rejected: {},
+    errors: 0,
+    latency: { count: 0, meanMs: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0, maxMs: 0 },
+    generatorCpuPercent: 0,
+    processes: d.processes.map((p) => ({ role: p.role, pid: p.child.pid })),
+    serverLogLevels: logLevels(d),
+    failed: why,
+  };
+}
+
+function deadText(d: Deployment): string {
+  const dead = exitedRoles(d);
+  return dead.length > 0 ? ` (stopped waiting: ${dead.join(", ")} exited)` : "";
+}
+
+function endToEndOf(before: DrainState, atLoadEnd: DrainState, after: DrainState, t0: number, loadEnd: number): EndToEnd {
+  const accepted = after.accepted - before.accepted;
+  const embedded = after.aggregated !== undefined && before.aggregated !== undefined;
+  const through = embedded ? after.aggregated! - before.aggregated! : after.drained ? accepted : 0;
+  const diff = (k: "late" | "invalid" | "deadLetterMessages") => (after[k] !== undefined && before[k] !== undefined ? after[k]! - before[k]! : undefined);
+  const late = diff("late");
+  const invalid = diff("invalid");
+  const dead = diff("deadLetterMessages");
+  return {
+    counted: embedded ? "aggregated" : "accepted-and-drained",
+    aggregated: through,
+    eventsPerSec: through / ((after.at - t0) / 1000),
+    ...(embedded ? { backlogAtLoadEnd: atLoadEnd.accepted - (atLoadEnd.aggregated! + (atLoadEnd.late ?? 0) + (atLoadEnd.invalid ?? 0)) } : {}),
+    ...(atLoadEnd.backlogMessages ? { backlogMessagesAtLoadEnd: atLoadEnd.backlogMessages } : {}),
+    drainMs: Math.max(0, after.at - loadEnd),
+    drained: after.drained,
+    acceptedByServer: accepted,
+    ...(late !== undefined ? { late } : {}),
+    ...(invalid !== undefined ? { invalid } : {}),
+    ...(dead !== undefined ? { deadLetterMessages: dead } : {}),
+  };
 }
 
 export async function runOne(spec: RunSpec, progress: (msg: string) => void): Promise<RunResult> {
-  const child = await startServer(spec);
+  const d = await spec.deploy();
+  const name = `${spec.caseName} / ${d.label}`;
   const load = new HttpLoad({
     host: "127.0.0.1",
-    port: child.port,
+    port: d.port,
     path: "/v1/streams/bench/events",
     contentType: spec.contentType,
     bodies: spec.bodies.bodies,
     eventsPerBody: spec.bodies.eventsPerBody,
     connections: spec.connections,
   });
-  const isPipeline = spec.server === "pipeline";
+  const isPipeline = d.drainState !== undefined;
+  let result: RunResult | undefined;
   try {
-    progress(`${spec.caseName} / ${spec.server}: warm-up ${spec.warmupMs / 1000} s`);
+    progress(`${name}: warm-up ${spec.warmupMs / 1000} s`);
     if (spec.warmupMs > 0) await load.run(spec.warmupMs);
-    const before = isPipeline ? await drain(child.port, spec.drainTimeoutMs) : undefined;
-    if (before && !before.drained) progress(`  warning: warm-up backlog not drained within ${spec.drainTimeoutMs / 1000} s`);
-    progress(`${spec.caseName} / ${spec.server}: measuring ${spec.durationMs / 1000} s with ${spec.connections} connections`);
-    const cpu0 = child.cpuMs();
+    const before = isPipeline ? await waitDrained(d, spec.drainTimeoutMs) : undefined;
+    if (before && !before.drained) progress(`  warning: warm-up backlog not drained within ${spec.drainTimeoutMs / 1000} s${deadText(d)}`);
+    progress(`${name}: measuring ${spec.durationMs / 1000} s with ${spec.connections} connections`);
+    const cpu0 = cpuByRole(d);
     const machine0 = machineBusyCpuMs();
     const t0 = performance.now();
     const phase: PhaseResult = await load.run(spec.durationMs);
     const loadEnd = performance.now();
-    const cpu1 = child.cpuMs();
+    const cpu1 = cpuByRole(d);
     const machine1 = machineBusyCpuMs();
     let endToEnd: EndToEnd | undefined;
     let cpuDrained = cpu1;
     if (isPipeline && before) {
-      const atLoadEnd = await fetchMetricTotals(child.port);
-      const after = await drain(child.port, spec.drainTimeoutMs);
-      cpuDrained = child.cpuMs();
-      const delta = (name: string) => total(after.metrics, name) - total(before.metrics, name);
-      const aggregated = delta("tw_events_aggregated_total");
-      endToEnd = {
-        aggregated,
-        eventsPerSec: aggregated / ((after.at - t0) / 1000),
-        backlogAtLoadEnd: total(atLoadEnd, accepted) - processed(atLoadEnd),
-        drainMs: after.at - loadEnd,
-        drained: after.drained,
-        acceptedByServer: delta(accepted),
-        late: delta("tw_events_late_total"),
-        invalid: delta("tw_events_invalid_total"),
-      };
+      const atLoadEnd = await d.drainState!();
+      const after = atLoadEnd.drained ? atLoadEnd : await waitDrained(d, spec.drainTimeoutMs);
+      cpuDrained = cpuByRole(d);
+      endToEnd = endToEndOf(before, atLoadEnd, after, t0, loadEnd);
+      if (!after.drained) progress(`  warning: not drained within ${spec.drainTimeoutMs / 1000} s of the load's end${deadText(d)}`);
     }
     const seconds = phase.elapsedMs / 1000;
     const rejected: Record<string, number> = {};
     for (const [status, n] of Object.entries(phase.statuses)) if (status !== "202") rejected[status] = n;
-    const peak = child.peakRssBytes();
-    const serverCpuMs = cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined;
-    const otherCpuMs = machine0 !== undefined && machine1 !== undefined && serverCpuMs !== undefined ? machine1 - machine0 - serverCpuMs - phase.generatorCpuMs : undefined;
     const percent = (cpuMs: number) => (cpuMs / phase.elapsedMs) * 100;
+    const processes: ProcessStat[] = d.processes.map((p) => {
+      const a = cpu0[p.role];
+      const b = cpu1[p.role];
+      const c = cpuDrained[p.role];
+      const peak = p.child.peakRssBytes();
+      return {
+        role: p.role,
+        pid: p.child.pid,
+        ...(a !== undefined && b !== undefined ? { cpuPercent: percent(b - a) } : {}),
+        ...(a !== undefined && c !== undefined ? { cpuMsToDrained: c - a } : {}),
+        ...(peak !== undefined ? { peakRssMB: peak / 2 ** 20 } : {}),
+        ...(p.profileFile ? { profileFile: p.profileFile } : {}),
+      };
+    });
+    const total0 = sumCpu(cpu0);
+    const total1 = sumCpu(cpu1);
+    const totalDrained = sumCpu(cpuDrained);
+    const serverCpuMs = total0 !== undefined && total1 !== undefined ? total1 - total0 : undefined;
+    const otherCpuMs = machine0 !== undefined && machine1 !== undefined && serverCpuMs !== undefined ? machine1 - machine0 - serverCpuMs - phase.generatorCpuMs : undefined;
     const through = endToEnd ? endToEnd.aggregated : phase.acceptedEvents;
-    const cpuPerEvent = cpu0 !== undefined && cpuDrained !== undefined && through > 0 ? ((cpuDrained - cpu0) * 1000) / through : undefined;
-    return {
+    const cpuPerEvent = total0 !== undefined && totalDrained !== undefined && through > 0 ? ((totalDrained - total0) * 1000) / through : undefined;
+    const peaks = processes.map((p) => p.peakRssMB);
+    result = {
       case: spec.caseName,
       server: spec.server,
+      ...(d.transport ? { transport: d.transport } : {}),
+      ...(d.topology ? { topology: d.topology } : {}),
+      label: d.label,
       connections: spec.connections,
       eventsPerRequest: spec.bodies.eventsPerBody,
       meanBodyBytes: Math.round(spec.bodies.meanBytes),
@@ -195,12 +257,22 @@ export async function runOne(spec: RunSpec, progress: (msg: string) => void): Pr
       ...(serverCpuMs !== undefined ? { serverCpuPercent: percent(serverCpuMs) } : {}),
       generatorCpuPercent: percent(phase.generatorCpuMs),
       ...(otherCpuMs !== undefined ? { otherCpuPercent: Math.max(0, percent(otherCpuMs)) } : {}),
-      ...(peak !== undefined ? { serverPeakRssMB: peak / 2 ** 20 } : {}),
-      serverLogLevels: child.logLevels,
+      ...(peaks.every((p) => p !== undefined) ? { serverPeakRssMB: peaks.reduce((a, b) => a! + b!, 0) } : {}),
+      processes,
+      serverLogLevels: logLevels(d),
     };
+  } catch (err) {
+    // A crashed pipeline process makes /metrics or /jsz unreachable: report the run as failed
+    // (with the processes' last output in `notes`) and go on with the other runs.
+    const dead = exitedRoles(d);
+    const why = `${(err as Error).message}${dead.length > 0 ? ` (${dead.join(", ")} exited)` : ""}`;
+    progress(`  ${name} failed: ${why}`);
+    result = failedResult(spec, d, why);
   } finally {
     load.close();
-    const exit = await child.stop(isPipeline ? 45_000 : 5_000);
-    if (exit.code !== 0 && exit.code !== null) progress(`  note: ${child.name} exited with code ${exit.code}; last output:\n${child.tail().join("\n")}`);
+    const notes = await d.stop();
+    for (const n of notes) progress(`  note: ${n}`);
+    if (notes.length > 0 && result) result.notes = notes;
   }
+  return result!;
 }

@@ -8,6 +8,7 @@
  * pipeline stamps the receive time, as it does for producers that do not send one.
  */
 import { MessageCodec } from "../runtime/codec/codec.ts";
+import { mulberry32 } from "../test/helpers/random.ts";
 
 export interface BenchEvent {
   key: string;
@@ -25,17 +26,8 @@ export const contentTypes: Record<BodyFormat, string> = {
 const regions = ["eu-west", "eu-central", "us-east", "us-west", "ap-south"];
 const devices = ["mobile", "desktop", "tablet"];
 
-/** A small seeded PRNG (mulberry32), so every run sends the same bodies. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG, so every run sends the same bodies. */
+export const seededRandom = mulberry32;
 
 export function benchEvent(random: () => number, keys: number): BenchEvent {
   return {

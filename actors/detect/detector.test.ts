@@ -5,20 +5,10 @@ import {
   newKeyState, observe, scoreFromSurprise, surpriseFromScore,
 } from "./detector.ts";
 import type { KeyState, Observation } from "./detector.ts";
+import { mulberry32 } from "../../test/helpers/random.ts";
 
 // --- deterministic randomness -------------------------------------------------------------
 
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Exact Poisson sample: Knuth's product method on chunks of ≤ 50 (sums of Poissons are Poisson). */
 function poisson(random: () => number, lambda: number): number {

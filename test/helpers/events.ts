@@ -3,6 +3,7 @@
  * the offline recount that archived windows must match, and encoders for every body format.
  */
 import { encode } from "@msgpack/msgpack";
+import { mulberry32 } from "./random.ts";
 
 /** An event as sent (`value` omitted means 1). */
 export interface TestEvent {
@@ -15,16 +16,7 @@ export interface TestEvent {
 export const T0 = Date.UTC(2026, 0, 21, 14, 0, 0);
 
 /** mulberry32: a small deterministic PRNG, so a failing run can be repeated exactly. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = mulberry32;
 
 /** A Poisson draw (Knuth; fine for the small means tests use). */
 export function poisson(random: () => number, mean: number): number {

@@ -1,13 +1,15 @@
 /**
- * Producer events: validation and normalisation into CanonicalEvent. This runs once per event
- * in decode, so it makes one pass over each field, allocates only the result, and reports every
- * problem of an event (up to a cap) so a producer can fix them all from one response.
+ * Producer events: validation and normalisation into CanonicalEvent (or straight into columns,
+ * parseEventColumns). This runs once per event at the edge (and in decode for bodies that did
+ * not come through it), so a valid event costs one pass over each field and no allocation but
+ * its result: issue paths and messages are built only for invalid events. Every problem of an
+ * event is reported (up to a cap) so a producer can fix them all from one response.
  */
 import { describe, isPlainObject, pointer, type ValidationIssue } from "./issues.ts";
-import { checkKey } from "./key.ts";
+import { checkKey, keyProblem } from "./key.ts";
 import { parseTimestamp } from "./timestamp.ts";
 import type { CanonicalEvent, TagValue } from "./types.ts";
-import { utf8ByteLength } from "./utf8.ts";
+import { copyTags, newTagNode, tagIssues, type TagNode } from "./event_tags.ts";
 
 /** Bounds on one event. Every limit keeps a hostile or buggy producer from costing unbounded memory downstream. */
 export interface EventLimits {
@@ -58,15 +60,50 @@ export interface ParseEventsResult {
   /** Valid events, normalised, in input order. */
   events: CanonicalEvent[];
   /** One entry per rejected input; issue paths start with `/<index>`. */
-  invalid: { index: number; issues: ValidationIssue[] }[];
+  invalid: InvalidEvent[];
+}
+
+export interface InvalidEvent {
+  index: number;
+  issues: ValidationIssue[];
+}
+
+/**
+ * Valid events column by column, in input order: `keys[i]`, `ts[i]`, `values[i]`, and
+ * `tags[i]` / `ids[i]` (null for an event without) — each array undefined when no event has
+ * one. What ingest hands decode in-process and what tw.events batches carry (event_batch.ts):
+ * no object per event.
+ */
+export interface EventColumns {
+  length: number;
+  keys: string[];
+  ts: Float64Array;
+  values: Float64Array;
+  tags: (Record<string, TagValue> | null)[] | undefined;
+  ids: (string | null)[] | undefined;
+}
+
+export interface ParseEventColumnsResult {
+  columns: EventColumns;
+  invalid: InvalidEvent[];
 }
 
 const FIELDS = "key, ts, value, tags, id";
-const TAG_NAME = /^[A-Za-z0-9_.:-]+$/;
+/** Numbers below this look like epoch seconds (see timestamp.ts); the fast path leaves them to it. */
+const SECONDS_SUSPECT_BELOW = 1e11;
+
+// The fields of the event the last successful parseCore() call accepted. One module-level slot
+// instead of a result object per event: parsing is synchronous and not re-entrant.
+let outKey = "";
+let outTs = 0;
+let outValue = 1;
+let outTags: Record<string, TagValue> | undefined;
+let outId: string | undefined;
 
 /** Validates one producer event and returns it in canonical form, or every issue found (capped). */
 export function parseEvent(input: unknown, opts: ParseEventOptions): ParseEventResult {
-  return parseWith(input, opts.receivedAt, opts.path ?? "", resolveLimits(opts.limits));
+  const issues = parseCore(input, opts.receivedAt, opts.path ?? "", -1, resolveLimits(opts.limits));
+  return issues === undefined ? { ok: true, event: lastEvent() } : { ok: false, issues };
 }
 
 /** parseEvent over a batch: keeps the valid events in order and reports the invalid ones by index. */
@@ -74,13 +111,71 @@ export function parseEvents(inputs: unknown[], opts: ParseEventOptions): ParseEv
   const limits = resolveLimits(opts.limits);
   const base = opts.path ?? "";
   const events: CanonicalEvent[] = [];
-  const invalid: ParseEventsResult["invalid"] = [];
+  const invalid: InvalidEvent[] = [];
   for (let i = 0; i < inputs.length; i++) {
-    const r = parseWith(inputs[i], opts.receivedAt, `${base}/${i}`, limits);
-    if (r.ok) events.push(r.event);
-    else invalid.push({ index: i, issues: r.issues });
+    const issues = parseCore(inputs[i], opts.receivedAt, base, i, limits);
+    if (issues === undefined) events.push(lastEvent());
+    else invalid.push({ index: i, issues });
   }
   return { events, invalid };
+}
+
+/**
+ * parseEvents straight into columns, with no object per event. Tags are copied, so the result
+ * shares nothing with `inputs`; events with equal tags share one copy (treat tags as read-only).
+ */
+export function parseEventColumns(inputs: unknown[], opts: ParseEventOptions): ParseEventColumnsResult {
+  const limits = resolveLimits(opts.limits);
+  const base = opts.path ?? "";
+  const n = inputs.length;
+  const keys: string[] = [];
+  let ts = new Float64Array(n);
+  let values = new Float64Array(n);
+  let tags: (Record<string, TagValue> | null)[] | undefined;
+  let ids: (string | null)[] | undefined;
+  const invalid: InvalidEvent[] = [];
+  // Sharing pays only when events can repeat tags: one event (a single-event request) needs no trie.
+  const interned = n > 1 ? newTagNode() : undefined;
+  let j = 0;
+  for (let i = 0; i < n; i++) {
+    const issues = parseCore(inputs[i], opts.receivedAt, base, i, limits, interned);
+    if (issues !== undefined) {
+      invalid.push({ index: i, issues });
+      continue;
+    }
+    keys.push(outKey);
+    ts[j] = outTs;
+    values[j] = outValue;
+    if (outTags !== undefined) (tags ??= new Array<null>(j).fill(null))[j] = outTags;
+    else if (tags !== undefined) tags[j] = null;
+    if (outId !== undefined) (ids ??= new Array<null>(j).fill(null))[j] = outId;
+    else if (ids !== undefined) ids[j] = null;
+    j++;
+  }
+  if (j < n) {
+    ts = ts.subarray(0, j);
+    values = values.subarray(0, j);
+  }
+  return { columns: { length: j, keys, ts, values, tags, ids }, invalid };
+}
+
+/**
+ * The canonical ts of a producer's `ts`: integer epoch ms within the limits and at most
+ * maxFutureMs ahead of `receivedAt`; NaN when it is not acceptable (parseCore says why).
+ */
+function acceptedTs(t: number | string, receivedAt: number, limits: EventLimits): number {
+  const whole = typeof t === "number" ? Math.floor(t) : NaN;
+  // The common case, decided without a result object.
+  if (whole >= SECONDS_SUSPECT_BELOW && whole >= limits.minTs && whole < limits.maxTs && whole - receivedAt <= limits.maxFutureMs) return whole;
+  const r = parseTimestamp(t, limits.minTs, limits.maxTs);
+  return r.ok && r.ts - receivedAt <= limits.maxFutureMs ? r.ts : NaN;
+}
+
+function lastEvent(): CanonicalEvent {
+  const event: CanonicalEvent = { key: outKey, ts: outTs, value: outValue };
+  if (outTags !== undefined) event.tags = outTags;
+  if (outId !== undefined) event.id = outId;
+  return event;
 }
 
 function resolveLimits(overrides: Partial<EventLimits> | undefined): EventLimits {
@@ -93,35 +188,61 @@ function resolveLimits(overrides: Partial<EventLimits> | undefined): EventLimits
   return limits;
 }
 
-function parseWith(input: unknown, receivedAt: number, base: string, limits: EventLimits): ParseEventResult {
+/**
+ * The JSON Pointer of `rest` within the event at `index` of a batch under `prefix` (index -1:
+ * the event is not in a batch). Built only when there is an issue to report: the path of a
+ * valid event is never needed.
+ */
+function at(prefix: string, index: number, rest: string): string {
+  return (index < 0 ? prefix : `${prefix}/${index}`) + rest;
+}
+
+/**
+ * Checks one event. Valid: returns undefined and leaves the canonical fields in the out*
+ * slots. Invalid: returns every issue found (capped). Nothing is allocated for a valid event
+ * but its tags copy — and with `interned`, not even that for tags equal to earlier ones.
+ */
+function parseCore(
+  input: unknown,
+  receivedAt: number,
+  prefix: string,
+  index: number,
+  limits: EventLimits,
+  interned?: TagNode,
+): ValidationIssue[] | undefined {
   if (!isPlainObject(input)) {
-    return { ok: false, issues: [{ path: base, message: `expected an event object {${FIELDS}}, got ${describe(input)}` }] };
+    return [{ path: at(prefix, index, ""), message: `expected an event object {${FIELDS}}, got ${describe(input)}` }];
   }
-  const issues: ValidationIssue[] = [];
+  let issues: ValidationIssue[] | undefined;
   const cap = limits.maxIssuesPerEvent;
 
   for (const name in input) {
     if (name === "key" || name === "ts" || name === "value" || name === "tags" || name === "id") continue;
-    if (issues.length >= cap) break;
-    issues.push({ path: pointer(base, name), message: `unknown field ${JSON.stringify(name)} (allowed: ${FIELDS})` });
+    if ((issues ??= []).length >= cap) break;
+    issues.push({ path: pointer(at(prefix, index, ""), name), message: `unknown field ${JSON.stringify(name)} (allowed: ${FIELDS})` });
   }
 
   const key = input.key;
   if (key === undefined) {
-    issues.push({ path: `${base}/key`, message: `expected a non-empty string of at most ${limits.maxKeyBytes} UTF-8 bytes, got nothing (key is required)` });
-  } else {
-    checkKey(key, `${base}/key`, limits.maxKeyBytes, issues);
+    (issues ??= []).push({ path: at(prefix, index, "/key"), message: `expected a non-empty string of at most ${limits.maxKeyBytes} UTF-8 bytes, got nothing (key is required)` });
+  } else if (keyProblem(key, limits.maxKeyBytes) !== undefined) {
+    checkKey(key, at(prefix, index, "/key"), limits.maxKeyBytes, (issues ??= []));
   }
 
   let ts = receivedAt;
-  if (input.ts !== undefined) {
-    const r = parseTimestamp(input.ts, limits.minTs, limits.maxTs);
-    if (!r.ok) issues.push({ path: `${base}/ts`, message: r.message });
-    else if (r.ts - receivedAt > limits.maxFutureMs) {
-      // One event far in the future would drag its stream's watermark along and make every
-      // on-time event late.
-      issues.push({ path: `${base}/ts`, message: `expected a time at most ${limits.maxFutureMs} ms ahead of the server clock, got one ${r.ts - receivedAt} ms ahead (check the producer's clock and units)` });
-    } else ts = r.ts;
+  const t = input.ts;
+  if (t !== undefined) {
+    const accepted = typeof t === "number" || typeof t === "string" ? acceptedTs(t, receivedAt, limits) : NaN;
+    if (accepted === accepted) ts = accepted;
+    else {
+      const r = parseTimestamp(t, limits.minTs, limits.maxTs);
+      if (!r.ok) (issues ??= []).push({ path: at(prefix, index, "/ts"), message: r.message });
+      else {
+        // One event far in the future would drag its stream's watermark along and make every
+        // on-time event late.
+        (issues ??= []).push({ path: at(prefix, index, "/ts"), message: `expected a time at most ${limits.maxFutureMs} ms ahead of the server clock, got one ${r.ts - receivedAt} ms ahead (check the producer's clock and units)` });
+      }
+    }
   }
 
   let value = 1;
@@ -130,62 +251,27 @@ function parseWith(input: unknown, receivedAt: number, base: string, limits: Eve
     if (typeof v === "number" && Number.isFinite(v)) value = v;
     else {
       const hint = typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v)) ? " (numeric strings are not converted; send a JSON number)" : "";
-      issues.push({ path: `${base}/value`, message: `expected a finite number, got ${describe(v)}${hint}` });
+      (issues ??= []).push({ path: at(prefix, index, "/value"), message: `expected a finite number, got ${describe(v)}${hint}` });
     }
   }
 
-  const tags = input.tags === undefined ? undefined : parseTags(input.tags, `${base}/tags`, limits, issues);
+  let tags: Record<string, TagValue> | undefined;
+  if (input.tags !== undefined) {
+    tags = copyTags(input.tags, limits, interned);
+    if (tags === undefined) tagIssues(input.tags, at(prefix, index, "/tags"), limits, (issues ??= []));
+  }
 
   const id = input.id;
   if (id !== undefined && (typeof id !== "string" || id.length === 0 || id.length > limits.maxIdLength)) {
     const found = typeof id === "string" && id.length > limits.maxIdLength ? `${id.length} characters` : describe(id);
-    issues.push({ path: `${base}/id`, message: `expected a non-empty string of at most ${limits.maxIdLength} characters, got ${found}` });
+    (issues ??= []).push({ path: at(prefix, index, "/id"), message: `expected a non-empty string of at most ${limits.maxIdLength} characters, got ${found}` });
   }
 
-  if (issues.length > 0) return { ok: false, issues: issues.length > cap ? issues.slice(0, cap) : issues };
-  const event: CanonicalEvent = { key: key as string, ts, value };
-  if (tags !== undefined) event.tags = tags;
-  if (id !== undefined) event.id = id as string;
-  return { ok: true, event };
-}
-
-/** Validates tags into a fresh object (never aliasing the input); appends issues; returns undefined on any issue. */
-function parseTags(x: unknown, path: string, limits: EventLimits, issues: ValidationIssue[]): Record<string, TagValue> | undefined {
-  if (!isPlainObject(x)) {
-    issues.push({ path, message: `expected an object of at most ${limits.maxTags} tags, got ${describe(x)}` });
-    return undefined;
-  }
-  const names = Object.keys(x);
-  if (names.length > limits.maxTags) {
-    // Checking each of an unbounded number of tags would only repeat the point.
-    issues.push({ path, message: `expected at most ${limits.maxTags} tags, got ${names.length}` });
-    return undefined;
-  }
-  const before = issues.length;
-  const out: Record<string, TagValue> = {};
-  for (const name of names) {
-    if (issues.length >= limits.maxIssuesPerEvent) break;
-    if (name.length === 0 || name.length > limits.maxTagNameLength || !TAG_NAME.test(name)) {
-      const found = name.length > limits.maxTagNameLength ? `${name.length} characters` : describe(name);
-      issues.push({ path: pointer(path, name), message: `expected a tag name of 1..${limits.maxTagNameLength} characters [A-Za-z0-9_.:-], got ${found}` });
-      continue;
-    }
-    const v = x[name];
-    if (typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v))) {
-      // ok
-    } else if (typeof v === "string") {
-      const bytes = utf8ByteLength(v);
-      if (bytes > limits.maxTagValueBytes) {
-        issues.push({ path: pointer(path, name), message: `expected a tag value of at most ${limits.maxTagValueBytes} UTF-8 bytes, got ${bytes} bytes` });
-        continue;
-      }
-    } else {
-      issues.push({ path: pointer(path, name), message: `expected a tag value that is a string, a finite number or a boolean, got ${describe(v)}` });
-      continue;
-    }
-    // "__proto__" is a legal tag name; plain assignment would set the prototype instead.
-    if (name === "__proto__") Object.defineProperty(out, name, { value: v, enumerable: true, writable: true, configurable: true });
-    else out[name] = v;
-  }
-  return issues.length > before ? undefined : out;
+  if (issues !== undefined && issues.length > 0) return issues.length > cap ? issues.slice(0, cap) : issues;
+  outKey = key as string;
+  outTs = ts;
+  outValue = value;
+  outTags = tags;
+  outId = id as string | undefined;
+  return undefined;
 }

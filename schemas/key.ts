@@ -19,19 +19,23 @@ export function validateKey(key: unknown, maxBytes: number = MAX_KEY_BYTES): Val
 
 /** Appends at most one issue about `x` as a key to `issues`; true when `x` is a valid key. */
 export function checkKey(x: unknown, path: string, maxBytes: number, issues: ValidationIssue[]): x is string {
-  const expected = `expected a non-empty string of at most ${maxBytes} UTF-8 bytes`;
-  if (typeof x !== "string" || x.length === 0) {
-    issues.push({ path, message: `${expected}, got ${describe(x)}` });
-    return false;
-  }
+  const problem = keyProblem(x, maxBytes);
+  if (problem === undefined) return true;
+  issues.push({ path, message: problem });
+  return false;
+}
+
+/**
+ * What is wrong with `x` as a key, or undefined when it is a valid key. Builds no string for a
+ * valid key: this runs for every event.
+ */
+export function keyProblem(x: unknown, maxBytes: number): string | undefined {
+  if (typeof x !== "string" || x.length === 0) return `expected a non-empty string of at most ${maxBytes} UTF-8 bytes, got ${describe(x)}`;
   // One pass: byte length, control characters and surrogate pairing.
   let bytes = 0;
   for (let i = 0; i < x.length; i++) {
     const c = x.charCodeAt(i);
-    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) {
-      issues.push({ path, message: `expected no control characters, got ${codeUnitName(c)} at index ${i}` });
-      return false;
-    }
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return `expected no control characters, got ${codeUnitName(c)} at index ${i}`;
     if (c < 0x80) bytes += 1;
     else if (c < 0x800) bytes += 2;
     else if (c < 0xd800 || c > 0xdfff) bytes += 3;
@@ -39,13 +43,9 @@ export function checkKey(x: unknown, path: string, maxBytes: number, issues: Val
       bytes += 4;
       i++;
     } else {
-      issues.push({ path, message: `expected well-formed Unicode, got an unpaired surrogate ${codeUnitName(c)} at index ${i}` });
-      return false;
+      return `expected well-formed Unicode, got an unpaired surrogate ${codeUnitName(c)} at index ${i}`;
     }
   }
-  if (bytes > maxBytes) {
-    issues.push({ path, message: `${expected}, got ${bytes} bytes` });
-    return false;
-  }
-  return true;
+  if (bytes > maxBytes) return `expected a non-empty string of at most ${maxBytes} UTF-8 bytes, got ${bytes} bytes`;
+  return undefined;
 }

@@ -4,18 +4,23 @@ import { assertValid, ValidationError, type ValidationIssue } from "./issues.ts"
 import {
   MAX_MESSAGE_ISSUES, validateAggBatch, validateDeadLetter, validateEventBatch, validateRawBatch, validateTrendSignal,
 } from "./messages.ts";
+import { columnsOf, eventBatch, float64Bytes } from "./event_batch.ts";
 import type { AggBatch, DeadLetterEntry, EventBatch, RawBatch, TrendSignal } from "./types.ts";
 
 const t0 = Date.UTC(2026, 0, 21, 14, 30);
 
 const raw = (): RawBatch => ({
-  stream: "clicks", batchId: "b-1", receivedAt: t0, format: "ndjson", count: 2, source: "http",
-  body: new TextEncoder().encode('{"key":"a"}\n{"key":"b"}\n'),
+  stream: "clicks", batchId: "b-1", receivedAt: t0, count: 3,
+  parts: [
+    { batchId: "b-1", receivedAt: t0, format: "ndjson", count: 2, source: "http", body: new TextEncoder().encode('{"key":"a"}\n{"key":"b"}\n') },
+    { batchId: "b-2", receivedAt: t0 + 1, format: "json", count: 1, source: "ws", body: new TextEncoder().encode('{"key":"c"}') },
+  ],
 });
-const events = (): EventBatch => ({
-  stream: "clicks", partition: 3, rawBatchId: "b-1",
-  events: [{ key: "a", ts: t0, value: 1 }, { key: "b.c d", ts: t0 + 1, value: 2.5, tags: { region: "eu", ok: true, n: 3 }, id: "e1" }],
-});
+const events = (): EventBatch => eventBatch("clicks", 3, "b-1", columnsOf([
+  { key: "a", ts: t0, value: 1 },
+  { key: "b.c d", ts: t0 + 1, value: 2.5, tags: { region: "eu", ok: true, n: 3 }, id: "e1" },
+]));
+const part0 = (b: Body) => (b.parts as Body[])[0]!;
 const agg = (): AggBatch => ({
   partition: 3,
   windows: [{ stream: "clicks", key: "a", windowStart: t0, windowEnd: t0 + 10_000, count: 3, sum: 6, min: 1, max: 3, revision: 0 }],
@@ -30,22 +35,38 @@ const dead = (): DeadLetterEntry => ({ stage: "decode", reason: "invalid event",
 type Body = Record<string, unknown>;
 // [validator name, validator, good body factory, mutation, expected path, message fragment]
 const cases: [string, (x: unknown) => ValidationIssue[], () => unknown, (b: Body) => void, string, string][] = [
-  ["RawBatch", validateRawBatch, raw, (b) => { b.body = [1, 2]; }, "/body", "expected bytes (a Uint8Array), got array"],
-  ["RawBatch", validateRawBatch, raw, (b) => { b.body = "abc"; }, "/body", 'got string "abc"'],
+  ["RawBatch", validateRawBatch, raw, (b) => { part0(b).body = [1, 2]; }, "/parts/0/body", "expected bytes (a Uint8Array), got array"],
+  ["RawBatch", validateRawBatch, raw, (b) => { part0(b).body = "abc"; }, "/parts/0/body", 'got string "abc"'],
   ["RawBatch", validateRawBatch, raw, (b) => { b.stream = "a.b"; }, "/stream", "expected a stream name"],
-  ["RawBatch", validateRawBatch, raw, (b) => { b.format = "xml"; }, "/format", 'expected one of "json", "ndjson", "msgpack", got string "xml"'],
-  ["RawBatch", validateRawBatch, raw, (b) => { b.source = "smtp"; }, "/source", "expected one of"],
+  ["RawBatch", validateRawBatch, raw, (b) => { part0(b).format = "xml"; }, "/parts/0/format", 'expected one of "json", "ndjson", "msgpack", got string "xml"'],
+  ["RawBatch", validateRawBatch, raw, (b) => { part0(b).source = "smtp"; }, "/parts/0/source", "expected one of"],
   ["RawBatch", validateRawBatch, raw, (b) => { b.count = -1; }, "/count", "expected a non-negative integer, got number -1"],
+  ["RawBatch", validateRawBatch, raw, (b) => { b.count = 2; }, "/count", "expected the sum of the parts' counts (3), got 2"],
+  ["RawBatch", validateRawBatch, raw, (b) => { part0(b).count = -1; }, "/parts/0/count", "expected a non-negative integer, got number -1"],
   ["RawBatch", validateRawBatch, raw, (b) => { b.receivedAt = "now"; }, "/receivedAt", "expected epoch milliseconds"],
+  ["RawBatch", validateRawBatch, raw, (b) => { part0(b).receivedAt = 1.5; }, "/parts/0/receivedAt", "expected epoch milliseconds"],
   ["RawBatch", validateRawBatch, raw, (b) => { delete b.batchId; }, "/batchId", "expected a non-empty string, got undefined"],
+  ["RawBatch", validateRawBatch, raw, (b) => { delete part0(b).batchId; }, "/parts/0/batchId", "expected a non-empty string, got undefined"],
+  ["RawBatch", validateRawBatch, raw, (b) => { b.parts = []; b.count = 0; }, "/parts", "expected a non-empty array of parts, got an empty array"],
+  ["RawBatch", validateRawBatch, raw, (b) => { (b.parts as unknown[])[1] = 5; }, "/parts/1", "expected a part"],
   ["EventBatch", validateEventBatch, events, (b) => { b.partition = 1.5; }, "/partition", "got number 1.5"],
-  ["EventBatch", validateEventBatch, events, (b) => { b.events = {}; }, "/events", "expected an array of events, got object"],
-  ["EventBatch", validateEventBatch, events, (b) => { (b.events as Body[])[1]!.key = ""; }, "/events/1/key", "got an empty string"],
-  ["EventBatch", validateEventBatch, events, (b) => { (b.events as Body[])[0]!.ts = 1.5; }, "/events/0/ts", "expected an integer"],
-  ["EventBatch", validateEventBatch, events, (b) => { (b.events as Body[])[0]!.value = NaN; }, "/events/0/value", "got NaN"],
-  ["EventBatch", validateEventBatch, events, (b) => { (b.events as Body[])[1]!.tags = { "x/y": [] }; }, "/events/1/tags/x~1y", "got array"],
-  ["EventBatch", validateEventBatch, events, (b) => { (b.events as Body[])[1]!.id = null; }, "/events/1/id", "got null"],
-  ["EventBatch", validateEventBatch, events, (b) => { (b.events as unknown[])[0] = 5; }, "/events/0", "expected a canonical event"],
+  ["EventBatch", validateEventBatch, events, (b) => { b.keys = {}; }, "/keys", "expected a string of keys separated by U+0000, got object"],
+  ["EventBatch", validateEventBatch, events, (b) => { b.keys = "a"; }, "/keys", "expected 2 keys separated by U+0000, got 1"],
+  ["EventBatch", validateEventBatch, events, (b) => { b.keys = "a\u0000"; }, "/keys/1", "got an empty string"],
+  ["EventBatch", validateEventBatch, events, (b) => { b.keys = "a\u0000b\tc"; }, "/keys/1", "control characters"],
+  ["EventBatch", validateEventBatch, events, (b) => { b.count = 3; b.keys = "a\u0000b\u0000c"; b.values = float64Bytes(new Float64Array(3)); b.tagOf = new Uint8Array(12); }, "/ts", "expected 3 float64 numbers (24 bytes), got 16 bytes"],
+  ["EventBatch", validateEventBatch, events, (b) => { b.ts = float64Bytes(new Float64Array([t0 + 0.5, t0])); }, "/ts/0", "expected an integer"],
+  ["EventBatch", validateEventBatch, events, (b) => { b.ts = [t0, t0]; }, "/ts", "expected bytes (a Uint8Array) of float64 numbers, got array"],
+  ["EventBatch", validateEventBatch, events, (b) => { b.values = float64Bytes(new Float64Array([NaN, 1])); }, "/values/0", "got NaN"],
+  ["EventBatch", validateEventBatch, events, (b) => { b.tagSets = JSON.stringify([{ "x/y": [] }]); }, "/tagSets/0/x~1y", "got array"],
+  ["EventBatch", validateEventBatch, events, (b) => { b.tagSets = JSON.stringify([5]); }, "/tagSets/0", "expected an object of tags, got number 5"],
+  ["EventBatch", validateEventBatch, events, (b) => { b.tagSets = JSON.stringify({}); }, "/tagSets", "expected JSON text of an array of tag objects, got object"],
+  ["EventBatch", validateEventBatch, events, (b) => { b.tagSets = "{nope"; }, "/tagSets", "not JSON"],
+  ["EventBatch", validateEventBatch, events, (b) => { b.tagOf = new Uint8Array(4); }, "/tagOf", "expected 2 uint32 numbers (8 bytes), got 4 bytes"],
+  ["EventBatch", validateEventBatch, events, (b) => { b.tagOf = new Uint8Array(new Uint32Array([0, 2]).buffer); }, "/tagOf/1", "expected 0 (no tags) to 1 (a tag set), got 2"],
+  ["EventBatch", validateEventBatch, events, (b) => { delete b.tagOf; }, "/tagOf", "expected tagSets and tagOf together"],
+  ["EventBatch", validateEventBatch, events, (b) => { b.ids = JSON.stringify(["", "e1"]); }, "/ids/0", "expected a non-empty string or null, got an empty string"],
+  ["EventBatch", validateEventBatch, events, (b) => { b.ids = 7; }, "/ids", "expected JSON text, got number 7"],
   ["AggBatch", validateAggBatch, agg, (b) => { b.watermarks = { clicks: "late" }; }, "/watermarks/clicks", "expected epoch milliseconds"],
   ["AggBatch", validateAggBatch, agg, (b) => { b.watermarks = { "a b": 1 }; }, "/watermarks/a b", "expected a stream name"],
   ["AggBatch", validateAggBatch, agg, (b) => { b.watermarks = null; }, "/watermarks", "got null"],
@@ -92,20 +113,26 @@ for (const [name, validate, make, mutate, path, fragment] of cases) {
 
 test("optional fields may be absent; unknown fields are ignored", () => {
   assert.equal(validateDeadLetter({ stage: "ingest", reason: "too large", at: t0 }), []);
-  assert.equal(validateEventBatch({ ...events(), events: [{ key: "a", ts: t0, value: 1 }], addedLater: 1 }), []);
+  assert.equal(validateEventBatch({ ...eventBatch("clicks", 0, "b", columnsOf([{ key: "a", ts: t0, value: 1 }])), addedLater: 1 }), []);
+  assert.equal(validateEventBatch(eventBatch("clicks", 0, "b", columnsOf([]))), [], "an empty batch");
   assert.equal(validateAggBatch({ partition: 0, windows: [], watermarks: {} }), []);
 });
 
 test("a Uint8Array view into a larger buffer counts as bytes in RawBatch", () => {
-  const sub = new Uint8Array(8).subarray(2, 4);
-  assert.equal(validateRawBatch({ ...raw(), body: sub }), []);
+  const body = raw();
+  body.parts[0]!.body = new Uint8Array(8).subarray(2, 4);
+  assert.equal(validateRawBatch(body), []);
 });
 
 test("a batch with many broken events reports a bounded number of issues", () => {
-  const broken = Array.from({ length: 10_000 }, () => ({ key: "", ts: "x", value: "y" }));
-  const issues = validateEventBatch({ ...events(), events: broken });
+  const n = 10_000;
+  const broken = { ...events(), count: n, keys: "\u0000".repeat(n - 1), ts: float64Bytes(new Float64Array(n).fill(0.5)), values: float64Bytes(new Float64Array(n).fill(NaN)) };
+  delete (broken as Body).tagSets;
+  delete (broken as Body).tagOf;
+  delete (broken as Body).ids;
+  const issues = validateEventBatch(broken);
   assert.is(issues.length, MAX_MESSAGE_ISSUES);
-  assert.is(issues[0]!.path, "/events/0/key");
+  assert.is(issues[0]!.path, "/keys/0");
 });
 
 test("assertValid returns the value or throws ValidationError with the issues", () => {

@@ -14,19 +14,20 @@
  * costs a bounded report.
  */
 import {
-  array, bytes, epochMs, finite, integer, type Issues, nonEmptyString, nonNegativeFinite,
+  array, bytes, epochMs, finite, type Issues, nonEmptyString, nonNegativeFinite,
   nonNegativeInteger, object, oneOf, string, window,
 } from "./checks.ts";
-import { describe, isPlainObject, pointer, type ValidationIssue } from "./issues.ts";
+import { checkEventBatch } from "./event_batch.ts";
+import { pointer, type ValidationIssue } from "./issues.ts";
 import { checkKey, MAX_KEY_BYTES } from "./key.ts";
 import { checkStreamName } from "./stream_name.ts";
-import type { Direction, RawFormat } from "./types.ts";
+import type { Direction, RawFormat, RawSource } from "./types.ts";
 
 /** Most issues one message-body validator reports. */
 export const MAX_MESSAGE_ISSUES = 100;
 
 const RAW_FORMATS: readonly RawFormat[] = ["json", "ndjson", "msgpack"];
-const SOURCES: readonly ("http" | "ws" | "nats")[] = ["http", "ws", "nats"];
+const SOURCES: readonly RawSource[] = ["http", "ws", "nats"];
 const DIRECTIONS: readonly Direction[] = ["up", "down"];
 
 export function validateRawBatch(x: unknown): ValidationIssue[] {
@@ -35,24 +36,33 @@ export function validateRawBatch(x: unknown): ValidationIssue[] {
   checkStreamName(x.stream, "/stream", issues);
   nonEmptyString(x.batchId, "/batchId", issues);
   epochMs(x.receivedAt, "/receivedAt", issues);
-  oneOf(x.format, "/format", issues, RAW_FORMATS);
-  nonNegativeInteger(x.count, "/count", issues);
-  oneOf(x.source, "/source", issues, SOURCES);
-  bytes(x.body, "/body", issues);
-  return issues;
+  const okCount = nonNegativeInteger(x.count, "/count", issues);
+  if (!array(x.parts, "/parts", issues, "a non-empty array of parts")) return issues;
+  if (x.parts.length === 0) issues.push({ path: "/parts", message: "expected a non-empty array of parts, got an empty array" });
+  let sum = 0;
+  let okSum = okCount;
+  for (let i = 0; i < x.parts.length && issues.length < MAX_MESSAGE_ISSUES; i++) {
+    const part: unknown = x.parts[i];
+    const at = `/parts/${i}`;
+    if (!object(part, at, issues, "a part {batchId, receivedAt, format, count, source, body}")) {
+      okSum = false;
+      continue;
+    }
+    nonEmptyString(part.batchId, `${at}/batchId`, issues);
+    epochMs(part.receivedAt, `${at}/receivedAt`, issues);
+    oneOf(part.format, `${at}/format`, issues, RAW_FORMATS);
+    if (nonNegativeInteger(part.count, `${at}/count`, issues)) sum += part.count;
+    else okSum = false;
+    oneOf(part.source, `${at}/source`, issues, SOURCES);
+    bytes(part.body, `${at}/body`, issues);
+  }
+  if (okSum && sum !== x.count) issues.push({ path: "/count", message: `expected the sum of the parts' counts (${sum}), got ${String(x.count)}` });
+  return cap(issues);
 }
 
 export function validateEventBatch(x: unknown): ValidationIssue[] {
   const issues: Issues = [];
-  if (!object(x, "", issues, "an EventBatch object")) return issues;
-  checkStreamName(x.stream, "/stream", issues);
-  nonNegativeInteger(x.partition, "/partition", issues);
-  nonEmptyString(x.rawBatchId, "/rawBatchId", issues);
-  if (array(x.events, "/events", issues, "an array of events")) {
-    for (let i = 0; i < x.events.length && issues.length < MAX_MESSAGE_ISSUES; i++) {
-      checkCanonicalEvent(x.events[i], `/events/${i}`, issues);
-    }
-  }
+  checkEventBatch(x, issues, MAX_MESSAGE_ISSUES);
   return cap(issues);
 }
 
@@ -105,32 +115,6 @@ export function validateDeadLetter(x: unknown): ValidationIssue[] {
   if (x.seq !== undefined) nonNegativeInteger(x.seq, "/seq", issues);
   if (x.index !== undefined) nonNegativeInteger(x.index, "/index", issues);
   return issues;
-}
-
-/**
- * A CanonicalEvent as decode emits it. Counts and sizes of tags are not re-checked: decode may
- * run with non-default EventLimits, and these already passed them.
- */
-function checkCanonicalEvent(x: unknown, path: string, issues: Issues): void {
-  if (!object(x, path, issues, "a canonical event {key, ts, value, tags?, id?}")) return;
-  checkKey(x.key, `${path}/key`, MAX_KEY_BYTES, issues);
-  integer(x.ts, `${path}/ts`, issues);
-  finite(x.value, `${path}/value`, issues);
-  if (x.tags !== undefined) checkTags(x.tags, `${path}/tags`, issues);
-  if (x.id !== undefined) nonEmptyString(x.id, `${path}/id`, issues);
-}
-
-function checkTags(x: unknown, path: string, issues: Issues): void {
-  if (!isPlainObject(x)) {
-    issues.push({ path, message: `expected an object of tags, got ${describe(x)}` });
-    return;
-  }
-  for (const name of Object.keys(x)) {
-    const v = x[name];
-    if (typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v))) continue;
-    issues.push({ path: pointer(path, name), message: `expected a tag value that is a string, a finite number or a boolean, got ${describe(v)}` });
-    if (issues.length >= MAX_MESSAGE_ISSUES) return;
-  }
 }
 
 function checkWindow(x: unknown, path: string, issues: Issues): void {

@@ -13,6 +13,8 @@ export type {
   MessageTypeName,
   RawBatch,
   RawFormat,
+  RawPart,
+  RawSource,
   TagValue,
   TrendSignal,
   WindowAggregate,
@@ -22,8 +24,15 @@ export { MessageType } from "./types.ts";
 export type { ValidationIssue, Validator } from "./issues.ts";
 export { assertValid, ValidationError } from "./issues.ts";
 
-export type { EventLimits, ParseEventOptions, ParseEventResult, ParseEventsResult } from "./event.ts";
-export { defaultEventLimits, parseEvent, parseEvents } from "./event.ts";
+export type {
+  EventColumns, EventLimits, InvalidEvent, ParseEventColumnsResult, ParseEventOptions, ParseEventResult, ParseEventsResult,
+} from "./event.ts";
+export { defaultEventLimits, parseEvent, parseEventColumns, parseEvents } from "./event.ts";
+
+export type { LocalEventBatch } from "./event_batch.ts";
+export {
+  EventBatchError, KEY_SEPARATOR, columnsOf, eventAt, eventBatch, eventColumnsOf, eventsOf, withColumns,
+} from "./event_batch.ts";
 
 export {
   MAX_MESSAGE_ISSUES,
@@ -37,5 +46,6 @@ export {
 export { MAX_KEY_BYTES, validateKey } from "./key.ts";
 export { MAX_STREAM_NAME_LENGTH, validateStreamName } from "./stream_name.ts";
 export { decodeSubjectToken, encodeSubjectToken } from "./subject_token.ts";
-export { partitionOf } from "./partition.ts";
-export { BodyParseError, TooManyEventsError, formatOfContentType, parseRawBody, supportedMediaTypes } from "./raw_body.ts";
+export { partitionerOf, partitionOf } from "./partition.ts";
+export type { ParsedBody } from "./raw_body.ts";
+export { BodyParseError, TooManyEventsError, formatOfContentType, parseBodyColumns, parseRawBody, supportedMediaTypes } from "./raw_body.ts";

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { partitionOf } from "./partition.ts";
+import { partitionerOf, partitionOf } from "./partition.ts";
 
 /** The definition, written the obvious way: FNV-1a 32 over TextEncoder's bytes. */
 function reference(stream: string, key: string, partitions: number): number {
@@ -53,6 +53,18 @@ test("in range and roughly uniform: 10 000 keys into 16 partitions, each within 
 test("rejects a partition count that is not a positive integer", () => {
   for (const p of [0, -1, 1.5, NaN, Infinity]) assert.throws(() => partitionOf("s", "k", p), (e: unknown) => e instanceof RangeError);
   assert.is(partitionOf("s", "k", 1), 0);
+});
+
+test("partitionerOf(stream, n)(key) equals partitionOf(stream, key, n) for every key", () => {
+  for (const stream of ["clicks", "a", "s-1_x"]) {
+    for (const n of [1, 7, 16, 1024]) {
+      const of = partitionerOf(stream, n);
+      for (const key of ["a", "checkout", "页面/首页 🔥", "a\ud800b", "x".repeat(300), "k12345"]) {
+        assert.is(of(key), partitionOf(stream, key, n), `${stream}/${key}/${n}`);
+      }
+    }
+  }
+  assert.throws(() => partitionerOf("s", 0), (e: unknown) => e instanceof RangeError);
 });
 
 test.run();

@@ -23,6 +23,18 @@ export function partitionOf(stream: string, key: string, partitions: number): nu
   return (h >>> 0) % partitions;
 }
 
+/**
+ * `partitionOf(stream, ·, partitions)` for many keys of one stream: the stream's part of the
+ * hash is computed once. Throws RangeError unless `partitions` is a positive integer.
+ */
+export function partitionerOf(stream: string, partitions: number): (key: string) => number {
+  if (!Number.isSafeInteger(partitions) || partitions < 1) {
+    throw new RangeError(`partitions must be a positive integer, got ${partitions}`);
+  }
+  const h0 = Math.imul(fnv1aUtf8(FNV_OFFSET, stream), FNV_PRIME);
+  return (key) => (fnv1aUtf8(h0, key) >>> 0) % partitions;
+}
+
 function fnv1aUtf8(h: number, s: string): number {
   for (let i = 0; i < s.length; i++) {
     let c = s.charCodeAt(i);

@@ -4,6 +4,7 @@
  * and decode (to read the raw archive format). MessagePack decoding is passed in, so this
  * module stays free of dependencies.
  */
+import { parseEventColumns, type EventColumns, type EventLimits, type InvalidEvent } from "./event.ts";
 import type { RawFormat } from "./types.ts";
 
 export class BodyParseError extends Error {
@@ -26,11 +27,18 @@ const mediaTypes: Record<string, RawFormat> = {
 
 export const supportedMediaTypes: readonly string[] = Object.keys(mediaTypes);
 
+/** Content-Type values seen, and their format: producers send the same few on every request. */
+const seenContentTypes = new Map<string, RawFormat | undefined>();
+
 /** The body format for a Content-Type header value, or undefined if unsupported. */
 export function formatOfContentType(contentType: string | null | undefined): RawFormat | undefined {
   if (!contentType) return undefined;
+  if (seenContentTypes.has(contentType)) return seenContentTypes.get(contentType);
   const media = contentType.split(";")[0]!.trim().toLowerCase();
-  return mediaTypes[media];
+  const format = Object.hasOwn(mediaTypes, media) ? mediaTypes[media] : undefined;
+  if (seenContentTypes.size >= 256) seenContentTypes.clear();
+  seenContentTypes.set(contentType, format);
+  return format;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -58,41 +66,70 @@ export function parseRawBody(
   bytes: Uint8Array,
   options: { maxEvents: number; decodeMsgpack: (bytes: Uint8Array) => unknown },
 ): unknown[] {
+  if (format !== "msgpack") return parseText(format, text(bytes), options.maxEvents);
+  let value: unknown;
+  try {
+    value = options.decodeMsgpack(bytes);
+  } catch (err) {
+    throw new BodyParseError(`invalid MessagePack: ${(err as Error).message}`);
+  }
+  return checkCount(eventsOf(value, "MessagePack body"), options.maxEvents);
+}
+
+function parseText(format: "json" | "ndjson", body: string, maxEvents: number): unknown[] {
   let events: unknown[];
   if (format === "json") {
     let value: unknown;
     try {
-      value = JSON.parse(text(bytes));
+      value = JSON.parse(body);
     } catch (err) {
-      if (err instanceof BodyParseError) throw err;
       throw new BodyParseError(`invalid JSON: ${(err as Error).message}`);
     }
     events = eventsOf(value, "JSON body");
-  } else if (format === "ndjson") {
+  } else {
     events = [];
-    const lines = text(bytes).split("\n");
+    const lines = body.split("\n");
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i]!.trim();
       if (line === "") continue;
-      if (events.length >= options.maxEvents) throw new TooManyEventsError(options.maxEvents);
+      if (events.length >= maxEvents) throw new TooManyEventsError(maxEvents);
       try {
         events.push(JSON.parse(line));
       } catch (err) {
         throw new BodyParseError(`invalid JSON on NDJSON line ${i + 1}: ${(err as Error).message}`, `/${events.length}`);
       }
     }
-  } else {
-    let value: unknown;
-    try {
-      value = options.decodeMsgpack(bytes);
-    } catch (err) {
-      throw new BodyParseError(`invalid MessagePack: ${(err as Error).message}`);
-    }
-    events = eventsOf(value, "MessagePack body");
   }
-  if (events.length > options.maxEvents) throw new TooManyEventsError(options.maxEvents, events.length);
+  return checkCount(events, maxEvents);
+}
+
+function checkCount(events: unknown[], maxEvents: number): unknown[] {
+  if (events.length > maxEvents) throw new TooManyEventsError(maxEvents, events.length);
   if (events.length === 0) throw new BodyParseError("no events in body");
   return events;
+}
+
+export interface ParsedBody {
+  /** The valid events, in body order. */
+  columns: EventColumns;
+  /** The invalid ones, by index into `values`. */
+  invalid: InvalidEvent[];
+  /** The parsed event values (what the invalid ones were). */
+  values: unknown[];
+}
+
+/**
+ * parseRawBody + parseEventColumns in one: the body's events, validated, as columns. Throws
+ * as parseRawBody does.
+ */
+export function parseBodyColumns(
+  format: RawFormat,
+  bytes: Uint8Array,
+  options: { maxEvents: number; decodeMsgpack: (bytes: Uint8Array) => unknown; receivedAt: number; limits?: Partial<EventLimits> },
+): ParsedBody {
+  const values = parseRawBody(format, bytes, options);
+  const { columns, invalid } = parseEventColumns(values, { receivedAt: options.receivedAt, limits: options.limits });
+  return { columns, invalid, values };
 }
 
 export class TooManyEventsError extends BodyParseError {

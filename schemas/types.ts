@@ -29,26 +29,65 @@ export interface CanonicalEvent {
 
 export type RawFormat = "json" | "ndjson" | "msgpack";
 
-/** tw.raw.<stream>: what ingest accepted, exactly as received (the body bytes), plus how to read it. */
-export interface RawBatch {
-  stream: string;
+export type RawSource = "http" | "ws" | "nats";
+
+/**
+ * One accepted request (or WebSocket frame, or NATS-published batch): its body exactly as
+ * received, plus how to read it. `batchId` is what its producer got back with the 202.
+ */
+export interface RawPart {
   batchId: string;
   receivedAt: number;
   format: RawFormat;
   count: number;
-  source: "http" | "ws" | "nats";
+  source: RawSource;
   body: Uint8Array;
 }
 
 /**
- * tw.events.<partition>: canonical events of one stream and one partition.
- * `rawBatchId` = `batchId` of the raw batch they came from.
+ * tw.raw.<stream>: what ingest accepted for one stream — one request, or several written
+ * together (ingest coalesces requests that arrive while an earlier write of their stream is in
+ * flight: group commit at the edge). Parts are in order of receipt.
+ *
+ * `batchId` is the message id: the first part's batchId (so a request with an Idempotency-Key,
+ * which always travels alone, is de-duplicated by its key). `receivedAt` is the first part's;
+ * `count` the sum of the parts' counts.
+ */
+export interface RawBatch {
+  stream: string;
+  batchId: string;
+  receivedAt: number;
+  count: number;
+  parts: RawPart[];
+}
+
+/**
+ * tw.events.<partition>: canonical events of one stream and one partition, column-wise so that
+ * encoding a batch costs a few copies instead of one MessagePack map per event
+ * (event_batch.ts builds and reads this form). Event `i`:
+ *
+ * - key: the i-th of `keys`, the keys joined by U+0000 (a key never contains a control character);
+ * - ts, value: the i-th of `ts` / `values`, `count` IEEE-754 float64 numbers each, little-endian
+ *   (ts: integer epoch ms);
+ * - tags: `tagOf` holds `count` little-endian uint32: 0 = no tags, k = the k-th object of
+ *   `tagSets` (JSON text of an array of distinct tag objects — events mostly repeat a few);
+ *   both absent when no event of the batch has tags;
+ * - id: the i-th entry of `ids` (JSON text of an array of `count` strings or nulls); absent
+ *   when no event has an id.
+ *
+ * `rawBatchId` = `batchId` of the raw message the events came from.
  */
 export interface EventBatch {
   stream: string;
   partition: number;
   rawBatchId: string;
-  events: CanonicalEvent[];
+  count: number;
+  keys: string;
+  ts: Uint8Array;
+  values: Uint8Array;
+  tagSets?: string;
+  tagOf?: Uint8Array;
+  ids?: string;
 }
 
 /** One closed (or revised) event-time window of one key. */
@@ -115,8 +154,10 @@ export interface DeadLetterEntry {
  * to a body; additive optional fields keep the name (validators ignore unknown body fields).
  */
 export const MessageType = Object.freeze({
-  RawBatch: "tw.raw_batch.v1",
-  EventBatch: "tw.event_batch.v1",
+  // v2: several requests per message (parts); v1 carried one request at the top level.
+  RawBatch: "tw.raw_batch.v2",
+  // v2: column-wise events; v1 carried an array of event maps.
+  EventBatch: "tw.event_batch.v2",
   AggBatch: "tw.agg_batch.v1",
   TrendSignal: "tw.trend_signal.v1",
   DeadLetter: "tw.dead_letter.v1",

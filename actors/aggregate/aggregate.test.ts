@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { aggregateActor, type AggregateState } from "./aggregate.ts";
-import { MessageType, type AggBatch, type CanonicalEvent, type DeadLetterEntry, type EventBatch } from "../../schemas/mod.ts";
+import { columnsOf, eventBatch, MessageType, type AggBatch, type CanonicalEvent, type DeadLetterEntry, type EventBatch } from "../../schemas/mod.ts";
 import { fakeContext, message, type FakeContext } from "../../test/helpers/fake_ctx.ts";
 
 const T0 = Date.UTC(2026, 10, 22, 10, 0, 0);
@@ -15,7 +15,7 @@ const actor = aggregateActor({
 
 function events(stream: string, list: [string, number][]): EventBatch {
   const evs: CanonicalEvent[] = list.map(([key, ts]) => ({ key, ts, value: 1 }));
-  return { stream, partition: 0, rawBatchId: "r", events: evs };
+  return eventBatch(stream, 0, "r", columnsOf(evs));
 }
 
 async function feed(state: AggregateState, ctx: FakeContext, batch: EventBatch): Promise<AggregateState> {
@@ -52,6 +52,27 @@ test("out-of-order events land in their window; it closes when the watermark pas
   assert.equal((entry.payload as { lateCount: number }).lateCount, 1);
   assert.is(ctx.metrics.counter("tw_events_late_total", "").get({ stream: "s" }), 1);
   assert.is(ctx.metrics.counter("tw_events_aggregated_total", "").get({ stream: "s" }), 7);
+});
+
+test("a late event is dead-lettered whole: key, ts, value, tags and id, with the reason", async () => {
+  const ctx = fakeContext({ now: T0 });
+  let state = await actor.init(ctx);
+  state = await feed(state, ctx, events("s", [["a", T0 + 1_000], ["a", T0 + 20_000]]));
+  const late: CanonicalEvent[] = [
+    { key: "b", ts: T0 + 2_000, value: 4, tags: { region: "eu", beta: true }, id: "e-7" },
+    { key: "c", ts: T0 + 21_000, value: 1 },
+    { key: "d", ts: T0 + 3_000, value: 2 },
+  ];
+  state = await feed(state, ctx, eventBatch("s", 0, "r2", columnsOf(late)));
+  const entry = ctx.published.filter((p) => p.type === MessageType.DeadLetter).map((p) => p.body as DeadLetterEntry)[0]!;
+  assert.match(entry.reason, '2 events arrived after their window closed (first: key "b" ts ' + (T0 + 2_000));
+  assert.equal(entry.payload, {
+    lateCount: 2,
+    events: [
+      { key: "b", ts: T0 + 2_000, value: 4, tags: { region: "eu", beta: true }, id: "e-7", reason: "late" },
+      { key: "d", ts: T0 + 3_000, value: 2, reason: "late" },
+    ],
+  });
 });
 
 test("an idle stream still closes its windows on the processing-time tick", async () => {

@@ -11,8 +11,11 @@
  */
 import type { ActorBehaviour, ActorContext, InputSpec, MessageInput } from "../../runtime/core/actor.ts";
 import { partitionInputs } from "../../runtime/core/partitions.ts";
-import { MessageType, validateEventBatch, type AggBatch, type DeadLetterEntry, type EventBatch, type WindowAggregate } from "../../schemas/mod.ts";
+import {
+  eventAt, eventColumnsOf, MessageType, validateEventBatch, type AggBatch, type DeadLetterEntry, type EventBatch, type WindowAggregate,
+} from "../../schemas/mod.ts";
 import { Windower, type WindowerOptions, type WindowerSnapshot } from "./windows.ts";
+import { packSnapshot, unpackSnapshot, type PackedWindowerSnapshot } from "./windows_packed.ts";
 
 export interface AggregateConfig {
   partitions: number;
@@ -30,7 +33,8 @@ export interface AggregateState {
   windowers: Map<number, Windower>;
 }
 
-type Snapshot = [number, WindowerSnapshot][];
+/** Per partition its windower's state, packed (windows_packed.ts; older checkpoints: plain). */
+type Snapshot = [number, PackedWindowerSnapshot | WindowerSnapshot][];
 
 /** 53-bit FNV-1a-style hash of the windows' identity and totals, for deterministic message ids. */
 function windowsDigest(windows: readonly WindowAggregate[]): string {
@@ -88,7 +92,7 @@ export function aggregateActor(config: AggregateConfig): ActorBehaviour<Aggregat
     init(ctx) {
       const windowers = new Map<number, Windower>();
       const restored = ctx.restored()?.snapshot as Snapshot | undefined;
-      for (const [partition, snapshot] of restored ?? []) windowers.set(partition, Windower.restore(snapshot, windowerOptions));
+      for (const [partition, snapshot] of restored ?? []) windowers.set(partition, Windower.restore(unpackSnapshot(snapshot), windowerOptions));
       ctx.setTimer("tick", config.tickMs);
       return { windowers };
     },
@@ -100,20 +104,22 @@ export function aggregateActor(config: AggregateConfig): ActorBehaviour<Aggregat
         return state;
       }
       const batch = (input as MessageInput<EventBatch>).body;
+      const events = eventColumnsOf(batch);
       const windower = windowerFor(state, batch.partition);
-      const { closed, late } = windower.add(batch.stream, batch.events, ctx.clock.now());
-      ctx.metrics.counter("tw_events_aggregated_total", "Events folded into windows, by stream").inc({ stream: batch.stream }, batch.events.length - late.length);
+      const { closed, late } = windower.addColumns(batch.stream, events, ctx.clock.now());
+      ctx.metrics.counter("tw_events_aggregated_total", "Events folded into windows, by stream").inc({ stream: batch.stream }, events.length - late.length);
       if (late.length > 0) {
         ctx.metrics.counter("tw_events_late_total", "Events too late for their window, dead-lettered, by stream").inc({ stream: batch.stream }, late.length);
         const first = late[0]!;
+        const firstEvent = eventAt(events, first.index);
         const entry: DeadLetterEntry = {
           stage: "aggregate",
-          reason: `${late.length} events ${first.reason === "late" ? "arrived after their window closed" : "fell in a force-closed window"} (first: key ${JSON.stringify(first.event.key)} ts ${first.event.ts} for window starting ${first.windowStart}, watermark ${first.watermark})`,
+          reason: `${late.length} events ${first.reason === "late" ? "arrived after their window closed" : "fell in a force-closed window"} (first: key ${JSON.stringify(firstEvent.key)} ts ${firstEvent.ts} for window starting ${first.windowStart}, watermark ${first.watermark})`,
           at: ctx.clock.now(),
           stream: batch.stream,
           subject: input.subject,
           seq: input.seq,
-          payload: { lateCount: late.length, events: late.slice(0, config.maxLateListed).map((l) => ({ ...l.event, reason: l.reason })) },
+          payload: { lateCount: late.length, events: late.slice(0, config.maxLateListed).map((l) => ({ ...eventAt(events, l.index), reason: l.reason })) },
         };
         ctx.publish("tw.dlq.aggregate", MessageType.DeadLetter, entry, { id: `dlq:aggregate:${input.subject}:${input.seq}` });
       }
@@ -121,7 +127,7 @@ export function aggregateActor(config: AggregateConfig): ActorBehaviour<Aggregat
       return state;
     },
     checkpoint(state) {
-      const snapshot: Snapshot = [...state.windowers].map(([p, w]) => [p, w.snapshot()]);
+      const snapshot: Snapshot = [...state.windowers].map(([p, w]) => [p, packSnapshot(w.snapshot())]);
       return { state, snapshot };
     },
     // Shutdown: windows already due close normally; the rest go out as they stand (partial)

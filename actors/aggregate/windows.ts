@@ -57,12 +57,17 @@ import {
   type WindowConfig,
   type WindowerOptions,
 } from "./windows_config.ts";
-import { byEndStreamKey, emit, unsettled, type AddResult, type ClosedWindow, type LateEvent, type WindowerStats, type WindowEvent } from "./windows_output.ts";
+import {
+  byEndStreamKey, emit, unsettled, type AddColumnsResult, type AddResult, type ClosedWindow, type LateIndex, type WindowColumns,
+  type WindowerStats, type WindowEvent,
+} from "./windows_output.ts";
 import { newSlot, StreamState, type Slot } from "./windows_state.ts";
 import { restoreStream, snapshotStream, type WindowerSnapshot } from "./windows_snapshot.ts";
 
 export type { WindowConfig, WindowerOptions } from "./windows_config.ts";
-export type { AddResult, ClosedWindow, LateEvent, WindowerStats, WindowEvent } from "./windows_output.ts";
+export type {
+  AddColumnsResult, AddResult, ClosedWindow, LateEvent, LateIndex, WindowColumns, WindowerStats, WindowEvent,
+} from "./windows_output.ts";
 export type { StreamSnapshot, WindowerSnapshot } from "./windows_snapshot.ts";
 export {
   DEFAULT_ALLOWED_LATENESS_MS,
@@ -103,12 +108,37 @@ export class Windower {
    * not a finite number.
    */
   add(stream: string, events: readonly WindowEvent[], now: number): AddResult {
-    const closed: ClosedWindow[] = [];
-    const late: LateEvent[] = [];
-    if (events.length === 0) return { closed, late };
-    for (let i = 0; i < events.length; i++) {
+    const n = events.length;
+    const keys: string[] = new Array(n);
+    const ts: number[] = new Array(n);
+    const values: number[] = new Array(n);
+    for (let i = 0; i < n; i++) {
       const e = events[i]!;
       if (!Number.isFinite(e.ts) || !Number.isFinite(e.value)) {
+        throw new WindowInputError(stream, i, "ts and value must be finite numbers");
+      }
+      keys[i] = e.key;
+      ts[i] = e.ts;
+      values[i] = e.value;
+    }
+    const { closed, late } = this.addColumns(stream, { length: n, keys, ts, values }, now);
+    return { closed, late: late.map(({ index, windowStart, watermark, reason }) => ({ event: events[index]!, windowStart, watermark, reason })) };
+  }
+
+  /**
+   * add() for events held column-wise (event `i` is `keys[i]`, `ts[i]`, `values[i]`): the same
+   * step, without an object per event. Events not folded in are reported by index.
+   */
+  addColumns(stream: string, events: WindowColumns, now: number): AddColumnsResult {
+    const closed: ClosedWindow[] = [];
+    const late: LateIndex[] = [];
+    const n = events.length;
+    if (n === 0) return { closed, late };
+    const keys = events.keys;
+    const tsOf = events.ts;
+    const valueOf = events.values;
+    for (let i = 0; i < n; i++) {
+      if (!Number.isFinite(tsOf[i]) || !Number.isFinite(valueOf[i])) {
         throw new WindowInputError(stream, i, "ts and value must be finite numbers");
       }
     }
@@ -126,18 +156,18 @@ export class Windower {
     const wm = Math.max(emitted, this.#idleWatermark(s, now));
     const pending = this.#pending;
     let maxTs = s.maxTs;
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i]!;
-      const ts = e.ts;
-      const value = e.value;
+    for (let i = 0; i < n; i++) {
+      const key = keys[i]!;
+      const ts = tsOf[i]!;
+      const value = valueOf[i]!;
       const start = Math.floor(ts / size) * size;
       const end = start + size;
       if (ts > maxTs) maxTs = ts;
       if (end + lateness <= wm) {
-        late.push({ event: e, windowStart: start, watermark: wm, reason: "late" });
+        late.push({ index: i, windowStart: start, watermark: wm, reason: "late" });
         continue;
       }
-      let slot = s.keys.get(e.key);
+      let slot = s.keys.get(key);
       while (slot !== undefined && slot.start !== start) slot = slot.next;
       if (slot !== undefined) {
         slot.count++;
@@ -152,9 +182,9 @@ export class Windower {
           pending.push(slot);
         }
       } else if (end <= s.closedThrough || (this.#open >= this.#maxOpen && !this.#makeRoom(end, s, closed))) {
-        late.push({ event: e, windowStart: start, watermark: wm, reason: "force-closed" });
+        late.push({ index: i, windowStart: start, watermark: wm, reason: "force-closed" });
       } else {
-        slot = newSlot(e.key, start, end, value);
+        slot = newSlot(key, start, end, value);
         s.insert(slot);
         this.#open++;
         if (end <= emitted) {

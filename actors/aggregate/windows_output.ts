@@ -29,6 +29,27 @@ export interface AddResult {
   late: LateEvent[];
 }
 
+/** Events held column-wise: event `i` is `{key: keys[i], ts: ts[i], value: values[i]}`. */
+export interface WindowColumns {
+  length: number;
+  keys: readonly string[];
+  ts: ArrayLike<number>;
+  values: ArrayLike<number>;
+}
+
+/** A LateEvent of Windower.addColumns, by its index in the columns. */
+export interface LateIndex {
+  index: number;
+  windowStart: number;
+  watermark: number;
+  reason: "late" | "force-closed";
+}
+
+export interface AddColumnsResult {
+  closed: ClosedWindow[];
+  late: LateIndex[];
+}
+
 export interface WindowerStats {
   openWindows: number;
   streams: number;

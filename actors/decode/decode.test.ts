@@ -2,16 +2,29 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { encode, decode } from "@msgpack/msgpack";
 import { decodeActor } from "./decode.ts";
-import { MessageType, partitionOf, type DeadLetterEntry, type EventBatch, type RawBatch } from "../../schemas/mod.ts";
+import {
+  columnsOf, eventColumnsOf, eventsOf, MessageType, partitionOf, type CanonicalEvent, type DeadLetterEntry, type EventBatch, type RawBatch, type RawPart,
+} from "../../schemas/mod.ts";
 import { fakeContext, message } from "../../test/helpers/fake_ctx.ts";
 
 const actor = decodeActor({ partitions: 8, maxEventsPerBatch: 1000, decodeMsgpack: (b) => decode(b) });
 const receivedAt = Date.UTC(2026, 10, 22, 10, 0, 0);
 const text = (s: string) => new TextEncoder().encode(s);
 
-function raw(format: RawBatch["format"], body: Uint8Array, count: number): RawBatch {
-  return { stream: "clicks", batchId: `b-${format}`, receivedAt, format, count, source: "nats", body };
+function part(format: RawPart["format"], body: Uint8Array, count: number, batchId = `b-${format}`, at = receivedAt): RawPart {
+  return { batchId, receivedAt: at, format, count, source: "nats", body };
 }
+
+function raw(format: RawPart["format"], body: Uint8Array, count: number): RawBatch {
+  return rawOf([part(format, body, count)]);
+}
+
+function rawOf(parts: RawPart[]): RawBatch {
+  return { stream: "clicks", batchId: parts[0]!.batchId, receivedAt: parts[0]!.receivedAt, count: parts.reduce((n, p) => n + p.count, 0), parts };
+}
+
+/** The events of published EventBatches, as objects, read from their wire form. */
+const eventsIn = (body: unknown): CanonicalEvent[] => eventsOf(eventColumnsOf(body as EventBatch));
 
 test("parses every format, normalises, and partitions by (stream, key) with ids derived from the batch", async () => {
   const events = [{ key: "a", ts: "2026-11-22T09:59:00Z" }, { key: "b", value: 2.5 }, { key: "a", tags: { r: "eu" } }];
@@ -23,13 +36,13 @@ test("parses every format, normalises, and partitions by (stream, key) with ids 
     const ctx = fakeContext({ now: receivedAt });
     await actor.receive(null, message("tw.raw.clicks", MessageType.RawBatch, raw(format, body, 3)), ctx);
     const out = ctx.published.filter((p) => p.type === MessageType.EventBatch);
-    const all = out.flatMap((p) => (p.body as EventBatch).events);
+    const all = out.flatMap((p) => eventsIn(p.body));
     assert.equal(all.length, 3, format);
     for (const p of out) {
       const b = p.body as EventBatch;
       assert.is(p.subject, `tw.events.${b.partition}`);
       assert.is(p.id, `ev:b-${format}:${b.partition}`);
-      for (const e of b.events) assert.is(partitionOf("clicks", e.key, 8), b.partition);
+      for (const e of eventsIn(b)) assert.is(partitionOf("clicks", e.key, 8), b.partition);
     }
     const a = all.filter((e) => e.key === "a");
     assert.equal(a.map((e) => e.ts), [Date.UTC(2026, 10, 22, 9, 59), receivedAt], `${format}: ISO parsed, missing ts = receivedAt`);
@@ -42,7 +55,7 @@ test("invalid events are dead-lettered with their reasons; valid ones of the sam
   const ctx = fakeContext({ now: receivedAt });
   const body = text(JSON.stringify([{ key: "ok" }, { key: "" }, { key: "x", value: "7" }, { key: "ok2" }]));
   await actor.receive(null, message("tw.raw.clicks", MessageType.RawBatch, raw("json", body, 4), 42), ctx);
-  const good = ctx.published.filter((p) => p.type === MessageType.EventBatch).flatMap((p) => (p.body as EventBatch).events.map((e) => e.key));
+  const good = ctx.published.filter((p) => p.type === MessageType.EventBatch).flatMap((p) => eventsIn(p.body).map((e) => e.key));
   assert.equal(good.sort(), ["ok", "ok2"]);
   const dlq = ctx.published.filter((p) => p.type === MessageType.DeadLetter);
   assert.is(dlq.length, 1);
@@ -62,6 +75,49 @@ test("an unreadable body is dead-lettered whole, nothing published downstream", 
   await actor.receive(null, message("tw.raw.clicks", MessageType.RawBatch, raw("json", text("{not json"), 1)), ctx);
   assert.equal(ctx.published.map((p) => p.subject), ["tw.dlq.decode"]);
   assert.match((ctx.published[0]!.body as DeadLetterEntry).reason, "unreadable json body: invalid JSON");
+});
+
+test("a batch of several requests: each part is read with its own format and receivedAt, bad parts dead-lettered alone", async () => {
+  const ctx = fakeContext({ now: receivedAt });
+  const later = receivedAt + 5_000;
+  const batch = rawOf([
+    part("json", text(JSON.stringify([{ key: "a" }, { key: "b", value: 3 }])), 2, "b-1"),
+    part("msgpack", encode({ key: "c", tags: { r: "eu" }, id: "x" }), 1, "b-2", later),
+    part("json", text("{broken"), 1, "b-3"),
+    part("ndjson", text('{"key":"d"}\n{"key":""}\n'), 2, "b-4", later),
+  ]);
+  await actor.receive(null, message("tw.raw.clicks", MessageType.RawBatch, batch, 9), ctx);
+  const out = ctx.published.filter((p) => p.type === MessageType.EventBatch);
+  assert.ok(out.every((p) => p.id === `ev:b-1:${(p.body as EventBatch).partition}`), "ids derive from the message's batchId");
+  const all = out.flatMap((p) => eventsIn(p.body)).sort((x, y) => (x.key < y.key ? -1 : 1));
+  assert.equal(all, [
+    { key: "a", ts: receivedAt, value: 1 },
+    { key: "b", ts: receivedAt, value: 3 },
+    { key: "c", ts: later, value: 1, tags: { r: "eu" }, id: "x" },
+    { key: "d", ts: later, value: 1 },
+  ]);
+  const dlq = ctx.published.filter((p) => p.type === MessageType.DeadLetter);
+  assert.equal(dlq.map((p) => p.id).sort(), ["dlq:decode:b-3", "dlq:decode:b-4"]);
+  assert.match((dlq.find((p) => p.id === "dlq:decode:b-4")!.body as DeadLetterEntry).reason, "1 invalid events in batch b-4; first: /1/key");
+  assert.is(ctx.metrics.counter("tw_events_invalid_total", "").get({ stream: "clicks" }), 2);
+  assert.is(ctx.metrics.counter("tw_events_decoded_total", "").get({ stream: "clicks" }), 4);
+});
+
+test("a batch published in this process is partitioned from its attached columns, not re-parsed", async () => {
+  const ctx = fakeContext({ now: receivedAt });
+  const events: CanonicalEvent[] = Array.from({ length: 50 }, (_, i) => ({ key: `k${i % 13}`, ts: receivedAt + i, value: i, ...(i % 7 === 0 ? { tags: { n: i } } : {}) }));
+  // The body bytes are not even JSON: only the columns ingest attached are read.
+  const local = { ...raw("json", text("not read"), 50), columns: [columnsOf(events.slice(0, 20)), columnsOf(events.slice(20))] };
+  await actor.receive(null, message("tw.raw.clicks", MessageType.RawBatch, local), ctx);
+  assert.is(ctx.published.filter((p) => p.type === MessageType.DeadLetter).length, 0);
+  const out = ctx.published.filter((p) => p.type === MessageType.EventBatch);
+  for (const p of out) {
+    const b = p.body as EventBatch;
+    const got = eventsIn(b);
+    assert.equal(got, events.filter((e) => partitionOf("clicks", e.key, 8) === b.partition), `partition ${b.partition} keeps input order`);
+    assert.is(b.tagSets === undefined, got.every((e) => e.tags === undefined), "tag columns only where some event has tags");
+  }
+  assert.is(out.reduce((n, p) => n + (p.body as EventBatch).count, 0), 50);
 });
 
 test.run();

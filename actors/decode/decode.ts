@@ -1,35 +1,42 @@
 /**
- * decode: reads raw batches (`tw.raw.<stream>`), parses their bodies, validates and normalises
- * each event, and publishes canonical events grouped by partition (`tw.events.<partition>`).
- * Invalid events are dead-lettered with the reason (one entry per raw batch listing each bad
- * event); the valid ones go on. Stateless; a batch is acknowledged once its output is durable.
+ * decode: reads raw batches (`tw.raw.<stream>`, one or more accepted requests each), parses each
+ * part's body by its own format, validates and normalises each event (a missing ts is the
+ * part's receivedAt), and publishes the events grouped by partition (`tw.events.<partition>`,
+ * column-wise: see schemas/event_batch.ts). Invalid events are dead-lettered with the reason
+ * (one entry per part listing each bad event); the valid ones go on. Stateless; a batch is
+ * acknowledged once its output is durable.
  *
- * Message ids derive from the raw batch id (`ev:<batchId>:<partition>`), so a redelivered raw
- * batch republishes the same ids and the transport drops the copies.
+ * Raw batches published in this process carry the events ingest already validated, as columns,
+ * so decode only partitions them. Message ids derive from the raw batch id
+ * (`ev:<batchId>:<partition>`), so a redelivered raw batch republishes the same ids and the
+ * transport drops the copies.
  */
-import type { ActorBehaviour, MessageInput } from "../../runtime/core/actor.ts";
+import type { ActorBehaviour, ActorContext, MessageInput } from "../../runtime/core/actor.ts";
 import {
+  eventBatch,
   MessageType,
-  parseEvents,
-  parseRawBody,
-  partitionOf,
+  parseBodyColumns,
+  partitionerOf,
   validateRawBatch,
-  type CanonicalEvent,
+  withColumns,
   type DeadLetterEntry,
-  type EventBatch,
+  type EventColumns,
+  type ParsedBody,
   type RawBatch,
+  type RawPart,
+  type TagValue,
 } from "../../schemas/mod.ts";
 
 export interface DecodeConfig {
   /** Partitions of `tw.events`. Defaults to 16. */
   partitions: number;
-  /** Most events read from one raw batch (bodies from NATS producers skip the HTTP limit). Defaults to 100 000. */
+  /** Most events read from one raw part (bodies from NATS producers skip the HTTP limit). Defaults to 100 000. */
   maxEventsPerBatch: number;
   decodeMsgpack(bytes: Uint8Array): unknown;
 }
 
-/** A raw batch published in this process carries its already validated events. */
-type MaybeLocalRawBatch = RawBatch & { canonical?: CanonicalEvent[] };
+/** A raw batch published in this process carries each part's validated events. */
+type MaybeLocalRawBatch = RawBatch & { columns?: EventColumns[] };
 
 export function decodeActor(config: DecodeConfig): ActorBehaviour<null> {
   return {
@@ -38,51 +45,108 @@ export function decodeActor(config: DecodeConfig): ActorBehaviour<null> {
     init: () => null,
     receive(state, input, ctx) {
       if (input.kind !== "message") return state;
-      const batch = (input as MessageInput<MaybeLocalRawBatch>).body;
-      const decoded = ctx.metrics.counter("tw_events_decoded_total", "Events decoded into canonical form, by stream");
-      const invalidCount = ctx.metrics.counter("tw_events_invalid_total", "Events dead-lettered as invalid by decode, by stream");
-      let events = batch.canonical;
-      if (!events) {
-        let values: unknown[];
-        try {
-          values = parseRawBody(batch.format, batch.body, { maxEvents: config.maxEventsPerBatch, decodeMsgpack: config.decodeMsgpack });
-        } catch (err) {
-          invalidCount.inc({ stream: batch.stream }, batch.count);
-          const entry: DeadLetterEntry = { stage: "decode", reason: `unreadable ${batch.format} body: ${(err as Error).message}`, at: ctx.clock.now(), stream: batch.stream, subject: input.subject, seq: input.seq, payload: batch.body };
-          ctx.publish("tw.dlq.decode", MessageType.DeadLetter, entry, { id: `dlq:decode:${batch.batchId}` });
-          return state;
-        }
-        const parsed = parseEvents(values, { receivedAt: batch.receivedAt });
-        events = parsed.events;
-        if (parsed.invalid.length > 0) {
-          invalidCount.inc({ stream: batch.stream }, parsed.invalid.length);
-          const first = parsed.invalid[0]!.issues[0]!;
-          const entry: DeadLetterEntry = {
-            stage: "decode",
-            reason: `${parsed.invalid.length} invalid events in batch ${batch.batchId}; first: ${first.path}: ${first.message}`,
-            at: ctx.clock.now(),
-            stream: batch.stream,
-            subject: input.subject,
-            seq: input.seq,
-            payload: parsed.invalid.map((i) => ({ index: i.index, issues: i.issues, event: values[i.index] })),
-          };
-          ctx.publish("tw.dlq.decode", MessageType.DeadLetter, entry, { id: `dlq:decode:${batch.batchId}` });
-        }
+      const message = input as MessageInput<MaybeLocalRawBatch>;
+      const batch = message.body;
+      const columns = batch.columns ?? batch.parts.map((part) => readPart(part, batch.stream, message, config, ctx));
+      const byPartition = partitionColumns(batch.stream, columns, config.partitions);
+      let events = 0;
+      for (const [partition, cols] of byPartition) {
+        events += cols.length;
+        const out = eventBatch(batch.stream, partition, batch.batchId, cols);
+        // Not awaited: the runtime acknowledges the raw batch once these are durable.
+        ctx.publish(`tw.events.${partition}`, MessageType.EventBatch, out, { id: `ev:${batch.batchId}:${partition}`, localBody: withColumns(out, cols) });
       }
-      const byPartition = new Map<number, CanonicalEvent[]>();
-      for (const event of events) {
-        const p = partitionOf(batch.stream, event.key, config.partitions);
-        let list = byPartition.get(p);
-        if (!list) byPartition.set(p, (list = []));
-        list.push(event);
-      }
-      for (const [partition, list] of byPartition) {
-        const out: EventBatch = { stream: batch.stream, partition, rawBatchId: batch.batchId, events: list };
-        ctx.publish(`tw.events.${partition}`, MessageType.EventBatch, out, { id: `ev:${batch.batchId}:${partition}` });
-      }
-      // Not awaited: the runtime acknowledges the raw batch once these are durable.
-      decoded.inc({ stream: batch.stream }, events.length);
+      ctx.metrics.counter("tw_events_decoded_total", "Events decoded into canonical form, by stream").inc({ stream: batch.stream }, events);
       return state;
     },
   };
+}
+
+const NONE: EventColumns = { length: 0, keys: [], ts: new Float64Array(0), values: new Float64Array(0), tags: undefined, ids: undefined };
+
+/** Parses and validates one part from the wire; dead-letters what is unreadable or invalid. */
+function readPart(part: RawPart, stream: string, input: MessageInput, config: DecodeConfig, ctx: ActorContext): EventColumns {
+  const invalidCount = ctx.metrics.counter("tw_events_invalid_total", "Events dead-lettered as invalid by decode, by stream");
+  let parsed: ParsedBody;
+  try {
+    parsed = parseBodyColumns(part.format, part.body, { maxEvents: config.maxEventsPerBatch, decodeMsgpack: config.decodeMsgpack, receivedAt: part.receivedAt });
+  } catch (err) {
+    invalidCount.inc({ stream }, part.count);
+    const entry: DeadLetterEntry = { stage: "decode", reason: `unreadable ${part.format} body: ${(err as Error).message}`, at: ctx.clock.now(), stream, subject: input.subject, seq: input.seq, payload: part.body };
+    ctx.publish("tw.dlq.decode", MessageType.DeadLetter, entry, { id: `dlq:decode:${part.batchId}` });
+    return NONE;
+  }
+  if (parsed.invalid.length > 0) {
+    const values = parsed.values;
+    invalidCount.inc({ stream }, parsed.invalid.length);
+    const first = parsed.invalid[0]!.issues[0]!;
+    const entry: DeadLetterEntry = {
+      stage: "decode",
+      reason: `${parsed.invalid.length} invalid events in batch ${part.batchId}; first: ${first.path}: ${first.message}`,
+      at: ctx.clock.now(),
+      stream,
+      subject: input.subject,
+      seq: input.seq,
+      payload: parsed.invalid.map((i) => ({ index: i.index, issues: i.issues, event: values[i.index] })),
+    };
+    ctx.publish("tw.dlq.decode", MessageType.DeadLetter, entry, { id: `dlq:decode:${part.batchId}` });
+  }
+  return parsed.columns;
+}
+
+/**
+ * Splits the events of every part by partition, keeping their order: one pass to find each
+ * event's partition and count them, then each partition's columns filled at their exact size.
+ */
+export function partitionColumns(stream: string, parts: readonly EventColumns[], partitions: number): Map<number, EventColumns> {
+  const partitionOf = partitionerOf(stream, partitions);
+  let total = 0;
+  for (const c of parts) total += c.length;
+  const of = new Uint32Array(total);
+  const counts = new Uint32Array(partitions);
+  let tagged = false;
+  let withIds = false;
+  let j = 0;
+  for (const c of parts) {
+    const keys = c.keys;
+    for (let i = 0; i < c.length; i++) counts[(of[j++] = partitionOf(keys[i]!))]!++;
+    tagged ||= c.tags !== undefined;
+    withIds ||= c.ids !== undefined;
+  }
+  const out = new Map<number, EventColumns>();
+  const slots: (EventColumns | undefined)[] = new Array(partitions);
+  for (let p = 0; p < partitions; p++) {
+    const n = counts[p]!;
+    if (n === 0) continue;
+    const cols: EventColumns = {
+      length: 0,
+      keys: new Array<string>(n),
+      ts: new Float64Array(n),
+      values: new Float64Array(n),
+      tags: tagged ? new Array<Record<string, TagValue> | null>(n).fill(null) : undefined,
+      ids: withIds ? new Array<string | null>(n).fill(null) : undefined,
+    };
+    slots[p] = cols;
+    out.set(p, cols);
+  }
+  j = 0;
+  for (const c of parts) {
+    for (let i = 0; i < c.length; i++) {
+      const cols = slots[of[j++]!]!;
+      const k = cols.length++;
+      cols.keys[k] = c.keys[i]!;
+      cols.ts[k] = c.ts[i]!;
+      cols.values[k] = c.values[i]!;
+      if (c.tags !== undefined) cols.tags![k] = c.tags[i]!;
+      if (c.ids !== undefined) cols.ids![k] = c.ids[i]!;
+    }
+  }
+  // Partitions whose events carry no tags (or ids) at all need no such column.
+  if (tagged || withIds) {
+    for (const cols of out.values()) {
+      if (cols.tags !== undefined && cols.tags.every((t) => t === null)) cols.tags = undefined;
+      if (cols.ids !== undefined && cols.ids.every((t) => t === null)) cols.ids = undefined;
+    }
+  }
+  return out;
 }

@@ -1,19 +1,20 @@
 /**
  * Accepting a batch of producer events, whatever edge it came through (HTTP request or
- * WebSocket frame): parse the body by format, validate every event, and publish the raw batch
- * durably to `tw.raw.<stream>`. The answer is a 202 (with the count) or an RFC 9457 problem;
- * nothing is published unless the whole batch is valid, so a rejected request leaves no trace.
+ * WebSocket frame): parse the body by format, validate every event, and write the request
+ * durably to `tw.raw.<stream>` — alone, or grouped with requests of the same stream that arrive
+ * while earlier writes are in flight (raw_writer.ts). The answer is a 202 (with the count) once
+ * the request is durable, or an RFC 9457 problem; nothing is published unless the whole batch
+ * is valid, so a rejected request leaves no trace.
  */
 import {
   BodyParseError,
-  MessageType,
-  parseEvents,
-  parseRawBody,
+  parseBodyColumns,
   TooManyEventsError,
   validateStreamName,
-  type CanonicalEvent,
-  type RawBatch,
+  type ParsedBody,
   type RawFormat,
+  type RawPart,
+  type RawSource,
 } from "../../schemas/mod.ts";
 import { BackpressureError, TransportUnavailableError } from "../../runtime/core/errors.ts";
 import type { Problem } from "../../runtime/http/problem.ts";
@@ -21,6 +22,9 @@ import type { PublishAck } from "../../runtime/transport/transport.ts";
 import type { PublishMessageOptions } from "../../runtime/core/publisher.ts";
 import type { Logger } from "../../runtime/core/log.ts";
 import { randomId } from "../../runtime/core/publisher.ts";
+import { RawWriter, type RawWriterOptions } from "./raw_writer.ts";
+
+export type { LocalRawBatch } from "./raw_writer.ts";
 
 export interface IngestLimits {
   /** Largest request body (bytes). Defaults to 10 MiB. */
@@ -46,17 +50,14 @@ export interface IngestDeps {
   now(): number;
   log: Logger;
   limits: IngestLimits;
-  onAccepted?(stream: string, events: number, source: RawBatch["source"]): void;
+  /** How requests are grouped into raw messages (see raw_writer.ts); defaults apply field by field. */
+  grouping?: Partial<RawWriterOptions>;
+  onAccepted?(stream: string, events: number, source: RawSource): void;
 }
 
 export type AcceptResult =
   | { ok: true; accepted: number; batchId: string; duplicate: boolean }
   | { ok: false; problem: Problem; retryAfterMs?: number };
-
-/** What same-process consumers (decode) receive: the raw batch plus the validated events. */
-export interface LocalRawBatch extends RawBatch {
-  canonical: CanonicalEvent[];
-}
 
 export function badStreamName(stream: string): Problem | undefined {
   const issues = validateStreamName(stream);
@@ -68,7 +69,11 @@ const idempotencyKeyPattern = /^[\x21-\x7e]{1,200}$/;
 
 export class BatchAcceptor {
   #inFlight = 0;
-  constructor(readonly deps: IngestDeps) {}
+  readonly #writer: RawWriter;
+
+  constructor(readonly deps: IngestDeps) {
+    this.#writer = new RawWriter((subject, type, body, options) => deps.publish(subject, type, body, options), deps.grouping);
+  }
 
   get inFlight(): number {
     return this.#inFlight;
@@ -78,7 +83,7 @@ export class BatchAcceptor {
     stream: string;
     format: RawFormat;
     bytes: Uint8Array;
-    source: RawBatch["source"];
+    source: RawSource;
     idempotencyKey?: string;
   }): Promise<AcceptResult> {
     const { stream, format, bytes, source, idempotencyKey } = input;
@@ -90,9 +95,9 @@ export class BatchAcceptor {
     }
     if (bytes.byteLength > limits.maxBodyBytes) return { ok: false, problem: tooLarge(limits.maxBodyBytes) };
     const receivedAt = this.deps.now();
-    let values: unknown[];
+    let parsed: ParsedBody;
     try {
-      values = parseRawBody(format, bytes, { maxEvents: limits.maxEventsPerRequest, decodeMsgpack: this.deps.decodeMsgpack });
+      parsed = parseBodyColumns(format, bytes, { maxEvents: limits.maxEventsPerRequest, decodeMsgpack: this.deps.decodeMsgpack, receivedAt });
     } catch (err) {
       if (err instanceof TooManyEventsError) {
         return { ok: false, problem: { title: "Too many events", status: 413, detail: (err as TooManyEventsError).message, limit: (err as TooManyEventsError).limit } };
@@ -102,7 +107,7 @@ export class BatchAcceptor {
       }
       throw err;
     }
-    const { events, invalid } = parseEvents(values, { receivedAt });
+    const { columns, invalid } = parsed;
     if (invalid.length > 0) {
       const errors = invalid.flatMap((i) => i.issues).slice(0, limits.maxReportedErrors).map((i) => ({ pointer: i.path, detail: i.message }));
       const first = errors[0]!;
@@ -111,7 +116,7 @@ export class BatchAcceptor {
         problem: {
           title: "Invalid events",
           status: 422,
-          detail: `${invalid.length} of ${values.length} events are invalid; nothing was accepted. First: ${first.pointer}: ${first.detail}`,
+          detail: `${invalid.length} of ${parsed.values.length} events are invalid; nothing was accepted. First: ${first.pointer}: ${first.detail}`,
           errors,
         },
       };
@@ -120,13 +125,13 @@ export class BatchAcceptor {
       return { ok: false, problem: { title: "Too many requests in flight", status: 429, detail: `more than ${limits.maxInFlight} batches are being written; retry shortly` }, retryAfterMs: 1000 };
     }
     const batchId = idempotencyKey !== undefined ? `idem:${stream}:${idempotencyKey}` : `b:${randomId()}`;
-    const batch: RawBatch = { stream, batchId, receivedAt, format, count: events.length, source, body: bytes };
-    const local: LocalRawBatch = { ...batch, canonical: events };
+    const count = columns.length;
+    const part: RawPart = { batchId, receivedAt, format, count, source, body: bytes };
     this.#inFlight++;
     try {
-      const ack = await this.deps.publish(`tw.raw.${stream}`, MessageType.RawBatch, batch, { id: batchId, localBody: local });
-      if (!ack.duplicate) this.deps.onAccepted?.(stream, events.length, source);
-      return { ok: true, accepted: events.length, batchId, duplicate: ack.duplicate };
+      const ack = await this.#writer.write(stream, part, columns, idempotencyKey !== undefined);
+      if (!ack.duplicate) this.deps.onAccepted?.(stream, count, source);
+      return { ok: true, accepted: count, batchId, duplicate: ack.duplicate };
     } catch (err) {
       if (err instanceof BackpressureError) {
         return { ok: false, problem: { title: "Pipeline full", status: 503, detail: "the pipeline is behind; nothing was accepted, retry later" }, retryAfterMs: err.retryAfterMs };

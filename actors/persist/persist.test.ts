@@ -12,7 +12,13 @@ import type { MessageInput } from "../../runtime/core/actor.ts";
 const at = Date.UTC(2026, 10, 22, 14, 5, 0);
 
 function rawInput(seq: number, deliveryCount = 1): MessageInput<RawBatch> {
-  const body: RawBatch = { stream: "clicks", batchId: `b${seq}`, receivedAt: at, format: "json", count: 2, source: "http", body: new Uint8Array([1, 2]) };
+  const body: RawBatch = {
+    stream: "clicks", batchId: `b${seq}`, receivedAt: at, count: 3,
+    parts: [
+      { batchId: `b${seq}`, receivedAt: at, format: "json", count: 2, source: "http", body: new Uint8Array([1, 2]) },
+      { batchId: `b${seq}.2`, receivedAt: at + 1, format: "msgpack", count: 1, source: "ws", body: new Uint8Array([3]) },
+    ],
+  };
   return { ...message("tw.raw.clicks", MessageType.RawBatch, body, seq), deliveryCount };
 }
 
@@ -39,8 +45,19 @@ test("objects follow the layout, named by sequence range, holding the records", 
   const object = decode((await store.get(raw[0]!))!) as { count: number; records: { seq: number; batch: RawBatch }[] };
   assert.is(object.count, 2);
   assert.equal(object.records.map((r) => [r.seq, r.batch.batchId]), [[1, "b1"], [2, "b2"]]);
+  assert.equal(object.records[0]!.batch, rawInput(1).body, "the raw batch is archived as published: every request, body as received");
   const aggKeys = await store.list("agg/clicks/2026/11/22/14/");
   assert.equal(aggKeys.map((k) => parseObjectName(k)), [{ partition: 3, firstSeq: 7, lastSeq: 7 }]);
+});
+
+test("a same-process raw batch is archived without the parsed events attached to it", async () => {
+  const { store, actor } = await setup();
+  const input = rawInput(1);
+  const local = { ...input, body: { ...input.body, columns: [{ length: 2 }, { length: 1 }] } };
+  await run(actor, [local]);
+  const [name] = await store.list("raw/clicks/2026/11/22/14/");
+  const object = decode((await store.get(name!))!) as { records: { batch: Record<string, unknown> }[] };
+  assert.equal(object.records[0]!.batch, input.body);
 });
 
 test("after a crash, input archived before it is not archived again under another range", async () => {

@@ -6,7 +6,9 @@
  *
  * (UTC hour of receipt for raw and dead letters, of the window start for aggregates and trends).
  * An object holds `{kind, partition, firstSeq, lastSeq, count, records: [{seq, ...}]}` for one
- * prefix; names come from input sequence ranges. Input is acknowledged only after its object
+ * prefix; names come from input sequence ranges. A raw record is `{seq, batch}` with the RawBatch
+ * as published: every accepted request is one of its `parts`, body as received and batchId as
+ * answered, so the raw archive holds each accepted request exactly once. Input is acknowledged only after its object
  * is written (ack mode "checkpoint": each checkpoint flushes the buffers).
  *
  * No duplicates after a crash: input redelivered after a crash may already be archived under a
@@ -120,7 +122,8 @@ export function persistActor(config: PersistConfig): ActorBehaviour<PersistState
       if (input.kind !== "message") return state;
       switch (input.type) {
         case MessageType.RawBatch: {
-          const { canonical: _, ...batch } = input.body as RawBatch & { canonical?: unknown };
+          // Same-process batches carry ingest's parsed events (`columns`): not archive material.
+          const { columns: _, ...batch } = input.body as RawBatch & { columns?: unknown };
           add(state, "raw", `raw/${batch.stream}/${hourPath(batch.receivedAt)}/`, 0, input, { batch });
           break;
         }

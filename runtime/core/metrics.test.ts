@@ -25,4 +25,20 @@ test("renders counters, gauges and histograms in Prometheus text format", () => 
   assert.throws(() => m.gauge("tw_events_total", "x"), /already registered/);
 });
 
+test("a label set names one series whatever the order of its labels, also past the label cache's size", () => {
+  const m = new MetricsRegistry();
+  const c = m.counter("tw_x_total", "X");
+  c.inc({ stream: "a", source: "http" });
+  c.inc({ source: "http", stream: "a" }, 2);
+  c.inc({ code: 1 });
+  c.inc({ code: "1" });
+  for (let i = 0; i < 12_000; i++) c.inc({ n: i });
+  c.inc({ stream: "a", source: "http" });
+  assert.is(c.get({ source: "http", stream: "a" }), 4);
+  assert.is(c.get({ code: 1 }), 2, "1 and \"1\" render alike, so they are one series");
+  assert.is(c.get({ n: 5 }), 1);
+  assert.is(c.get({ n: 11_999 }), 1);
+  assert.match(m.render(), 'tw_x_total{source="http",stream="a"} 4\n');
+});
+
 test.run();

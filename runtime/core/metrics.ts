@@ -4,11 +4,36 @@
  */
 export type Labels = Record<string, string | number>;
 
-function labelKey(labels: Labels | undefined): string {
-  if (!labels) return "";
+function renderLabels(labels: Labels): string {
   const keys = Object.keys(labels).sort();
   if (keys.length === 0) return "";
   return "{" + keys.map((k) => `${k}="${String(labels[k]).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`).join(",") + "}";
+}
+
+/**
+ * Rendered label sets by a cheap signature (length-prefixed names and values in the caller's
+ * order, so no two label sets share one): counters are bumped per message with the same few
+ * label sets, and sorting and escaping them every time showed up in profiles. Bounded: cleared
+ * when full.
+ */
+const rendered = new Map<string, string>();
+const MAX_RENDERED = 10_000;
+
+function labelKey(labels: Labels | undefined): string {
+  if (!labels) return "";
+  let signature = "";
+  for (const k of Object.keys(labels)) {
+    const v = labels[k];
+    const text = String(v);
+    signature += k.length + ":" + k + (typeof v === "number" ? "n" : "s") + text.length + ":" + text;
+  }
+  let key = rendered.get(signature);
+  if (key === undefined) {
+    key = renderLabels(labels);
+    if (rendered.size >= MAX_RENDERED) rendered.clear();
+    rendered.set(signature, key);
+  }
+  return key;
 }
 
 export interface Counter {

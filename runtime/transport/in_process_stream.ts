@@ -87,14 +87,15 @@ export class StreamState {
     this.dropAged(now);
     this.#reserve(data.length);
     const seq = ++this.lastSeq;
-    // Copied: the log writes (and checksums) these bytes later, and consumers must not see a
-    // publisher's later changes.
+    const headers = options.headers ? { ...options.headers } : NO_HEADERS;
+    // Copied (once: into the log record when durable): the log writes these bytes later, and
+    // consumers must not see a publisher's later changes.
+    const record = this.log ? encodeRecord({ seq, ts: now, subject, msgId, headers, data }) : undefined;
     const msg: StoredMessage = {
-      seq, subject, data: data.slice(), headers: options.headers ? { ...options.headers } : NO_HEADERS,
-      msgId, value: options.value, ts: now, interest: 0,
+      seq, subject, data: record ? record.data : copyOf(data), headers, msgId, value: options.value, ts: now, interest: 0,
     };
-    const durable = this.log
-      ? this.log.append(encodeRecord(msg), seq, now, () => this.#insert(msg))
+    const durable = this.log && record
+      ? this.log.append(record, seq, now, () => this.#insert(msg))
       : (this.#insert(msg), DURABLE);
     if (msgId !== undefined) this.#seen.set(msgId, { seq, ts: now, durable });
     try {
@@ -124,7 +125,7 @@ export class StreamState {
     }
     if (matched > 0 && interest === 0) return; // settled by every group that wants it
     const msg: StoredMessage = {
-      seq, subject, data: record.data.slice(), headers: record.headers ?? NO_HEADERS,
+      seq, subject, data: copyOf(record.data), headers: record.headers ?? NO_HEADERS,
       msgId: record.msgId, ts, interest,
     };
     this.messages.set(seq, msg);
@@ -217,6 +218,13 @@ export class StreamState {
     this.#unclaimed.delete(seq);
     this.bytes -= msg.data.length;
   }
+}
+
+/** A copy of `bytes` (not `bytes.slice()`: on a Node Buffer, such as a file read back, that is a view). */
+function copyOf(bytes: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return copy;
 }
 
 export function resolveSpec(spec: StreamSpec): Required<StreamSpec> {

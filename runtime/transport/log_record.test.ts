@@ -35,6 +35,18 @@ test("records round-trip with and without optional fields", () => {
   assert.equal(records, [A, B]);
 });
 
+test("non-ASCII subjects, ids and headers round-trip; the frame holds its own copy of the payload", () => {
+  const data = enc.encode("päyload");
+  const C: LogRecord = { seq: 3, ts: 5, subject: "tw.trends.s.k~C3~A9", msgId: "id-é-🔥", headers: { "tw-type": "ä" }, data };
+  const encoded = encodeRecord(C);
+  assert.is(encoded.chunks.length, 1);
+  assert.is(encoded.bytes, encoded.chunks[0]!.length);
+  assert.equal(encoded.data, data);
+  data[0] = 0;
+  assert.equal(encoded.data, enc.encode("päyload"), "a later change to the publisher's bytes does not reach the record");
+  assert.equal(readAll(encoded.chunks[0]!).records, [{ ...C, data: enc.encode("päyload") }]);
+});
+
 test("a torn tail ends reading at the last intact record", () => {
   const full = concat([A, B]);
   const firstLength = encodeRecord(A).bytes;

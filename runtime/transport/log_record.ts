@@ -27,10 +27,17 @@ export interface LogRecord {
   data: Uint8Array;
 }
 
-/** A record ready for AppendFile.write: a header chunk and the payload, not copied. */
+/**
+ * A record ready for AppendFile.write: one contiguous frame (header and payload, so a flush
+ * hands the file one buffer per record) and, as a view into it, the copy of the payload.
+ */
 export interface EncodedRecord {
+  /** `[frame]`. */
   chunks: Uint8Array[];
+  /** Frame length. */
   bytes: number;
+  /** The payload inside the frame: a copy of `record.data` the publisher cannot change. */
+  data: Uint8Array;
 }
 
 const FRAME = 8;
@@ -41,29 +48,55 @@ const NONE = new Uint8Array(0);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** Whether `s` is all ASCII (then its UTF-8 bytes are its char codes, no encoder needed). */
+function ascii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** Writes `s` at `o` (ASCII fast path) and returns its byte length; `bytes` is its UTF-8 form when not ASCII. */
+function put(frame: Uint8Array, o: number, s: string, bytes: Uint8Array | undefined): number {
+  if (bytes !== undefined) {
+    frame.set(bytes, o);
+    return bytes.length;
+  }
+  for (let i = 0; i < s.length; i++) frame[o + i] = s.charCodeAt(i);
+  return s.length;
+}
+
+/**
+ * Encodes a record into one frame: the payload is copied once, into the frame, and the
+ * checksum runs over the body in one pass.
+ */
 export function encodeRecord(record: LogRecord): EncodedRecord {
-  const subject = encoder.encode(record.subject);
-  const msgId = record.msgId === undefined ? NONE : encoder.encode(record.msgId);
-  const headers =
-    record.headers && Object.keys(record.headers).length > 0 ? encoder.encode(JSON.stringify(record.headers)) : NONE;
-  const head = new Uint8Array(FRAME + MIN_BODY + subject.length + msgId.length + headers.length);
-  const view = new DataView(head.buffer);
+  const subject = record.subject;
+  const msgId = record.msgId ?? "";
+  const headersText = record.headers && Object.keys(record.headers).length > 0 ? JSON.stringify(record.headers) : "";
+  // Subjects and ids are ASCII in practice; others go through TextEncoder.
+  const subjectBytes = ascii(subject) ? undefined : encoder.encode(subject);
+  const msgIdBytes = ascii(msgId) ? undefined : encoder.encode(msgId);
+  const headersBytes = headersText === "" ? NONE : encoder.encode(headersText);
+  const subjectLength = subjectBytes?.length ?? subject.length;
+  const msgIdLength = msgIdBytes?.length ?? msgId.length;
+  const headLength = FRAME + MIN_BODY + subjectLength + msgIdLength + headersBytes.length;
+  const frame = new Uint8Array(headLength + record.data.length);
+  const view = new DataView(frame.buffer);
   let o = FRAME;
   view.setUint8(o, KIND_MESSAGE);
   view.setFloat64(o + 1, record.seq, true);
   view.setFloat64(o + 9, record.ts, true);
   o += 17;
-  for (const field of [subject, msgId, headers]) {
-    view.setUint32(o, field.length, true);
-    head.set(field, o + 4);
-    o += 4 + field.length;
-  }
-  view.setUint32(0, head.length - FRAME + record.data.length, true);
-  view.setUint32(4, crc32(record.data, crc32(head.subarray(FRAME))), true);
-  return {
-    chunks: record.data.length > 0 ? [head, record.data] : [head],
-    bytes: head.length + record.data.length,
-  };
+  view.setUint32(o, subjectLength, true);
+  o += 4 + put(frame, o + 4, subject, subjectBytes);
+  view.setUint32(o, msgIdLength, true);
+  o += 4 + put(frame, o + 4, msgId, msgIdBytes);
+  view.setUint32(o, headersBytes.length, true);
+  frame.set(headersBytes, o + 4);
+  o += 4 + headersBytes.length;
+  frame.set(record.data, o);
+  view.setUint32(0, frame.length - FRAME, true);
+  view.setUint32(4, crc32(frame.subarray(FRAME)), true);
+  return { chunks: [frame], bytes: frame.length, data: frame.subarray(o) };
 }
 
 /**

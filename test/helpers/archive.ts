@@ -20,13 +20,23 @@ export interface ArchivedObject<R = Record<string, unknown>> {
   records: ({ seq: number } & R)[];
 }
 
-export interface RawBatchRecord {
-  stream: string;
+/** One accepted request inside an archived raw batch. */
+export interface RawPartRecord {
   batchId: string;
   receivedAt: number;
   format: string;
   count: number;
   source: string;
+  body: Uint8Array;
+}
+
+/** An archived raw batch: one or more accepted requests (parts) written as one message. */
+export interface RawBatchRecord {
+  stream: string;
+  batchId: string;
+  receivedAt: number;
+  count: number;
+  parts: RawPartRecord[];
 }
 
 export type WindowRecord = WindowAggregate;
@@ -75,13 +85,16 @@ export async function readArchive<R = Record<string, unknown>>(dataDir: string, 
 }
 
 export interface RawSummary {
-  /** batchId → count, for every archived raw batch. */
+  /** batchId → count, for every archived request (each part of each raw batch). */
   batches: Map<string, number>;
   /** batchIds archived more than once (must stay empty). */
   repeated: string[];
-  /** Sum of batch counts. */
+  /** Sum of the requests' counts. */
   events: number;
-  /** Archived records whose object-level seq range does not cover them, or repeated seqs. */
+  /**
+   * Archived records whose object-level seq range does not cover them, or repeated seqs, or raw
+   * batches whose count is not the sum of their parts'.
+   */
   badSeqs: string[];
 }
 
@@ -98,10 +111,13 @@ export async function rawSummary(dataDir: string, stream?: string): Promise<RawS
       if (r.seq < o.firstSeq || r.seq > o.lastSeq) badSeqs.push(`${o.path}: seq ${r.seq} outside ${o.firstSeq}..${o.lastSeq}`);
       if (seqs.has(r.seq)) badSeqs.push(`${o.path}: seq ${r.seq} archived twice`);
       seqs.add(r.seq);
+      if (r.batch.parts.reduce((n, p) => n + p.count, 0) !== r.batch.count) badSeqs.push(`${o.path}: seq ${r.seq}: count ${r.batch.count} is not the sum of its parts' counts`);
       if (stream !== undefined && r.batch.stream !== stream) continue;
-      if (batches.has(r.batch.batchId)) repeated.push(r.batch.batchId);
-      batches.set(r.batch.batchId, r.batch.count);
-      events += r.batch.count;
+      for (const part of r.batch.parts) {
+        if (batches.has(part.batchId)) repeated.push(part.batchId);
+        batches.set(part.batchId, part.count);
+        events += part.count;
+      }
     }
   }
   return { batches, repeated, events, badSeqs };

@@ -1,0 +1,144 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { RawWriter, type LocalRawBatch, type PublishRaw } from "./raw_writer.ts";
+import { columnsOf, MessageType, validateRawBatch, type EventColumns, type RawBatch, type RawPart } from "../../schemas/mod.ts";
+import type { PublishAck } from "../../runtime/transport/transport.ts";
+import type { PublishMessageOptions } from "../../runtime/core/publisher.ts";
+
+const T0 = Date.UTC(2026, 10, 22, 10, 0, 0);
+
+interface Sent {
+  subject: string;
+  type: string;
+  body: RawBatch;
+  options: PublishMessageOptions | undefined;
+  done(ack?: Partial<PublishAck>): void;
+  fail(error: unknown): void;
+}
+
+/** A publish whose writes complete when the test says so. */
+function fakePublish(): { publish: PublishRaw; sent: Sent[] } {
+  const sent: Sent[] = [];
+  let seq = 0;
+  const publish: PublishRaw = (subject, type, body, options) =>
+    new Promise((resolve, reject) => {
+      sent.push({
+        subject, type, body: body as RawBatch, options,
+        done: (ack = {}) => resolve({ stream: "TW_RAW", seq: ++seq, duplicate: false, ...ack }),
+        fail: reject,
+      });
+    });
+  return { publish, sent };
+}
+
+function part(id: string, bytes = 10, count = 1): RawPart {
+  return { batchId: id, receivedAt: T0, format: "json", count, source: "http", body: new Uint8Array(bytes) };
+}
+
+const cols = (key: string): EventColumns => columnsOf([{ key, ts: T0, value: 1 }]);
+const settle = () => new Promise((r) => setTimeout(r, 0));
+
+test("idle: a request is written at once, alone, as a valid RawBatch carrying its columns for local consumers", async () => {
+  const { publish, sent } = fakePublish();
+  const writer = new RawWriter(publish);
+  const done = writer.write("clicks", part("b1", 10, 1), cols("a"));
+  assert.is(sent.length, 1, "no waiting when nothing is in flight");
+  const { subject, type, body, options } = sent[0]!;
+  assert.equal([subject, type, options?.id], ["tw.raw.clicks", MessageType.RawBatch, "b1"]);
+  assert.equal(body, { stream: "clicks", batchId: "b1", receivedAt: T0, count: 1, parts: [part("b1", 10, 1)] });
+  assert.equal(validateRawBatch(body), []);
+  assert.equal((options?.localBody as LocalRawBatch).columns, [cols("a")]);
+  sent[0]!.done();
+  assert.is((await done).seq, 1);
+});
+
+test("requests arriving while writes are in flight go out together, in order, and each resolves when its message is durable", async () => {
+  const { publish, sent } = fakePublish();
+  const writer = new RawWriter(publish, { maxWritesPerStream: 1 });
+  const first = writer.write("clicks", part("b1"), cols("a"));
+  const later = [writer.write("clicks", part("b2", 10, 2), cols("b")), writer.write("clicks", part("b3", 10, 3), cols("c"))];
+  let resolved = 0;
+  for (const p of later) void p.then(() => resolved++);
+  assert.is(sent.length, 1);
+  assert.is(writer.waiting, 2);
+  sent[0]!.done();
+  await first;
+  await settle();
+  assert.is(resolved, 0, "not before their own message is durable");
+  assert.is(sent.length, 2);
+  const grouped = sent[1]!;
+  assert.equal(grouped.body.parts.map((p) => p.batchId), ["b2", "b3"]);
+  assert.equal([grouped.body.batchId, grouped.options?.id, grouped.body.count], ["b2", "b2", 5]);
+  assert.equal(validateRawBatch(grouped.body), []);
+  assert.equal((grouped.options?.localBody as LocalRawBatch).columns, [cols("b"), cols("c")]);
+  grouped.done({ seq: 9 });
+  assert.equal((await Promise.all(later)).map((a) => a.seq), [9, 9]);
+  assert.is(writer.waiting, 0);
+});
+
+test("a grouped message is bounded by parts and by body bytes; a large request goes alone", async () => {
+  const { publish, sent } = fakePublish();
+  const writer = new RawWriter(publish, { maxWritesPerStream: 1, maxPartsPerMessage: 3, maxMessageBytes: 100 });
+  void writer.write("s", part("busy"), cols("a"));
+  for (let i = 0; i < 4; i++) void writer.write("s", part(`p${i}`, 10), cols("a"));
+  void writer.write("s", part("big", 150), cols("a"));
+  void writer.write("s", part("after", 60), cols("a"));
+  void writer.write("s", part("last", 50), cols("a"));
+  const groups: string[][] = [];
+  for (let i = 0; i < 6 && sent.length > 0; i++) {
+    const s = sent.shift()!;
+    groups.push(s.body.parts.map((p) => p.batchId));
+    s.done();
+    await settle();
+  }
+  assert.equal(groups, [["busy"], ["p0", "p1", "p2"], ["p3"], ["big"], ["after"], ["last"]]);
+});
+
+test("streams are grouped apart; Idempotency-Key requests always go alone, under their own id", async () => {
+  const { publish, sent } = fakePublish();
+  const writer = new RawWriter(publish, { maxWritesPerStream: 1 });
+  void writer.write("a", part("a1"), cols("x"));
+  void writer.write("b", part("b1"), cols("x"));
+  void writer.write("a", part("idem:a:k1"), cols("x"), true);
+  assert.equal(sent.map((s) => [s.subject, s.options?.id]), [["tw.raw.a", "a1"], ["tw.raw.b", "b1"], ["tw.raw.a", "idem:a:k1"]]);
+  sent[2]!.done({ duplicate: true });
+});
+
+test("a failed write answers every request in it with its error; later requests are written again", async () => {
+  const { publish, sent } = fakePublish();
+  const writer = new RawWriter(publish, { maxWritesPerStream: 1 });
+  const first = writer.write("s", part("b1"), cols("a"));
+  const grouped = [writer.write("s", part("b2"), cols("a")), writer.write("s", part("b3"), cols("a"))];
+  sent[0]!.done();
+  await first;
+  await settle();
+  const boom = new Error("disk gone");
+  sent[1]!.fail(boom);
+  for (const p of grouped) {
+    try {
+      await p;
+      assert.unreachable("should reject");
+    } catch (e) {
+      assert.is(e, boom);
+    }
+  }
+  const next = writer.write("s", part("b4"), cols("a"));
+  assert.is(sent.length, 3, "the failed write freed its slot");
+  sent[2]!.done();
+  await next;
+});
+
+test("a publish that throws at once is answered like a failed write", async () => {
+  const writer = new RawWriter(() => {
+    throw new TypeError("cannot encode");
+  });
+  try {
+    await writer.write("s", part("b1"), cols("a"));
+    assert.unreachable("should reject");
+  } catch (e) {
+    assert.instance(e, TypeError);
+  }
+  assert.is(writer.waiting, 0);
+});
+
+test.run();

@@ -1,0 +1,298 @@
+/**
+ * The column form of `tw.events` batches (EventBatch, see types.ts): building one from event
+ * columns, reading the columns back, and checking one that came from the wire.
+ *
+ * Why columns: a batch of events as one MessagePack map per event cost decode more than parsing
+ * the events did. As columns it is one joined string, two float64 byte blocks and, only when
+ * events have them, the distinct tag sets with an index per event and a JSON text of ids — a
+ * few native copies per batch. Tag objects are shared between the events that carry equal tags
+ * (ingest interns them, see parseEventColumns): treat them as read-only.
+ *
+ * In-process, the publisher hands consumers the batch with its columns attached (`withColumns`),
+ * so nothing is decoded; a batch from bytes is checked once (validateEventBatch) and its decoded
+ * columns are remembered for `eventColumnsOf`, so they are decoded once too.
+ */
+import { describe, isPlainObject, pointer, type ValidationIssue } from "./issues.ts";
+import { checkStreamName } from "./stream_name.ts";
+import { keyProblem, MAX_KEY_BYTES } from "./key.ts";
+import type { EventColumns } from "./event.ts";
+import type { CanonicalEvent, EventBatch, TagValue } from "./types.ts";
+
+/** What separates keys in EventBatch.keys: a key never contains a control character. */
+export const KEY_SEPARATOR = "\u0000";
+
+/** An EventBatch as published in this process: the wire fields plus the columns they encode. */
+export interface LocalEventBatch extends EventBatch {
+  columns: EventColumns;
+}
+
+/** Malformed EventBatch content, found while reading columns that were not validated first. */
+export class EventBatchError extends Error {
+  constructor(readonly issues: ValidationIssue[]) {
+    super(`malformed EventBatch: ${issues.slice(0, 3).map((i) => `${i.path || "/"}: ${i.message}`).join("; ")}`);
+    this.name = "EventBatchError";
+  }
+}
+
+const littleEndian = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
+
+/** The float64 numbers as little-endian bytes (a view, no copy, on little-endian hosts). */
+export function float64Bytes(a: Float64Array): Uint8Array {
+  if (littleEndian) return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const out = new Uint8Array(a.length * 8);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < a.length; i++) view.setFloat64(i * 8, a[i]!, true);
+  return out;
+}
+
+/**
+ * A copy of `b` in a buffer of its own (aligned). Not `b.slice()`: on a Node Buffer (what a
+ * NATS message or a decoder over one hands out) slice is a view, not a copy.
+ */
+function ownCopy(b: Uint8Array): ArrayBuffer {
+  const copy = new Uint8Array(b.byteLength);
+  copy.set(b);
+  return copy.buffer;
+}
+
+/** The uint32 numbers as little-endian bytes (a view, no copy, on little-endian hosts). */
+function uint32Bytes(a: Uint32Array): Uint8Array {
+  if (littleEndian) return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const out = new Uint8Array(a.length * 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < a.length; i++) view.setUint32(i * 4, a[i]!, true);
+  return out;
+}
+
+/** Little-endian uint32 bytes as numbers. Length must be a multiple of 4. */
+function readUint32s(b: Uint8Array): Uint32Array {
+  const n = b.byteLength >>> 2;
+  if (littleEndian) return b.byteOffset % 4 === 0 ? new Uint32Array(b.buffer, b.byteOffset, n) : new Uint32Array(ownCopy(b));
+  const out = new Uint32Array(n);
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  for (let i = 0; i < n; i++) out[i] = view.getUint32(i * 4, true);
+  return out;
+}
+
+/** Little-endian float64 bytes as numbers (a view when aligned, else one copy). Length must be a multiple of 8. */
+export function readFloat64s(b: Uint8Array): Float64Array {
+  const n = b.byteLength >>> 3;
+  if (littleEndian) return b.byteOffset % 8 === 0 ? new Float64Array(b.buffer, b.byteOffset, n) : new Float64Array(ownCopy(b));
+  const out = new Float64Array(n);
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  for (let i = 0; i < n; i++) out[i] = view.getFloat64(i * 8, true);
+  return out;
+}
+
+/** The wire form of a batch of `columns` (no columns attached: see withColumns). */
+export function eventBatch(stream: string, partition: number, rawBatchId: string, columns: EventColumns): EventBatch {
+  const batch: EventBatch = {
+    stream,
+    partition,
+    rawBatchId,
+    count: columns.length,
+    keys: columns.keys.join(KEY_SEPARATOR),
+    ts: float64Bytes(columns.ts),
+    values: float64Bytes(columns.values),
+  };
+  if (columns.tags !== undefined) {
+    // Distinct tag objects by identity: equal tags share one object when ingest interned them
+    // (otherwise each is listed once per event — larger, still correct).
+    const index = new Map<Record<string, TagValue>, number>();
+    const sets: Record<string, TagValue>[] = [];
+    const of = new Uint32Array(columns.length);
+    for (let i = 0; i < columns.length; i++) {
+      const t = columns.tags[i];
+      if (t === null || t === undefined) continue;
+      let k = index.get(t);
+      if (k === undefined) {
+        sets.push(t);
+        index.set(t, (k = sets.length));
+      }
+      of[i] = k;
+    }
+    batch.tagSets = JSON.stringify(sets);
+    batch.tagOf = uint32Bytes(of);
+  }
+  if (columns.ids !== undefined) batch.ids = JSON.stringify(columns.ids);
+  return batch;
+}
+
+/** `batch` with its columns attached, for same-process consumers (PublishMessageOptions.localBody). */
+export function withColumns(batch: EventBatch, columns: EventColumns): LocalEventBatch {
+  return { ...batch, columns };
+}
+
+/** Canonical events as columns (for producers and tests that hold event objects). */
+export function columnsOf(events: readonly CanonicalEvent[]): EventColumns {
+  const n = events.length;
+  const keys: string[] = new Array(n);
+  const ts = new Float64Array(n);
+  const values = new Float64Array(n);
+  let tags: (Record<string, TagValue> | null)[] | undefined;
+  let ids: (string | null)[] | undefined;
+  for (let i = 0; i < n; i++) {
+    const e = events[i]!;
+    keys[i] = e.key;
+    ts[i] = e.ts;
+    values[i] = e.value;
+    if (e.tags !== undefined) (tags ??= new Array<null>(n).fill(null))[i] = e.tags;
+    if (e.id !== undefined) (ids ??= new Array<null>(n).fill(null))[i] = e.id;
+  }
+  return { length: n, keys, ts, values, tags, ids };
+}
+
+/** The events of columns as objects (tests, tools; the pipeline reads columns). */
+export function eventsOf(columns: EventColumns): CanonicalEvent[] {
+  const out: CanonicalEvent[] = [];
+  for (let i = 0; i < columns.length; i++) out.push(eventAt(columns, i));
+  return out;
+}
+
+/** Event `i` of the columns as a CanonicalEvent. */
+export function eventAt(columns: EventColumns, i: number): CanonicalEvent {
+  const e: CanonicalEvent = { key: columns.keys[i]!, ts: columns.ts[i]!, value: columns.values[i]! };
+  const tags = columns.tags?.[i];
+  if (tags != null) e.tags = tags;
+  const id = columns.ids?.[i];
+  if (id != null) e.id = id;
+  return e;
+}
+
+const decoded = new WeakMap<object, EventColumns>();
+
+/**
+ * The columns of a batch: attached ones (published in this process), or decoded from the wire
+ * fields (once per batch object). Throws EventBatchError if a batch that was not validated is
+ * malformed.
+ */
+export function eventColumnsOf(batch: EventBatch): EventColumns {
+  const local = (batch as Partial<LocalEventBatch>).columns;
+  if (local !== undefined) return local;
+  const known = decoded.get(batch);
+  if (known !== undefined) return known;
+  const issues: ValidationIssue[] = [];
+  const columns = checkEventBatch(batch, issues, 100);
+  if (columns === undefined) throw new EventBatchError(issues);
+  return columns;
+}
+
+/**
+ * Checks an EventBatch body from the wire, appending at most `maxIssues` issues; returns its
+ * columns when it is valid (and remembers them for eventColumnsOf). Keys are checked as keys;
+ * tags' values are checked but not their count or sizes (decode may run with non-default
+ * EventLimits, and these already passed them).
+ */
+export function checkEventBatch(x: unknown, issues: ValidationIssue[], maxIssues: number): EventColumns | undefined {
+  if (!isPlainObject(x)) {
+    issues.push({ path: "", message: `expected an EventBatch object, got ${describe(x)}` });
+    return undefined;
+  }
+  const before = issues.length;
+  checkStreamName(x.stream, "/stream", issues);
+  if (!(Number.isSafeInteger(x.partition) && (x.partition as number) >= 0)) issues.push({ path: "/partition", message: `expected a non-negative integer, got ${describe(x.partition)}` });
+  if (typeof x.rawBatchId !== "string" || x.rawBatchId.length === 0) issues.push({ path: "/rawBatchId", message: `expected a non-empty string, got ${describe(x.rawBatchId)}` });
+  const count = x.count;
+  const okCount = Number.isSafeInteger(count) && (count as number) >= 0;
+  if (!okCount) issues.push({ path: "/count", message: `expected a non-negative integer, got ${describe(count)}` });
+  if (typeof x.keys !== "string") issues.push({ path: "/keys", message: `expected a string of keys separated by U+0000, got ${describe(x.keys)}` });
+  for (const name of ["ts", "values"] as const) {
+    const b = x[name];
+    if (!(b instanceof Uint8Array)) issues.push({ path: `/${name}`, message: `expected bytes (a Uint8Array) of float64 numbers, got ${describe(b)}` });
+    else if (okCount && b.byteLength !== (count as number) * 8) {
+      issues.push({ path: `/${name}`, message: `expected ${count} float64 numbers (${(count as number) * 8} bytes), got ${b.byteLength} bytes` });
+    }
+  }
+  for (const name of ["tagSets", "ids"] as const) {
+    if (x[name] !== undefined && typeof x[name] !== "string") issues.push({ path: `/${name}`, message: `expected JSON text, got ${describe(x[name])}` });
+  }
+  if ((x.tagSets === undefined) !== (x.tagOf === undefined)) {
+    issues.push({ path: x.tagOf === undefined ? "/tagOf" : "/tagSets", message: "expected tagSets and tagOf together (or neither)" });
+  } else if (x.tagOf !== undefined) {
+    if (!(x.tagOf instanceof Uint8Array)) issues.push({ path: "/tagOf", message: `expected bytes (a Uint8Array) of uint32 numbers, got ${describe(x.tagOf)}` });
+    else if (okCount && x.tagOf.byteLength !== (count as number) * 4) {
+      issues.push({ path: "/tagOf", message: `expected ${count} uint32 numbers (${(count as number) * 4} bytes), got ${x.tagOf.byteLength} bytes` });
+    }
+  }
+  if (issues.length > before) return undefined;
+  const n = count as number;
+  const keys = n === 0 && x.keys === "" ? [] : (x.keys as string).split(KEY_SEPARATOR);
+  if (keys.length !== n) {
+    issues.push({ path: "/keys", message: `expected ${n} keys separated by U+0000, got ${keys.length}` });
+    return undefined;
+  }
+  for (let i = 0; i < n && issues.length < maxIssues; i++) {
+    const problem = keyProblem(keys[i], MAX_KEY_BYTES);
+    if (problem !== undefined) issues.push({ path: `/keys/${i}`, message: problem });
+  }
+  const ts = readFloat64s(x.ts as Uint8Array);
+  const values = readFloat64s(x.values as Uint8Array);
+  for (let i = 0; i < n && issues.length < maxIssues; i++) {
+    if (!Number.isSafeInteger(ts[i])) issues.push({ path: `/ts/${i}`, message: `expected an integer, got ${describe(ts[i])}` });
+    if (!Number.isFinite(values[i])) issues.push({ path: `/values/${i}`, message: `expected a finite number, got ${describe(values[i])}` });
+  }
+  let tags: (Record<string, TagValue> | null)[] | undefined;
+  if (x.tagSets !== undefined) {
+    const sets = jsonArray(x.tagSets as string, "/tagSets", "of tag objects", undefined, issues);
+    if (sets !== undefined) {
+      for (let k = 0; k < sets.length && issues.length < maxIssues; k++) checkTags(sets[k], `/tagSets/${k}`, issues, maxIssues);
+      const of = readUint32s(x.tagOf as Uint8Array);
+      tags = new Array(n);
+      for (let i = 0; i < n; i++) {
+        const k = of[i]!;
+        if (k > sets.length) {
+          if (issues.length < maxIssues) issues.push({ path: `/tagOf/${i}`, message: `expected 0 (no tags) to ${sets.length} (a tag set), got ${k}` });
+          continue;
+        }
+        tags[i] = k === 0 ? null : (sets[k - 1] as Record<string, TagValue>);
+      }
+    }
+  }
+  const ids = x.ids === undefined ? undefined : jsonArray(x.ids as string, "/ids", `of ${n} entries`, n, issues);
+  if (ids !== undefined) {
+    for (let i = 0; i < n && issues.length < maxIssues; i++) {
+      const id = ids[i];
+      if (id !== null && (typeof id !== "string" || id.length === 0)) issues.push({ path: `/ids/${i}`, message: `expected a non-empty string or null, got ${describe(id)}` });
+    }
+  }
+  if (issues.length > before) return undefined;
+  const columns: EventColumns = {
+    length: n,
+    keys,
+    ts,
+    values,
+    tags,
+    ids: ids as (string | null)[] | undefined,
+  };
+  decoded.set(x, columns);
+  return columns;
+}
+
+/** JSON text of an array (of `length` entries, when given), parsed; undefined after an issue. */
+function jsonArray(text: string, path: string, what: string, length: number | undefined, issues: ValidationIssue[]): unknown[] | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    issues.push({ path, message: `expected JSON text of an array ${what}, got text that is not JSON` });
+    return undefined;
+  }
+  if (!Array.isArray(value) || (length !== undefined && value.length !== length)) {
+    issues.push({ path, message: `expected JSON text of an array ${what}, got ${Array.isArray(value) ? `${value.length} entries` : describe(value)}` });
+    return undefined;
+  }
+  return value;
+}
+
+function checkTags(x: unknown, path: string, issues: ValidationIssue[], maxIssues: number): void {
+  if (!isPlainObject(x)) {
+    issues.push({ path, message: `expected an object of tags, got ${describe(x)}` });
+    return;
+  }
+  for (const name of Object.keys(x)) {
+    const v = x[name];
+    if (typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v))) continue;
+    issues.push({ path: pointer(path, name), message: `expected a tag value that is a string, a finite number or a boolean, got ${describe(v)}` });
+    if (issues.length >= maxIssues) return;
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Event tags: checking a producer's tags and copying them, interned per batch so that events
+ * with equal tags share one copy. The messages for bad tags are built only when asked for
+ * (tagIssues), after copyTags refused them: valid tags, the common case, cost no strings.
+ */
+import { describe, isPlainObject, pointer, type ValidationIssue } from "./issues.ts";
+import type { EventLimits } from "./event.ts";
+import type { TagValue } from "./types.ts";
+import { utf8ByteLength } from "./utf8.ts";
+
+const TAG_NAME = /^[A-Za-z0-9_.:-]+$/;
+
+/**
+ * Tag names seen valid, so the pattern runs once per distinct name rather than once per tag
+ * (producers reuse a handful of names). Bounded: cleared when full.
+ */
+const knownTagNames = new Set<string>();
+const MAX_KNOWN_TAG_NAMES = 4096;
+
+function validTagName(name: string, limits: EventLimits): boolean {
+  if (name.length === 0 || name.length > limits.maxTagNameLength) return false;
+  if (knownTagNames.has(name)) return true;
+  if (!TAG_NAME.test(name)) return false;
+  if (knownTagNames.size >= MAX_KNOWN_TAG_NAMES) knownTagNames.clear();
+  knownTagNames.add(name);
+  return true;
+}
+
+/**
+ * Tag sets already copied in one batch, as a trie over their (name, value) pairs in order, so
+ * that equal tags (same names in the same order, same values of the same types) get one shared
+ * copy: events of a batch mostly repeat a few tag sets, and a shared copy costs no allocation
+ * here and is written once per batch downstream (event_batch.ts).
+ */
+export interface TagNode {
+  next: Map<string, Map<TagValue, TagNode>> | undefined;
+  tags: Record<string, TagValue> | undefined;
+}
+
+export function newTagNode(): TagNode {
+  return { next: undefined, tags: undefined };
+}
+
+/**
+ * A copy of valid tags (never aliasing the input), or undefined if anything is wrong (see
+ * tagIssues). With `seen`, tags equal to ones copied before get that earlier copy.
+ */
+export function copyTags(x: unknown, limits: EventLimits, seen: TagNode | undefined): Record<string, TagValue> | undefined {
+  if (!isPlainObject(x)) return undefined;
+  let count = 0;
+  let node = seen;
+  // for-in rather than Object.keys: no array per event (x is a plain object, see isPlainObject).
+  for (const name in x) {
+    if (++count > limits.maxTags) return undefined;
+    if (!validTagName(name, limits)) return undefined;
+    const v = x[name];
+    if (typeof v === "string") {
+      if (v.length * 3 > limits.maxTagValueBytes && utf8ByteLength(v) > limits.maxTagValueBytes) return undefined;
+    } else if (typeof v !== "boolean" && !(typeof v === "number" && Number.isFinite(v))) return undefined;
+    if (node !== undefined) {
+      const next = (node.next ??= new Map());
+      let byValue = next.get(name);
+      if (byValue === undefined) next.set(name, (byValue = new Map()));
+      let child = byValue.get(v as TagValue);
+      if (child === undefined) byValue.set(v as TagValue, (child = newTagNode()));
+      node = child;
+    }
+  }
+  if (node?.tags !== undefined) return node.tags;
+  const out: Record<string, TagValue> = {};
+  for (const name in x) {
+    // "__proto__" is a legal tag name; plain assignment would set the prototype instead.
+    if (name === "__proto__") Object.defineProperty(out, name, { value: x[name], enumerable: true, writable: true, configurable: true });
+    else out[name] = x[name] as TagValue;
+  }
+  if (node !== undefined) node.tags = out;
+  return out;
+}
+
+/** Appends the issues of tags copyTags refused. */
+export function tagIssues(x: unknown, path: string, limits: EventLimits, issues: ValidationIssue[]): void {
+  if (!isPlainObject(x)) {
+    issues.push({ path, message: `expected an object of at most ${limits.maxTags} tags, got ${describe(x)}` });
+    return;
+  }
+  const names = Object.keys(x);
+  if (names.length > limits.maxTags) {
+    // Checking each of an unbounded number of tags would only repeat the point.
+    issues.push({ path, message: `expected at most ${limits.maxTags} tags, got ${names.length}` });
+    return;
+  }
+  for (const name of names) {
+    if (issues.length >= limits.maxIssuesPerEvent) break;
+    if (!validTagName(name, limits)) {
+      const found = name.length > limits.maxTagNameLength ? `${name.length} characters` : describe(name);
+      issues.push({ path: pointer(path, name), message: `expected a tag name of 1..${limits.maxTagNameLength} characters [A-Za-z0-9_.:-], got ${found}` });
+      continue;
+    }
+    const v = x[name];
+    if (typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v))) continue;
+    if (typeof v === "string") {
+      const bytes = utf8ByteLength(v);
+      if (bytes > limits.maxTagValueBytes) {
+        issues.push({ path: pointer(path, name), message: `expected a tag value of at most ${limits.maxTagValueBytes} UTF-8 bytes, got ${bytes} bytes` });
+      }
+      continue;
+    }
+    issues.push({ path: pointer(path, name), message: `expected a tag value that is a string, a finite number or a boolean, got ${describe(v)}` });
+  }
+}

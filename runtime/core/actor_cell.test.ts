@@ -136,4 +136,28 @@ test("checkpointed state is exactly once across crashes: restored, redelivered i
   await transport.close();
 });
 
+test("slow work keeps its input: no redelivery while a long receive is in progress", async () => {
+  const transport = new InProcessTransport({ fs: new MemoryFileSystem(), dir: "/log", durable: false });
+  await transport.ensureStreams([{ name: "IN", subjects: ["in.>"] }, { name: "DLQ", subjects: ["tw.dlq.>"] }]);
+  const system = new ActorSystem({ transport, log: memoryLogger("error"), ackWaitMs: 2_100 });
+  const seen: number[] = [];
+  const slow: ActorBehaviour<null> = {
+    kind: "slow",
+    inputs: [{ filter: "in.a", group: "slow", type: "n" }],
+    init: () => null,
+    async receive(s, input) {
+      if (input.kind !== "message") return s;
+      seen.push(input.deliveryCount);
+      await new Promise((r) => setTimeout(r, 3_000)); // longer than the ack wait
+      return s;
+    },
+  };
+  const sup = await system.startSupervisor("root", { ...supervision, children: [system.actor("slow", slow)] });
+  await system.publish("in.a", "n", 1);
+  await waitFor("the slow message to finish", async () => seen.length === 1 && (await system.actors.get("slow")!.backlog()) === 0, { timeoutMs: 10_000 });
+  assert.equal(seen, [1], "delivered once, never redelivered");
+  await sup.stop();
+  await transport.close();
+});
+
 test.run();

@@ -74,6 +74,7 @@ export class ActorCell<S> {
   /** Publishes a checkpoint must wait for (ack mode "checkpoint", timers). */
   #unsettledEffects: Promise<unknown>[] = [];
   #crashed = false;
+  #keepAliveTimer: TimerHandle | undefined;
   #seqs: Record<string, number> = {};
   /** Restored checkpoint's `folded` sets: redeliveries of these are skipped. */
   #skip = new Map<string, Set<number>>();
@@ -133,7 +134,23 @@ export class ActorCell<S> {
   }
 
   /** Restores the checkpoint, runs init, attaches the inputs and starts the loop. A throw here is a crash. */
+  /**
+   * Slow work keeps its input: every third of the ack wait, deliveries still being handled,
+   * in flight or held for a checkpoint are reported as in progress, so the transport does not
+   * redeliver them meanwhile.
+   */
+  #keepAlive(): void {
+    this.#keepAliveTimer = this.deps.clock.setTimeout(() => {
+      if (this.#done || this.#crashed) return;
+      this.#current?.working();
+      for (const e of this.#inFlight) e.delivery?.working();
+      for (const h of this.#held) h.delivery.working();
+      this.#keepAlive();
+    }, Math.max(1_000, Math.floor(this.deps.ackWaitMs / 3)));
+  }
+
   async start(): Promise<void> {
+    this.#keepAlive();
     const saved = await this.deps.checkpoints.load(this.name);
     if (saved) {
       this.#restored = this.deps.codec.decodeValue(saved) as Checkpoint;
@@ -460,6 +477,7 @@ export class ActorCell<S> {
   #finish(reason: Error | undefined): void {
     if (this.#done) return;
     this.#done = true;
+    this.#keepAliveTimer?.cancel();
     this.#checkpointTimer?.cancel();
     for (const t of this.#timers.values()) t.cancel();
     this.#timers.clear();

@@ -31,6 +31,7 @@ import { ingestRoutes } from "../actors/ingest/ingest.ts";
 import { defaultIngestLimits } from "../actors/ingest/accept.ts";
 import type { ActorKind, TrendwireConfig } from "./config.ts";
 import { openTransport, usesNats } from "./transport.ts";
+import { retrying } from "./retry.ts";
 import type { ActorBehaviour } from "../runtime/core/actor.ts";
 import { streamSpecs } from "./streams.ts";
 import { edgeApp } from "./edge.ts";
@@ -105,7 +106,7 @@ export async function startPipeline(config: TrendwireConfig, platform: Platform,
     : await openTransport(config, platform, log, options.clock);
   const { transport } = opened;
   log.debug("transport open", { transport: usesNats(config) && !options.transport ? "nats" : "embedded" });
-  await transport.ensureStreams(streamSpecs(config));
+  await retrying("creating the streams", () => transport.ensureStreams(streamSpecs(config)), log);
   log.debug("streams ensured");
   const store = options.store ?? new LocalDirObjectStore(platform.fs, `${dataDir}/objects`);
   const metrics = new MetricsRegistry();
@@ -115,7 +116,8 @@ export async function startPipeline(config: TrendwireConfig, platform: Platform,
   // Every durable consumer of the pipeline exists before anything is published, whichever
   // process starts first (JetStream keeps messages only for consumers that exist).
   const allPartitions = ownedPartitions(0, 1, config.partitions);
-  await system.ensureConsumers([...stageBehaviours(config, allPartitions, system, store).values()]);
+  const stages = [...stageBehaviours(config, allPartitions, system, store).values()];
+  await retrying("creating the pipeline's consumers", () => system.ensureConsumers(stages), log);
   log.debug("pipeline consumers ensured");
 
   const owned = ownedPartitions(config.instance, config.instances, config.partitions);

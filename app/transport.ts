@@ -9,7 +9,8 @@ import type { Logger } from "../runtime/core/log.ts";
 import type { Transport } from "../runtime/transport/transport.ts";
 import { FileCheckpointStore, type CheckpointStore } from "../runtime/store/checkpoint_store.ts";
 import { InProcessTransport } from "../runtime/transport/in_process.ts";
-import { ConfigError, TransportUnavailableError } from "../runtime/core/errors.ts";
+import { ConfigError } from "../runtime/core/errors.ts";
+import { retrying } from "./retry.ts";
 import type { TrendwireConfig } from "./config.ts";
 
 export interface OpenedTransport {
@@ -68,21 +69,14 @@ export async function openTransport(config: TrendwireConfig, platform: Platform,
     },
     log: (message: string, detail?: unknown) => log.warn(message, detail === undefined ? undefined : { detail }),
   };
-  // NATS may come up after us (a node booting, a server restarting): keep trying for a while
-  // rather than exit at once; main.ts ends a start-up that takes too long.
-  let transport;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      transport = await NatsTransport.connect(connectOptions);
-      break;
-    } catch (err) {
-      if (!(err instanceof TransportUnavailableError) || attempt >= 30) throw err;
-      log.warn("NATS not reachable yet; retrying", { attempt, err });
-      await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
-    }
-  }
+  // NATS may come up after us (a node booting, a server restarting): keep trying for a while.
+  const transport = await retrying("connecting to NATS", () => NatsTransport.connect(connectOptions), log);
   log.debug("connected to NATS", { servers: config.nats });
-  const checkpoints = await KvCheckpointStore.open(transport, { storage: config.streamStorage as "file" | "memory", replicas: config.streamReplicas });
+  const checkpoints = await retrying(
+    "opening the checkpoint bucket",
+    () => KvCheckpointStore.open(transport, { storage: config.streamStorage as "file" | "memory", replicas: config.streamReplicas }),
+    log,
+  );
   log.debug("checkpoint bucket open");
   return { kind: "nats", transport, checkpoints };
 }

@@ -8,18 +8,10 @@ import {
   type WindowerOptions,
   type WindowEvent,
 } from "./windows.ts";
+import { mulberry32 } from "../../test/helpers/random.ts";
 
-/** mulberry32: a tiny seeded PRNG, so every property run is reproducible from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so every property run is reproducible from its seed. */
+const prng = mulberry32;
 
 type Op = { kind: "add"; stream: string; events: WindowEvent[]; now: number } | { kind: "tick"; now: number };
 

@@ -3,7 +3,7 @@
  * <partition>-<firstSeq>-<lastSeq>.msgpack`) back for assertions, and folding it into the
  * numbers tests reconcile: raw batches by id, final window totals per (stream, key, window).
  */
-import type { WindowAggregate } from "../../schemas/mod.ts";
+import type { TrendSignal, WindowAggregate } from "../../schemas/mod.ts";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { decode } from "@msgpack/msgpack";
@@ -41,18 +41,7 @@ export interface RawBatchRecord {
 
 export type WindowRecord = WindowAggregate;
 
-export interface SignalRecord {
-  stream: string;
-  key: string;
-  windowStart: number;
-  windowEnd: number;
-  observed: number;
-  expected: number;
-  score: number;
-  direction: "up" | "down";
-  detector: string;
-  explanation: string;
-}
+export type SignalRecord = TrendSignal;
 
 async function walk(dir: string, rel: string, out: string[]): Promise<void> {
   let entries;

@@ -128,3 +128,14 @@ export function describeConfig(spec: ConfigSpec): { field: string; flag: string;
     description: f.description,
   }));
 }
+
+/** Option checks shared by components that validate their own options (transports). */
+export function positive(field: string, value: number): number {
+  if (!(value > 0) || !Number.isFinite(value)) throw new ConfigError(field, `must be a positive number, got ${value}`);
+  return value;
+}
+
+export function nonNegative(field: string, value: number): number {
+  if (!(value >= 0) || !Number.isFinite(value)) throw new ConfigError(field, `must be a non-negative number, got ${value}`);
+  return value;
+}

@@ -2,8 +2,9 @@
  * Options of the in-process transport and of its consumer groups: documented defaults, and
  * one parse step that rejects a bad value by field name (ConfigError).
  */
+import { nonNegative, positive } from "../core/config.ts";
+export { nonNegative, positive };
 import { systemClock, type Clock } from "../core/clock.ts";
-import { ConfigError } from "../core/errors.ts";
 import type { FileSystem } from "../platform/platform.ts";
 import type { ConsumeOptions, StreamSpec } from "./transport.ts";
 
@@ -69,15 +70,6 @@ export function groupConfig(o: ConsumeOptions): GroupConfig {
   };
 }
 
-export function positive(field: string, value: number): number {
-  if (!(value > 0) || !Number.isFinite(value)) throw new ConfigError(field, `must be a positive number, got ${value}`);
-  return value;
-}
-
-export function nonNegative(field: string, value: number): number {
-  if (!(value >= 0) || !Number.isFinite(value)) throw new ConfigError(field, `must be a non-negative number, got ${value}`);
-  return value;
-}
 
 export function definedOnly(spec: StreamSpec): Partial<StreamSpec> {
   return Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined)) as Partial<StreamSpec>;

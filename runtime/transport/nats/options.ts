@@ -4,6 +4,8 @@
  * Secrets arrive as strings (the composition root reads creds/seed files), so nothing here
  * touches a file system; TLS file paths are handed to the Node transport, which reads them.
  */
+import { nonNegative, positive } from "../../core/config.ts";
+export { nonNegative, positive };
 import { credsAuthenticator, nkeyAuthenticator, type Authenticator } from "@nats-io/nats-core";
 import type { NodeConnectionOptions } from "@nats-io/transport-node";
 import { systemClock, type Clock } from "../../core/clock.ts";
@@ -132,15 +134,6 @@ function connectionOptions(o: NatsTransportOptions, p: Omit<ParsedNatsOptions, "
   };
 }
 
-export function positive(field: string, value: number): number {
-  if (!(value > 0) || !Number.isFinite(value)) throw new ConfigError(field, `must be a positive number, got ${value}`);
-  return value;
-}
-
-export function nonNegative(field: string, value: number): number {
-  if (!(value >= 0) || !Number.isFinite(value)) throw new ConfigError(field, `must be a non-negative number, got ${value}`);
-  return value;
-}
 
 function integerFrom(field: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) throw new ConfigError(field, `must be an integer >= ${min}, got ${value}`);

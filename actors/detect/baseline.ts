@@ -1,9 +1,9 @@
 /**
  * A key's learned normal: the per-key state the detector keeps and the rules that move it.
  *
- * The state is twelve plain numbers, no arrays (it is checkpointed with MessagePack for up to
- * ~1M keys), so every statistic is a running one: exponentially weighted with the configured
- * half-life, and a plain running mean while fewer windows than one memory span have been seen
+ * The statistical state is twelve plain numbers, plus the long-memory layer's (likelihood.ts);
+ * it is checkpointed with MessagePack, so every statistic is a running one: exponentially
+ * weighted with the configured half-life, and a plain running mean while fewer windows than one memory span have been seen
  * (so a new key learns fast and its early estimates are honest about how little they rest on).
  *
  * Robustness: the level moves by a Winsorised error (at most WINSOR predictive deviations per
@@ -12,6 +12,8 @@
  * alarmed `adaptWindows` times in one direction the level jumps to the fast tracker (half-life
  * one window), which has followed the new values all along.
  */
+
+import { newLongState, type LongState } from "./likelihood.ts";
 
 export interface KeyState {
   /** Windows folded in so far, empty gap windows included. Drives warm-up and learning rates. */
@@ -37,6 +39,8 @@ export interface KeyState {
   noise: number;
   /** 1 while every value has been a non-negative integer (count model), 0 once one was not. */
   counts: number;
+  /** The long-memory layer (likelihood.ts), updated by detector.ts alongside the numbers above. */
+  long: LongState;
 }
 
 /** Nominal value of `KeyState.noise` for a key the model describes well (measured by simulation). */
@@ -47,7 +51,7 @@ const SPREAD_MEMORY = 2;
 export function newKeyState(): KeyState {
   return {
     n: 0, level: 0, variance: 0, absError: 0, upperVariance: 0, upperAbs: 0, fast: 0,
-    cusumUp: 0, cusumDown: 0, run: 0, noise: NOMINAL_NOISE, counts: 1,
+    cusumUp: 0, cusumDown: 0, run: 0, noise: NOMINAL_NOISE, counts: 1, long: newLongState(),
   };
 }
 

@@ -40,6 +40,7 @@ import type { DetectorConfig } from "./detector_config.ts";
 import { explain } from "./detector_explain.ts";
 import { countTest, valueTest } from "./detector_point.ts";
 import { surprise } from "./detector_stats.ts";
+import { LEARN, newLongState, SHORT, voteLong, type LongDetector, type LongVote } from "./likelihood.ts";
 
 export { newKeyState, type KeyState } from "./baseline.ts";
 export {
@@ -49,7 +50,7 @@ export {
 
 export { formatNumber, formatP, formatScores, formatWindow } from "./detector_explain.ts";
 
-export type DetectorName = "poisson" | "robust-z" | "cusum" | "warmup";
+export type DetectorName = "poisson" | "robust-z" | "cusum" | "warmup" | LongDetector;
 
 export interface Observation {
   /** The window's value as given. */
@@ -75,7 +76,7 @@ export interface Observation {
 
 /** A value or gap the detector cannot fold in. */
 export class DetectorInputError extends RangeError {
-  constructor(readonly field: "value" | "gap", message: string) {
+  constructor(readonly field: "value" | "gap" | "ts", message: string) {
     super(`detector ${field}: ${message}`);
     this.name = "DetectorInputError";
   }
@@ -94,6 +95,9 @@ const LOG_SUSPECT = Math.log(1e-2);
 const NOISE_QUANTILE = 0.99;
 const NOISE_STEP = 0.5;
 const NOISE_GAIN = 1;
+/** Long-layer surprise (p ≤ 1e-5) from which a window counts as extreme, and what later windows of the run are damped to. */
+const EXTREME = 5;
+const DAMPED = 3;
 
 /** What scoring one window found, before it is worded. */
 export interface Scored {
@@ -113,6 +117,8 @@ export interface Scored {
   seen: number;
   counts: boolean;
   belowMinDelta: boolean;
+  /** Set when the long layer judged the window: its vote, and whether an extreme run damped it. */
+  long?: LongVote & { damped: boolean };
 }
 
 /**
@@ -120,11 +126,49 @@ export interface Scored {
  * empty windows skipped since the last observation; they count as zeros and are folded in O(1)
  * (at most a fixed number of exact steps, then a closed form).
  */
-export function observe(state: KeyState, value: number, config: DetectorConfig, gap = 0): Observation {
+export function observe(state: KeyState, value: number, config: DetectorConfig, gap = 0, ts?: number): Observation {
   if (!Number.isFinite(value)) throw new DetectorInputError("value", `must be a finite number, got ${value}`);
   if (!(Number.isSafeInteger(gap) && gap >= 0)) throw new DetectorInputError("gap", `must be an integer ≥ 0, got ${gap}`);
+  if (ts !== undefined && !Number.isFinite(ts)) throw new DetectorInputError("ts", `must be a finite epoch ms, got ${ts}`);
+  if (gap >= LEARN) state.long = newLongState(); // its history is stale: the key starts its long memory afresh
+  else if (gap > 0) for (let i = 0; i < Math.min(gap, SHORT); i++) voteLong(state.long, 0, undefined);
   if (gap > 0) foldGap(state, gap, config);
-  return new WindowObservation(scoreWindow(state, value, config), config);
+  const scored = scoreWindow(state, value, config);
+  return new WindowObservation(judgeLong(state, scored, voteLong(state.long, value, ts, scored.surprise), config), config);
+}
+
+/**
+ * Once a key has LEARN windows behind it, the long layer decides: the strongest of its votes,
+ * with only the first window of an extreme run (surprise ≥ EXTREME) keeping its value and the
+ * rest damped to DAMPED, so one event alarms once. Before that, the statistical tests decide
+ * (with their warm-up and adaptive threshold), so a young key can still signal a surge.
+ */
+function judgeLong(state: KeyState, scored: Scored, vote: LongVote, config: DetectorConfig): Scored {
+  const long = state.long;
+  if (long.n <= LEARN) return scored;
+  let s = vote.surprise;
+  const extreme = s >= EXTREME;
+  const damped = extreme && long.extreme === 1;
+  if (damped) s = Math.min(s, DAMPED);
+  long.extreme = extreme ? 1 : 0;
+  const thresholdSurprise = scored.thresholdSurprise;
+  const expected = Number.isNaN(vote.expected) ? scored.expected : vote.expected;
+  const delta = Math.abs(scored.observed - expected);
+  const belowMinDelta = scored.counts && delta < config.minDelta;
+  return {
+    ...scored,
+    expected,
+    spread: vote.spread,
+    surprise: s,
+    thresholdSurprise,
+    anomalous: s >= thresholdSurprise && !belowMinDelta,
+    direction: scored.observed >= expected ? "up" : "down",
+    detector: vote.detector,
+    delta,
+    statistic: vote.z,
+    belowMinDelta,
+    long: { ...vote, damped },
+  };
 }
 
 /**

@@ -7,6 +7,7 @@
 import { scoreFromSurprise } from "./detector_config.ts";
 import type { DetectorConfig } from "./detector_config.ts";
 import type { Scored } from "./detector.ts";
+import { SHORT, type LongVote } from "./likelihood.ts";
 
 /** A measurement as printed: integers whole, |x| ≥ 100 rounded to units, else 3 significant digits. */
 export function formatNumber(x: number): string {
@@ -51,6 +52,7 @@ export function explain(scored: Scored, config: DetectorConfig): string {
     return `learning baseline (window 1 of ${config.warmupWindows} before signals): ${seen}`;
   }
   const vs = `${seen} vs expected ${formatNumber(scored.expected)} ± ${formatNumber(scored.spread)}`;
+  if (scored.long) return explainLong(scored, scored.long, vs, config);
   const score = scoreFromSurprise(scored.surprise);
   const threshold = scoreFromSurprise(scored.thresholdSurprise);
   const [scoreText, thresholdText] = formatScores(score, threshold);
@@ -71,4 +73,28 @@ export function explain(scored: Scored, config: DetectorConfig): string {
     ? (rising ? "sustained rise" : "sustained fall")
     : (rising ? "surge" : "drop");
   return `${what}: ${vs} ${evidence})`;
+}
+
+const LONG_TESTS: Record<LongVote["detector"], string> = {
+  "moving-z": "moving z-score",
+  seasonal: "hour-of-week profile",
+  "out-of-range": "out of range",
+};
+
+/** A window judged by the long layer (likelihood.ts): which chain, its deviate, and its recent vs usual raw scores. */
+function explainLong(scored: Scored, vote: LongVote & { damped: boolean }, vs: string, config: DetectorConfig): string {
+  const score = scoreFromSurprise(scored.surprise);
+  const threshold = scoreFromSurprise(scored.thresholdSurprise);
+  const [scoreText, thresholdText] = formatScores(score, threshold);
+  const comparison = `score ${scoreText} ${score >= threshold ? "≥" : "<"} threshold ${thresholdText}`;
+  const evidence = vote.detector === "out-of-range"
+    ? `beyond the range ${formatNumber(vote.usual)}…${formatNumber(vote.usualSpread)} seen so far by more than ${formatNumber(vote.spread)}`
+    : `${LONG_TESTS[vote.detector]} z=${formatNumber(vote.z)}; mean deviation ${formatNumber(vote.recent)} over the last ${SHORT} windows vs usual ${formatNumber(vote.usual)} ± ${formatNumber(vote.usualSpread)}`;
+  const damped = vote.damped ? `, damped: the same event already alarmed` : "";
+  const text = `${vs} (${LONG_TESTS[vote.detector]}: ${evidence}, p=${formatP(scored.surprise)}${damped}, ${comparison})`;
+  if (scored.belowMinDelta && score >= threshold) {
+    return `change too small to signal: ${text.slice(0, -1)}, but change ${formatNumber(scored.delta)} < minDelta ${formatNumber(config.minDelta)})`;
+  }
+  if (!scored.anomalous) return `normal: ${text}`;
+  return `${scored.direction === "up" ? (vote.detector === "seasonal" ? "above its usual for this hour" : "surge") : (vote.detector === "seasonal" ? "below its usual for this hour" : "drop")}: ${text}`;
 }

@@ -14,6 +14,6 @@ export interface SeriesPoint {
 export function scoreSeries(points: readonly SeriesPoint[], config: DetectorConfig): Observation[] {
   const state = newKeyState();
   const out: Observation[] = [];
-  for (const p of points) out.push(observe(state, p.value, config));
+  for (const p of points) out.push(observe(state, p.value, config, 0, p.ts));
   return out;
 }

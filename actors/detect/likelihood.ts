@@ -1,0 +1,216 @@
+/**
+ * The long-memory layer of the detector: "how unusual is this key's recent behaviour, judged by
+ * its own history of being unusual?" It is what makes a key's alarms rare on series whose raw
+ * deviations are routinely large (real-valued, structured series), and it is what NAB rewards.
+ *
+ * Two predictions per key, each turned into a deviate z of the new value:
+ *  - "moving-z": an exponentially weighted mean and variance of the values (memory Z_MEMORY
+ *    windows): a plain moving z-score;
+ *  - "seasonal": the key's hour-of-week profile (SEASON_BUCKETS buckets, each an EWMA of the
+ *    values seen in it) and the EW spread of the values around it, for daily and weekly cycles.
+ * Each deviate becomes a raw score min(1, |z|/RAW_CAP), and each raw score goes through an
+ * anomaly-likelihood chain (Ahmad et al. 2017, with running estimates instead of a stored
+ * history): its mean over the last SHORT windows is compared with a normal fitted to the
+ * history of those means (EW, memory LONG windows, floors on mean and variance); the tail
+ * probability of that is the chain's p, and its surprise −log10 p the chain's vote.
+ * "out-of-range": a value beyond the key's running min/max by more than OUT_OF_RANGE of the range
+ * seen so far, which the statistical point test also finds unlikely, is an alarm by itself.
+ *
+ * Everything here is O(1) per window: 19 numbers plus the 168-number profile per key.
+ * The constants were chosen on half of NAB's DEV files and checked on the other half
+ * (bench/nab.ts, `npm run bench -- nab`).
+ */
+import { logNormalUpper } from "./detector_stats.ts";
+
+/** Windows averaged before the likelihood is taken. */
+export const SHORT = 5;
+/** Memory of the normal fitted to the short averages, in windows. */
+const LONG = 2000;
+/** Windows a key must have seen before the likelihood speaks (its history must mean something). */
+export const LEARN = 100;
+const MEAN_FLOOR = 0.03;
+const VARIANCE_FLOOR = 0.0003;
+/** |z| at which a chain's raw score saturates at 1. */
+const RAW_CAP = 6;
+/** Memory of the moving z-score's mean and variance, in windows. */
+const Z_MEMORY = 100;
+/** Hour-of-week buckets of the seasonal profile, and the profile's learning rate per visit. */
+export const SEASON_BUCKETS = 168;
+const SEASON_MS = 7 * 24 * 3_600_000;
+const SEASON_RATE = 0.2;
+/** Memory of the spread around the seasonal profile, in windows. */
+const SEASON_SPREAD_MEMORY = 200;
+/** Out of range: beyond min/max by more than this share of the range seen, after OUT_OF_RANGE_SEEN windows. */
+const OUT_OF_RANGE = 0.03;
+const OUT_OF_RANGE_SEEN = 20;
+/**
+ * ...and only when the window's own statistical test finds it unlikely too (surprise ≥ 3, p ≤ 1e-3):
+ * in stationary noise a new record is common early on (probability 1/n), and it must not alarm.
+ */
+const OUT_OF_RANGE_POINT = 3;
+/** The surprise out-of-range counts as (p = 1e-10). */
+export const OUT_OF_RANGE_SURPRISE = 10;
+
+/** One anomaly-likelihood chain: the last SHORT raw scores and the running normal of their mean. */
+export interface Chain {
+  /** Raw scores, a ring of SHORT. */
+  ring: number[];
+  sum: number;
+  mean: number;
+  variance: number;
+}
+
+export interface LongState {
+  /** Windows seen by this layer. */
+  n: number;
+  /** Moving z-score: EW mean and variance of values. */
+  zMean: number;
+  zVariance: number;
+  /** Hour-of-week profile, and which buckets have been seen (bit b%30 of seasonSeenBits[b/30]). */
+  season: number[];
+  seasonSeenBits: number[];
+  seasonVariance: number;
+  seasonSeen: number;
+  /** Running extremes of the values. */
+  min: number;
+  max: number;
+  level: Chain;
+  seasonal: Chain;
+  /** 1 while the previous window's chains were in the extreme zone (its later windows are damped). */
+  extreme: number;
+}
+
+function newChain(): Chain {
+  return { ring: new Array<number>(SHORT).fill(0), sum: 0, mean: 0, variance: 0 };
+}
+
+export function newLongState(): LongState {
+  return {
+    n: 0, zMean: 0, zVariance: 0, season: new Array<number>(SEASON_BUCKETS).fill(0),
+    seasonSeenBits: new Array<number>(Math.ceil(SEASON_BUCKETS / 30)).fill(0), seasonVariance: 0, seasonSeen: 0,
+    min: Infinity, max: -Infinity, level: newChain(), seasonal: newChain(), extreme: 0,
+  };
+}
+
+export type LongDetector = "moving-z" | "seasonal" | "out-of-range";
+
+/** What the long layer found for one window (before the extreme-run rule). */
+export interface LongVote {
+  /** −log10 p of the strongest chain (0 while learning). */
+  surprise: number;
+  detector: LongDetector;
+  /** That chain's prediction and spread of the value, and the value's deviate. */
+  expected: number;
+  spread: number;
+  z: number;
+  /** That chain's short mean of raw scores, and the mean ± sd it was judged against. */
+  recent: number;
+  usual: number;
+  usualSpread: number;
+}
+
+/** −log10 of the two-sided-by-reflection normal tail of m (Numenta's tailProbability). */
+function chainSurprise(chain: Chain, m: number): { surprise: number; usual: number; spread: number } {
+  const usual = Math.max(chain.mean, MEAN_FLOOR);
+  const spread = Math.sqrt(Math.max(chain.variance, VARIANCE_FLOOR));
+  const reflected = m < usual ? 2 * usual - m : m;
+  return { surprise: -logNormalUpper((reflected - usual) / spread) / Math.LN10, usual, spread };
+}
+
+/** Puts raw into the ring; returns the new short mean. */
+function pushRaw(chain: Chain, raw: number, n: number): number {
+  const slot = n % SHORT;
+  chain.sum += raw - chain.ring[slot]!;
+  chain.ring[slot] = raw;
+  return chain.sum / Math.min(n + 1, SHORT);
+}
+
+function learnChain(chain: Chain, m: number, rate: number): void {
+  const d = m - chain.mean;
+  chain.mean += rate * d;
+  chain.variance = (1 - rate) * (chain.variance + rate * d * d);
+}
+
+const rawScore = (z: number) => Math.min(1, Math.abs(z) / RAW_CAP);
+/** Errors are clipped here before they are squared, so even ±1e200 values keep every statistic finite. */
+const MAX_ERROR = 1e150;
+const clip = (d: number) => Math.max(-MAX_ERROR, Math.min(MAX_ERROR, d));
+
+function seasonBucket(ts: number): number {
+  const phase = ((ts % SEASON_MS) + SEASON_MS) % SEASON_MS;
+  return Math.floor((phase / SEASON_MS) * SEASON_BUCKETS);
+}
+
+/**
+ * Scores value x at time ts (epoch ms; undefined for a window with no time, e.g. a gap, which
+ * skips the seasonal profile), then learns it. `pointSurprise` is the statistical point test's
+ * surprise for the same window (gates out-of-range). Mutates `s`.
+ */
+export function voteLong(s: LongState, x: number, ts: number | undefined, pointSurprise = Infinity): LongVote {
+  const n = s.n;
+  // Moving z-score (before learning x).
+  const zSpread = Math.sqrt(Math.max(s.zVariance, 1e-24));
+  const z = n > 1 ? (x - s.zMean) / zSpread : 0;
+  const zExpected = s.zMean;
+  {
+    const rate = Math.max(1 / Z_MEMORY, 1 / (n + 1));
+    const d = clip(x - s.zMean);
+    s.zMean += rate * d;
+    s.zVariance = (1 - rate) * (s.zVariance + rate * d * d);
+  }
+  // Seasonal profile.
+  let zs = 0;
+  let sExpected = NaN;
+  const sSpread = Math.sqrt(Math.max(s.seasonVariance, 1e-24));
+  if (ts !== undefined) {
+    const b = seasonBucket(ts);
+    const prior = s.season[b]!;
+    const bit = 1 << (b % 30);
+    if ((s.seasonSeenBits[(b / 30) | 0]! & bit) === 0) {
+      s.seasonSeenBits[(b / 30) | 0]! |= bit;
+      s.season[b] = x;
+    } else {
+      sExpected = prior;
+      if (s.seasonSeen > 1) zs = (x - prior) / sSpread;
+      s.seasonSeen++;
+      const rate = Math.max(1 / SEASON_SPREAD_MEMORY, 1 / s.seasonSeen);
+      const d = clip(x - prior);
+      s.seasonVariance = (1 - rate) * (s.seasonVariance + rate * d * d);
+      s.season[b] = prior + SEASON_RATE * d;
+    }
+  }
+  const mLevel = pushRaw(s.level, rawScore(z), n);
+  const mSeason = pushRaw(s.seasonal, rawScore(zs), n);
+
+  let vote: LongVote = {
+    surprise: 0, detector: "moving-z", expected: zExpected, spread: zSpread, z, recent: mLevel, usual: 0, usualSpread: 0,
+  };
+  if (n >= LEARN) {
+    const level = chainSurprise(s.level, mLevel);
+    vote = { ...vote, surprise: level.surprise, usual: level.usual, usualSpread: level.spread };
+    const season = chainSurprise(s.seasonal, mSeason);
+    if (!Number.isNaN(sExpected) && season.surprise > vote.surprise) {
+      vote = {
+        surprise: season.surprise, detector: "seasonal", expected: sExpected, spread: sSpread, z: zs,
+        recent: mSeason, usual: season.usual, usualSpread: season.spread,
+      };
+    }
+  }
+  const rate = Math.max(1 / LONG, 1 / (n + 1));
+  learnChain(s.level, mLevel, rate);
+  learnChain(s.seasonal, mSeason, rate);
+
+  const range = s.max - s.min;
+  if (n >= OUT_OF_RANGE_SEEN && pointSurprise >= OUT_OF_RANGE_POINT && (x > s.max + OUT_OF_RANGE * range || x < s.min - OUT_OF_RANGE * range)) {
+    if (OUT_OF_RANGE_SURPRISE > vote.surprise) {
+      vote = {
+        surprise: OUT_OF_RANGE_SURPRISE, detector: "out-of-range", expected: x > s.max ? s.max : s.min,
+        spread: OUT_OF_RANGE * range, z, recent: 0, usual: s.min, usualSpread: s.max,
+      };
+    }
+  }
+  if (x > s.max) s.max = x;
+  if (x < s.min) s.min = x;
+  s.n = n + 1;
+  return vote;
+}

@@ -46,7 +46,7 @@ export interface DetectorConfig {
 
 export const defaultDetectorConfig: DetectorConfig = Object.freeze({
   warmupWindows: 8,
-  threshold: 0.85,
+  threshold: 0.8,
   maxThreshold: 0.9,
   halfLifeWindows: 30,
   minDelta: 5,

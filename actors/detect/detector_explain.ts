@@ -76,9 +76,9 @@ export function explain(scored: Scored, config: DetectorConfig): string {
 }
 
 const LONG_TESTS: Record<LongVote["detector"], string> = {
-  "moving-z": "moving z-score",
-  seasonal: "hour-of-week profile",
-  "out-of-range": "out of range",
+  "moving-z": "moving-z",
+  seasonal: "seasonal (hour-of-week profile)",
+  "out-of-range": "out-of-range",
 };
 
 /** A window judged by the long layer (likelihood.ts): which chain, its deviate, and its recent vs usual raw scores. */
@@ -89,12 +89,14 @@ function explainLong(scored: Scored, vote: LongVote & { damped: boolean }, vs: s
   const comparison = `score ${scoreText} ${score >= threshold ? "≥" : "<"} threshold ${thresholdText}`;
   const evidence = vote.detector === "out-of-range"
     ? `beyond the range ${formatNumber(vote.usual)}…${formatNumber(vote.usualSpread)} seen so far by more than ${formatNumber(vote.spread)}`
-    : `${LONG_TESTS[vote.detector]} z=${formatNumber(vote.z)}; mean deviation ${formatNumber(vote.recent)} over the last ${SHORT} windows vs usual ${formatNumber(vote.usual)} ± ${formatNumber(vote.usualSpread)}`;
-  const damped = vote.damped ? `, damped: the same event already alarmed` : "";
-  const text = `${vs} (${LONG_TESTS[vote.detector]}: ${evidence}, p=${formatP(scored.surprise)}${damped}, ${comparison})`;
+    : `z=${formatNumber(vote.z)}; mean deviation ${formatNumber(vote.recent)} over the last ${SHORT} windows vs usual ${formatNumber(vote.usual)} ± ${formatNumber(vote.usualSpread)}`;
+  const damped = vote.damped ? ", damped: this run already alarmed" : "";
+  const detail = `${LONG_TESTS[vote.detector]} ${evidence}, p=${formatP(scored.surprise)}${damped}, ${comparison}`;
   if (scored.belowMinDelta && score >= threshold) {
-    return `change too small to signal: ${text.slice(0, -1)}, but change ${formatNumber(scored.delta)} < minDelta ${formatNumber(config.minDelta)})`;
+    return `change too small to signal: ${vs} (${detail}, but change ${formatNumber(scored.delta)} < minDelta ${formatNumber(config.minDelta)})`;
   }
-  if (!scored.anomalous) return `normal: ${text}`;
-  return `${scored.direction === "up" ? (vote.detector === "seasonal" ? "above its usual for this hour" : "surge") : (vote.detector === "seasonal" ? "below its usual for this hour" : "drop")}: ${text}`;
+  if (!scored.anomalous) return `normal: ${vs} (${detail})`;
+  const rising = scored.direction === "up";
+  const what = vote.detector === "seasonal" ? (rising ? "above usual for this hour" : "below usual for this hour") : rising ? "surge" : "drop";
+  return `${what}: ${vs} (${detail})`;
 }

@@ -7,6 +7,7 @@
 import process from "node:process";
 import { parseArgs } from "../app/cli.ts";
 import { pipelineBench, pipelineHelp } from "./pipeline.ts";
+import { forecastBench, forecastHelp } from "./forecast.ts";
 import { summariseProfile } from "./cpuprofile.ts";
 import { printProfile } from "./profile_report.ts";
 import { BenchUsageError, intFlag } from "./flags.ts";
@@ -28,6 +29,11 @@ const benches: Record<string, Bench> = {
     summary: "events/s through the pipeline (embedded; JetStream with --transport nats) vs a bare node:http parse-only server, and event-to-trend latency",
     help: pipelineHelp,
     run: (flags) => pipelineBench(flags),
+  },
+  forecast: {
+    summary: "window updates/s through the detect forecaster (TensorFlow.js MLP) per batch size, cpu vs wasm backend",
+    help: forecastHelp,
+    run: (flags) => forecastBench(flags),
   },
   cpuprofile: {
     summary: "summarise a .cpuprofile (top self-time functions and areas)",

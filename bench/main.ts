@@ -8,6 +8,7 @@ import process from "node:process";
 import { parseArgs } from "../app/cli.ts";
 import { pipelineBench, pipelineHelp } from "./pipeline.ts";
 import { nabBench } from "./nab.ts";
+import { forecastBench, forecastHelp } from "./forecast.ts";
 import { summariseProfile } from "./cpuprofile.ts";
 import { printProfile } from "./profile_report.ts";
 import { BenchUsageError, intFlag } from "./flags.ts";
@@ -34,6 +35,11 @@ const benches: Record<string, Bench> = {
     summary: "detection quality on NAB's DEV files (standard / low FP / low FN) beside the published detectors",
     help: "Usage: npm run bench -- nab [--dir ../shared/nab-dev] [--files]\n",
     run: (flags) => nabBench(flags),
+  },
+  forecast: {
+    summary: "window updates/s through the detect forecaster (TensorFlow.js MLP) per batch size, cpu vs wasm backend",
+    help: forecastHelp,
+    run: (flags) => forecastBench(flags),
   },
   cpuprofile: {
     summary: "summarise a .cpuprofile (top self-time functions and areas)",

@@ -90,11 +90,13 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
     halfLifeMs: config.detector.halfLifeWindows * config.detector.windowMs,
     idleMs: idleWindows * config.detector.windowMs,
   };
+  /** The window being recorded (read by startState; one function, not a closure per window). */
+  let current: WindowAggregate;
   /** A newly admitted key's state: from its sketch history if that is credible and counts what is scored. */
-  const startState = (w: WindowAggregate) => (before: Activity): KeyState => {
+  const startState = (before: Activity): KeyState => {
     const state = newKeyState();
     const windows = before.windows - before.windowsError;
-    if (w.min === 1 && w.max === 1 && windows >= config.detector.warmupWindows) startFromPrior(state, before.events / before.windows, windows);
+    if (current.min === 1 && current.max === 1 && windows >= config.detector.warmupWindows) startFromPrior(state, before.events / before.windows, windows);
     return state;
   };
   return {
@@ -131,7 +133,8 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
           ctx.metrics.counter("tw_windows_unscorable_total", "Windows whose value detect cannot score (not finite or beyond ±1e15)").inc();
           continue;
         }
-        const entry = keys.record(id, w.windowStart, w.count, startState(w));
+        current = w;
+        const entry = keys.record(id, w.windowStart, w.count, startState, known);
         if (!entry) {
           sketchOnly++;
           continue;

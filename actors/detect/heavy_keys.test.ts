@@ -71,8 +71,9 @@ test("activity decays with the half-life: one half-life later an estimate is hal
   sketch.add("a", 0, 8);
   const later = sketch.estimate("a", H);
   assert.ok(Math.abs(later.events - 4) < 1e-9 && Math.abs(later.windows - 0.5) < 1e-12);
-  const before = sketch.add("a", 2 * H, 6);
-  assert.ok(Math.abs(before.events - 2) < 1e-9, "add returns the activity just before the window");
+  sketch.add("a", 2 * H, 6);
+  assert.ok(Math.abs(sketch.before().events - 2) < 1e-9, "before(): the activity just before the window");
+  assert.ok(Math.abs(sketch.rate() - 8 / 1.25) < 1e-9, "rate(): events per window seen, this one included");
   assert.ok(Math.abs(sketch.estimate("a", 2 * H).events - 8) < 1e-9);
 });
 
@@ -148,10 +149,10 @@ test("snapshot and restore give the same estimates; another shape does not fit",
   const now = feedZipf(sketch, exact, 2000, 3);
   const snap = sketch.snapshot();
   assert.is(sketch.width, 512, "width rounded up to a power of two");
-  assert.is(snap.events.byteLength, 512 * 3 * 8);
+  assert.is(snap.counters.byteLength, 512 * 3 * 2 * 8);
   const copy = new DecayedCountMin(300, 3, H);
   assert.ok(copy.fits(snap));
-  copy.restore({ ...snap, events: snap.events.slice(), windows: snap.windows.slice() });
+  copy.restore({ ...snap, counters: snap.counters.slice() });
   for (const id of [...exact.events.keys()].slice(0, 200)) assert.equal(copy.estimate(id, now), sketch.estimate(id, now));
   assert.not.ok(new DecayedCountMin(1024, 3, H).fits(snap));
   assert.not.ok(new DecayedCountMin(512, 3, 2 * H).fits(snap));

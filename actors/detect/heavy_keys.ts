@@ -48,9 +48,8 @@ export interface SketchSnapshot {
   origin: number | null;
   totalEvents: number;
   totalWindows: number;
-  /** depth × width float64, little-endian, row after row. */
-  events: Uint8Array;
-  windows: Uint8Array;
+  /** depth × width pairs (events, windows) of float64, little-endian, row after row. */
+  counters: Uint8Array;
 }
 
 /** A second FNV offset basis (any odd constant unrelated to the standard one). */
@@ -64,8 +63,8 @@ export class DecayedCountMin {
   readonly depth: number;
   readonly halfLifeMs: number;
   readonly #mask: number;
-  readonly #events: Float64Array;
-  readonly #windows: Float64Array;
+  /** Per counter its events then its windows, side by side (one cache line per counter). */
+  readonly #counters: Float64Array;
   /** Cell indexes of the key being updated (reused). */
   readonly #cells: Int32Array;
   #origin: number | undefined = undefined;
@@ -83,47 +82,61 @@ export class DecayedCountMin {
     this.depth = depth;
     this.halfLifeMs = halfLifeMs;
     this.#mask = this.width - 1;
-    this.#events = new Float64Array(this.width * depth);
-    this.#windows = new Float64Array(this.width * depth);
+    this.#counters = new Float64Array(2 * this.width * depth);
     this.#cells = new Int32Array(depth);
   }
 
   /** Bytes the counters take. */
   get bytes(): number {
-    return this.#events.byteLength + this.#windows.byteLength;
+    return this.#counters.byteLength;
   }
 
   /**
-   * Adds one window of `id` with `events` (≥ 0) at `time` (ms) and returns the key's activity
-   * just before it, at `time`. `weight` is then its decayed events after the window, in the
-   * sketch's scaled units (comparable between keys, see `rebase`).
+   * Adds one window of `id` with `events` (≥ 0) at `time` (ms). Then `weight` is the key's
+   * decayed events after the window, in the sketch's scaled units (comparable between keys, see
+   * `rebase`), and `before()` its activity just before the window. (Fields, not a result
+   * object: this runs for every window.)
    */
-  add(id: string, time: number, events: number): Activity {
+  add(id: string, time: number, events: number): void {
     const scale = this.#scaleAt(time);
     this.#locate(id);
     const cells = this.#cells;
+    const counters = this.#counters;
     let eventsMin = Infinity;
     let windowsMin = Infinity;
     for (let i = 0; i < cells.length; i++) {
       const c = cells[i]!;
-      if (this.#events[c]! < eventsMin) eventsMin = this.#events[c]!;
-      if (this.#windows[c]! < windowsMin) windowsMin = this.#windows[c]!;
+      if (counters[c]! < eventsMin) eventsMin = counters[c]!;
+      if (counters[c + 1]! < windowsMin) windowsMin = counters[c + 1]!;
     }
     const eventsAfter = eventsMin + events * scale;
     const windowsAfter = windowsMin + scale;
     for (let i = 0; i < cells.length; i++) {
       const c = cells[i]!;
-      if (this.#events[c]! < eventsAfter) this.#events[c] = eventsAfter;
-      if (this.#windows[c]! < windowsAfter) this.#windows[c] = windowsAfter;
+      if (counters[c]! < eventsAfter) counters[c] = eventsAfter;
+      if (counters[c + 1]! < windowsAfter) counters[c + 1] = windowsAfter;
     }
     this.#totalEvents += events * scale;
     this.#totalWindows += scale;
     this.weight = eventsAfter;
-    return this.#activity(eventsMin, windowsMin, scale);
+    this.#before[0] = eventsMin;
+    this.#before[1] = windowsMin;
   }
 
   /** Decayed events of the last `add`'s key after it, in scaled units. */
   weight = 0;
+  /** The last `add`'s key's scaled events and windows before it. */
+  readonly #before = new Float64Array(2);
+
+  /** The last `add`'s key's activity just before its window, at that window's time. */
+  before(): Activity {
+    return this.#activity(this.#before[0]!, this.#before[1]!, this.#scale);
+  }
+
+  /** The last `add`'s key's typical window: decayed events / decayed windows, this window included. */
+  rate(): number {
+    return this.weight / (this.#before[1]! + this.#scale);
+  }
 
   /** The activity of `id` at `time`, without changing anything. */
   estimate(id: string, time: number): Activity {
@@ -132,8 +145,8 @@ export class DecayedCountMin {
     let eventsMin = Infinity;
     let windowsMin = Infinity;
     for (const c of this.#cells) {
-      eventsMin = Math.min(eventsMin, this.#events[c]!);
-      windowsMin = Math.min(windowsMin, this.#windows[c]!);
+      eventsMin = Math.min(eventsMin, this.#counters[c]!);
+      windowsMin = Math.min(windowsMin, this.#counters[c + 1]!);
     }
     return this.#activity(eventsMin, windowsMin, scale);
   }
@@ -146,10 +159,7 @@ export class DecayedCountMin {
   rebase(time: number): number {
     if (this.#origin === undefined || (time - this.#origin) / this.halfLifeMs < REBASE_HALF_LIVES) return 1;
     const factor = 2 ** (-(time - this.#origin) / this.halfLifeMs);
-    for (let i = 0; i < this.#events.length; i++) {
-      this.#events[i]! *= factor;
-      this.#windows[i]! *= factor;
-    }
+    for (let i = 0; i < this.#counters.length; i++) this.#counters[i]! *= factor;
     this.#totalEvents *= factor;
     this.#totalWindows *= factor;
     this.#origin = time;
@@ -161,22 +171,20 @@ export class DecayedCountMin {
     return {
       width: this.width, depth: this.depth, halfLifeMs: this.halfLifeMs, origin: this.#origin ?? null,
       totalEvents: this.#totalEvents, totalWindows: this.#totalWindows,
-      events: float64ToBytes(this.#events), windows: float64ToBytes(this.#windows),
+      counters: float64ToBytes(this.#counters),
     };
   }
 
   /** Whether `s` is a snapshot of a sketch of this shape (width, depth, half-life). */
   fits(s: SketchSnapshot): boolean {
-    const bytes = this.#events.byteLength;
     return s?.width === this.width && s.depth === this.depth && s.halfLifeMs === this.halfLifeMs &&
-      s.events instanceof Uint8Array && s.events.byteLength === bytes && s.windows instanceof Uint8Array && s.windows.byteLength === bytes &&
+      s.counters instanceof Uint8Array && s.counters.byteLength === this.#counters.byteLength &&
       Number.isFinite(s.totalEvents) && Number.isFinite(s.totalWindows) && (s.origin === null || Number.isFinite(s.origin));
   }
 
   /** Loads a snapshot that `fits`. */
   restore(s: SketchSnapshot): void {
-    this.#events.set(float64FromBytes(s.events));
-    this.#windows.set(float64FromBytes(s.windows));
+    this.#counters.set(float64FromBytes(s.counters));
     this.#origin = s.origin ?? undefined;
     this.#totalEvents = s.totalEvents;
     this.#totalWindows = s.totalWindows;
@@ -193,7 +201,7 @@ export class DecayedCountMin {
   #locate(id: string): void {
     const h1 = fnv1a(id);
     const h2 = fnv1a(id, SECOND_BASIS) | 1;
-    for (let i = 0; i < this.depth; i++) this.#cells[i] = i * this.width + ((h1 + Math.imul(i, h2)) & this.#mask);
+    for (let i = 0; i < this.depth; i++) this.#cells[i] = 2 * (i * this.width + ((h1 + Math.imul(i, h2)) & this.#mask));
   }
 
   #activity(eventsScaled: number, windowsScaled: number, scale: number): Activity {
@@ -210,13 +218,19 @@ export class DecayedCountMin {
 /** How many times the lightest tracked key's typical window one window must be to admit its key at once. */
 export const BURST_MARGIN = 2;
 
-/** A key with full state. `weight` (its decayed events, scaled) orders the heap; `slot` is its place there. */
+/**
+ * A key with full state. `weight` is its decayed events (scaled); the heap is ordered by
+ * `heapWeight`, the weight when it was last placed: weights only grow, so a stale heapWeight is
+ * a lower bound and the heap is put right lazily, only at its root, when a key must be
+ * challenged (an update is O(1), not a sift through a 100 000-key heap). `slot` is its place.
+ */
 export interface Tracked<V> {
   readonly id: string;
   value: V;
   /** Time (ms) of its last window; the caller keeps it current. Idle eviction reads it. */
   last: number;
   weight: number;
+  heapWeight: number;
   /** Its typical window: decayed events / decayed windows it appeared in, at its last window. */
   rate: number;
   slot: number;
@@ -243,7 +257,7 @@ export class HeavyKeys<V> {
   evictedByRank = 0;
   evictedIdle = 0;
   readonly #byId = new Map<string, Tracked<V>>();
-  /** Min-heap on weight. */
+  /** Min-heap on heapWeight. */
   readonly #heap: Tracked<V>[] = [];
   #now = -Infinity;
   #nextSweep = -Infinity;
@@ -277,41 +291,50 @@ export class HeavyKeys<V> {
    * scored; admitted by a burst it is often the lightest key itself until its activity catches up. `start` builds an admitted key's value from its activity before this
    * window. Undefined: the key stays in the sketch only.
    */
-  record(id: string, time: number, events: number, start: (before: Activity) => V): Tracked<V> | undefined {
+  record(
+    id: string, time: number, events: number, start: (before: Activity) => V, known: Tracked<V> | undefined = this.#byId.get(id),
+  ): Tracked<V> | undefined {
     this.#advance(time);
     const factor = this.sketch.rebase(time);
-    if (factor !== 1) for (const e of this.#heap) e.weight *= factor;
-    const before = this.sketch.add(id, time, events);
+    if (factor !== 1) for (const e of this.#heap) (e.weight *= factor), (e.heapWeight *= factor);
+    this.sketch.add(id, time, events);
     const weight = this.sketch.weight;
-    const rate = (before.events + events) / (before.windows + 1);
-    const entry = this.#byId.get(id);
-    if (entry) {
-      entry.rate = rate;
-      if (weight > entry.weight) {
-        entry.weight = weight;
-        this.#down(entry.slot);
-      }
-      return entry;
+    const rate = this.sketch.rate();
+    if (known && known.slot >= 0) {
+      known.rate = rate;
+      if (weight > known.weight) known.weight = weight;
+      return known;
     }
     if (this.#heap.length >= this.capacity) {
-      const lightest = this.#heap[0]!;
+      const lightest = this.#lightest();
       if (!(weight > lightest.weight || events >= BURST_MARGIN * lightest.rate)) return undefined;
-      this.#remove(this.#heap[0]!);
+      this.#remove(lightest);
       this.evictedByRank++;
     }
-    const admitted: Tracked<V> = { id, value: start(before), last: time, weight, rate, slot: -1 };
+    const admitted: Tracked<V> = { id, value: start(this.sketch.before()), last: time, weight, heapWeight: weight, rate, slot: -1 };
     this.#insert(admitted);
     return admitted;
+  }
+
+  /** The heap's root once its weight is current: the tracked key with the least activity. */
+  #lightest(): Tracked<V> {
+    const heap = this.#heap;
+    for (let root = heap[0]!; root.heapWeight < root.weight; root = heap[0]!) {
+      root.heapWeight = root.weight;
+      this.#down(0);
+    }
+    return heap[0]!;
   }
 
   /** Re-admits a key from a checkpoint (ahead of any `record`); beyond capacity the lighter keys lose. */
   restore(id: string, value: V, last: number, weight: number, rate: number): void {
     if (this.#byId.has(id)) return;
     if (this.#heap.length >= this.capacity) {
-      if (!(weight > this.#heap[0]!.weight)) return;
-      this.#remove(this.#heap[0]!);
+      const lightest = this.#lightest();
+      if (!(weight > lightest.weight)) return;
+      this.#remove(lightest);
     }
-    this.#insert({ id, value, last, weight, rate, slot: -1 });
+    this.#insert({ id, value, last, weight, heapWeight: weight, rate, slot: -1 });
     this.#now = Math.max(this.#now, last);
   }
 
@@ -361,7 +384,7 @@ export class HeavyKeys<V> {
     const e = heap[i]!;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (heap[p]!.weight <= e.weight) break;
+      if (heap[p]!.heapWeight <= e.heapWeight) break;
       heap[i] = heap[p]!;
       heap[i]!.slot = i;
       i = p;
@@ -377,8 +400,8 @@ export class HeavyKeys<V> {
     for (;;) {
       let c = 2 * i + 1;
       if (c >= n) break;
-      if (c + 1 < n && heap[c + 1]!.weight < heap[c]!.weight) c++;
-      if (heap[c]!.weight >= e.weight) break;
+      if (c + 1 < n && heap[c + 1]!.heapWeight < heap[c]!.heapWeight) c++;
+      if (heap[c]!.heapWeight >= e.heapWeight) break;
       heap[i] = heap[c]!;
       heap[i]!.slot = i;
       i = c;

@@ -10,6 +10,7 @@ import { pipelineBench, pipelineHelp } from "./pipeline.ts";
 import { summariseProfile } from "./cpuprofile.ts";
 import { printProfile } from "./profile_report.ts";
 import { BenchUsageError, intFlag } from "./flags.ts";
+import { detectBench, detectHelp } from "./detect.ts";
 
 const cpuprofileHelp = `Usage: node dist/bench/main.js cpuprofile <file.cpuprofile> [--top 25]
 
@@ -28,6 +29,11 @@ const benches: Record<string, Bench> = {
     summary: "events/s through the pipeline (embedded; JetStream with --transport nats) vs a bare node:http parse-only server, and event-to-trend latency",
     help: pipelineHelp,
     run: (flags) => pipelineBench(flags),
+  },
+  detect: {
+    summary: "window updates/s through detect (actor and bare detector, one core), and RSS with 1 M distinct keys",
+    help: detectHelp,
+    run: (flags) => detectBench(flags),
   },
   cpuprofile: {
     summary: "summarise a .cpuprofile (top self-time functions and areas)",

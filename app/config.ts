@@ -24,7 +24,7 @@ export const configSpec = {
   detectThreshold: { type: "number", default: 0.8, min: 0.5, max: 0.999, env: "TW_DETECT_THRESHOLD", flag: "detect-threshold", description: "Score at which a window is a trend (0.8 ≈ p ≤ 1e-4)" },
   detectWarmupWindows: { type: "int", default: 8, min: 1, env: "TW_DETECT_WARMUP", flag: "detect-warmup", description: "Windows a key must have before it can signal" },
   detectMinDelta: { type: "number", default: 5, min: 0, env: "TW_DETECT_MIN_DELTA", flag: "detect-min-delta", description: "Smallest absolute change over expected that can signal (counts)" },
-  detectMaxKeys: { type: "int", default: 100_000, min: 1, env: "TW_DETECT_MAX_KEYS", flag: "detect-max-keys", description: "Keys with detector state per detect instance (least recently updated evicted)" },
+  detectMaxKeys: { type: "int", default: 100_000, min: 1, env: "TW_DETECT_MAX_KEYS", flag: "detect-max-keys", description: "Keys with detector state per detect instance (the most active; see Known limits)" },
   maxBodyBytes: { type: "int", default: 10 * 1024 * 1024, min: 1024, env: "TW_MAX_BODY_BYTES", flag: "max-body-bytes", description: "Largest request body or WebSocket frame (bytes)" },
   maxEventsPerRequest: { type: "int", default: 10_000, min: 1, env: "TW_MAX_EVENTS_PER_REQUEST", flag: "max-events-per-request", description: "Most events in one request or frame" },
   maxInFlight: { type: "int", default: 256, min: 1, env: "TW_MAX_IN_FLIGHT", flag: "max-in-flight", description: "Batches being written at once before ingest answers 429" },

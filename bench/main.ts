@@ -12,6 +12,7 @@ import { forecastBench, forecastHelp } from "./forecast.ts";
 import { summariseProfile } from "./cpuprofile.ts";
 import { printProfile } from "./profile_report.ts";
 import { BenchUsageError, intFlag } from "./flags.ts";
+import { detectBench, detectHelp } from "./detect.ts";
 
 const cpuprofileHelp = `Usage: node dist/bench/main.js cpuprofile <file.cpuprofile> [--top 25]
 
@@ -40,6 +41,11 @@ const benches: Record<string, Bench> = {
     summary: "window updates/s through the detect forecaster (TensorFlow.js MLP) per batch size, cpu vs wasm backend",
     help: forecastHelp,
     run: (flags) => forecastBench(flags),
+  },
+  detect: {
+    summary: "window updates/s through detect (actor and bare detector, one core), and RSS with 1 M distinct keys",
+    help: detectHelp,
+    run: (flags) => detectBench(flags),
   },
   cpuprofile: {
     summary: "summarise a .cpuprofile (top self-time functions and areas)",

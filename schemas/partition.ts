@@ -35,6 +35,14 @@ export function partitionerOf(stream: string, partitions: number): (key: string)
   return (key) => (fnv1aUtf8(h0, key) >>> 0) % partitions;
 }
 
+/**
+ * FNV-1a 32-bit of the UTF-8 bytes of `s`, continuing from `h` (the FNV offset basis by
+ * default; another basis gives another hash of the same bytes). Unsigned.
+ */
+export function fnv1a(s: string, h: number = FNV_OFFSET): number {
+  return fnv1aUtf8(h, s) >>> 0;
+}
+
 function fnv1aUtf8(h: number, s: string): number {
   for (let i = 0; i < s.length; i++) {
     let c = s.charCodeAt(i);

@@ -5,6 +5,7 @@
  * tens of thousands of numbers one by one cost more than taking the snapshot. Packed, it is a
  * few copies. `unpackSnapshot` also takes the plain form (older checkpoints), unchanged.
  */
+import { float64FromBytes, float64ToBytes } from "../../runtime/codec/float64_bytes.ts";
 import { WindowRestoreError } from "./windows_config.ts";
 import type { StreamSnapshot, WindowerSnapshot } from "./windows_snapshot.ts";
 
@@ -24,7 +25,6 @@ export interface PackedWindowerSnapshot extends Omit<WindowerSnapshot, "streams"
 }
 
 const COLUMNS = ["starts", "counts", "sums", "mins", "maxs", "revisions"] as const;
-const littleEndian = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
 
 export function packSnapshot(snapshot: WindowerSnapshot): PackedWindowerSnapshot {
   return { ...snapshot, packed: true, streams: snapshot.streams.map(packStream) };
@@ -35,7 +35,7 @@ function packStream(s: StreamSnapshot): PackedStreamSnapshot {
   const n = keys.length;
   const numbers = new Float64Array(n * COLUMNS.length);
   [starts, counts, sums, mins, maxs, revisions].forEach((column, c) => numbers.set(column, c * n));
-  return { ...rest, keys: keys.join("\u0000"), windows: n, columns: toBytes(numbers) };
+  return { ...rest, keys: keys.join("\u0000"), windows: n, columns: float64ToBytes(numbers) };
 }
 
 /** The plain snapshot of a packed one (or the plain one itself); throws WindowRestoreError if malformed. */
@@ -51,31 +51,9 @@ function unpackStream(p: PackedStreamSnapshot): StreamSnapshot {
   if (typeof keys !== "string" || !Number.isSafeInteger(n) || n < 0 || !(columns instanceof Uint8Array) || columns.byteLength !== n * COLUMNS.length * 8) {
     throw new WindowRestoreError(`stream ${JSON.stringify(p?.stream)}: malformed packed windows`);
   }
-  const numbers = fromBytes(columns);
+  const numbers = float64FromBytes(columns);
   const column = (c: number) => Array.from(numbers.subarray(c * n, (c + 1) * n));
   const keyList = n === 0 ? [] : keys.split("\u0000");
   if (keyList.length !== n) throw new WindowRestoreError(`stream ${JSON.stringify(p.stream)}: ${keyList.length} keys for ${n} windows`);
   return { ...rest, keys: keyList, starts: column(0), counts: column(1), sums: column(2), mins: column(3), maxs: column(4), revisions: column(5) };
-}
-
-function toBytes(a: Float64Array): Uint8Array {
-  if (littleEndian) return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  const out = new Uint8Array(a.length * 8);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < a.length; i++) view.setFloat64(i * 8, a[i]!, true);
-  return out;
-}
-
-function fromBytes(b: Uint8Array): Float64Array {
-  const n = b.byteLength / 8;
-  if (littleEndian) {
-    // A copy in a buffer of its own (aligned). Not b.slice(): on a Node Buffer that is a view.
-    const copy = new Uint8Array(b.byteLength);
-    copy.set(b);
-    return new Float64Array(copy.buffer);
-  }
-  const out = new Float64Array(n);
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  for (let i = 0; i < n; i++) out[i] = view.getFloat64(i * 8, true);
-  return out;
 }

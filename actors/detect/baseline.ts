@@ -106,6 +106,29 @@ export function startBaseline(state: KeyState, value: number): void {
 }
 
 /**
+ * Starts a count key from a prior instead of cold: `level` is its typical window count so far
+ * (≥ 0) and `windows` how many windows that rests on (it counts towards warm-up, so with
+ * `windows` ≥ warmupWindows the key may signal at once). The spread is the Poisson one the
+ * level implies (variance = level, moments of a normal error); over-dispersion is learned from
+ * the windows that follow. For a key that had full state before, or a stream of plain events
+ * whose activity was tracked without it (heavy_keys.ts).
+ */
+export function startFromPrior(state: KeyState, level: number, windows: number): void {
+  state.n = Math.max(1, Math.min(N_CAP, Math.floor(windows)));
+  state.level = level;
+  state.fast = level;
+  state.variance = level;
+  state.absError = Math.sqrt((2 / Math.PI) * level);
+  state.upperVariance = level / 2;
+  state.upperAbs = state.absError / 2;
+  state.cusumUp = 0;
+  state.cusumDown = 0;
+  state.run = 0;
+  state.noise = NOMINAL_NOISE;
+  state.counts = 1;
+}
+
+/**
  * Folds one scored window into the baseline. `spread` is the predictive standard deviation the
  * window was scored against; `learnSpread` is false for unusual windows (their error must not
  * widen the notion of normal); `winsorise` is false during warm-up, when the spread is too raw

@@ -4,6 +4,8 @@ import { detectActor, type DetectState } from "./detect.ts";
 import { detectorConfig } from "./detector.ts";
 import { decodeSubjectToken, MessageType, type AggBatch, type TrendSignal, type WindowAggregate } from "../../schemas/mod.ts";
 import { fakeContext, message, type FakeContext } from "../../test/helpers/fake_ctx.ts";
+import { mulberry32 } from "../../test/helpers/random.ts";
+import { MessageCodec } from "../../runtime/codec/codec.ts";
 
 const T0 = Date.UTC(2026, 10, 22, 10, 0, 0);
 const W = 10_000;
@@ -59,23 +61,116 @@ test("partial windows (shutdown) and revisions of scored windows are not scored"
   assert.is(ctx.metrics.counter("tw_windows_scored_total", "").get(), 21);
 });
 
-test("per-key state is bounded: the least recently updated key is evicted", async () => {
+const ids = (state: DetectState) => [...state.keys.values()].map((e) => e.id.split("\u0000")[1]).sort();
+
+test("per-key state is bounded by maxKeys: the most active keys keep it, the rest are counted in the sketch only", async () => {
   const actor = make(3);
   const ctx = fakeContext({ now: T0 });
   let state = await actor.init(ctx);
-  for (const [k, i] of [["a", 0], ["b", 0], ["c", 0], ["a", 1], ["d", 0]] as const) state = await feed(actor, state, ctx, [win(k, i, 5)]);
-  assert.equal([...state.keys.keys()].map((id) => id.split("\u0000")[1]), ["c", "a", "d"]);
-  assert.is(ctx.metrics.counter("tw_detect_keys_evicted_total", "").get(), 1);
+  state = await feed(actor, state, ctx, [win("a", 0, 10), win("b", 0, 3), win("c", 0, 8), win("d", 0, 2)]);
+  assert.equal(ids(state), ["a", "b", "c"], "d (2 events) is lighter than b (3)");
+  assert.is(ctx.metrics.counter("tw_windows_sketch_only_total", "").get(), 1);
+  state = await feed(actor, state, ctx, [win("e", 1, 30)]);
+  assert.equal(ids(state), ["a", "c", "e"], "e's 30 events push out the lightest, b");
+  assert.is(ctx.metrics.counter("tw_detect_keys_evicted_total", "").get({ reason: "rank" }), 1);
+  assert.is(ctx.metrics.gauge("tw_detect_keys", "").get({ actor: ctx.name }), 3);
 });
 
-test("checkpoint snapshot restores the same per-key state", async () => {
+test("50 000 distinct keys with maxKeys 1000: at most 1000 keep state, the heavy ones among them", async () => {
+  const actor = make(1000);
+  const ctx = fakeContext({ now: T0 });
+  let state = await actor.init(ctx);
+  const random = mulberry32(5);
+  for (let i = 0; i < 3; i++) {
+    const windows: WindowAggregate[] = [];
+    for (let k = 0; k < 50_000; k++) windows.push(win(`k${k}`, i, k < 20 ? 500 + k : 1 + Math.floor(random() * 5)));
+    state = await feed(actor, state, ctx, windows);
+    assert.ok(state.keys.size <= 1000, `${state.keys.size} keys with state`);
+  }
+  assert.is(state.keys.size, 1000);
+  for (let k = 0; k < 20; k++) assert.ok(state.keys.get(`s\u0000k${k}`), `heavy key k${k} has state`);
+  const evicted = ctx.metrics.counter("tw_detect_keys_evicted_total", "").get({ reason: "rank" });
+  const sketchOnly = ctx.metrics.counter("tw_windows_sketch_only_total", "").get();
+  assert.is(ctx.metrics.counter("tw_windows_scored_total", "").get() + sketchOnly, 150_000, "every window either scored or sketched");
+  assert.ok(evicted > 0 && sketchOnly > 0, `${evicted} evicted, ${sketchOnly} sketch only`);
+});
+
+test("a key idle for longer than idleWindows loses its state", async () => {
+  const actor = detectActor({ partitions: 1, owned: [0], detector: detectorConfig({ warmupWindows: 5, windowMs: W }), maxKeys: 100, jsonSignals: false, idleWindows: 5 });
+  const ctx = fakeContext({ now: T0 });
+  let state = await actor.init(ctx);
+  state = await feed(actor, state, ctx, [win("quiet", 0, 5)]);
+  for (let i = 0; i <= 6; i++) state = await feed(actor, state, ctx, [win("busy", i, 5)]);
+  assert.equal(ids(state), ["busy"]);
+  assert.is(ctx.metrics.counter("tw_detect_keys_evicted_total", "").get({ reason: "idle" }), 1);
+});
+
+test("a quiet tail key outside the top k that surges is admitted by the surge and signalled at once", async () => {
+  const actor = make(50);
+  const ctx = fakeContext({ now: T0 });
+  let state = await actor.init(ctx);
+  const random = mulberry32(9);
+  const round = (i: number, tail: number) => {
+    const windows: WindowAggregate[] = [];
+    for (let k = 0; k < 50; k++) windows.push(win(`top${k}`, i, 40 + Math.floor(random() * 10)));
+    return [...windows, win("tail", i, tail)];
+  };
+  for (let i = 0; i < 30; i++) state = await feed(actor, state, ctx, round(i, 2 + (i % 2)));
+  assert.is(state.keys.get("s\u0000tail"), undefined, "the tail key has no state");
+  assert.is(signals(ctx).length, 0);
+  state = await feed(actor, state, ctx, round(30, 400));
+  assert.ok(state.keys.get("s\u0000tail"), "admitted by the burst");
+  const bodies = signals(ctx).map((p) => p.body as TrendSignal);
+  assert.is(bodies.length, 1, bodies.map((b) => b.key).join());
+  assert.is(bodies[0]!.key, "tail");
+  assert.is(bodies[0]!.direction, "up");
+  assert.ok(bodies[0]!.expected > 1.5 && bodies[0]!.expected < 4, `expected ${bodies[0]!.expected}: the prior from the sketch`);
+});
+
+test("a key admitted without a credible history, or with values other than 1, starts cold", async () => {
+  const actor = make(1);
+  const ctx = fakeContext({ now: T0 });
+  let state = await actor.init(ctx);
+  for (let i = 0; i < 30; i++) state = await feed(actor, state, ctx, [win("top", i, 40), win("valued", i, 4, { count: 2, min: 1, max: 3 })]);
+  state = await feed(actor, state, ctx, [win("valued", 30, 900, { count: 300, min: 1, max: 5 })]);
+  assert.ok(state.keys.get("s\u0000valued"), "admitted");
+  assert.is(state.keys.get("s\u0000valued")!.value.n, 1, "no prior: its values are not event counts");
+  assert.is(signals(ctx).length, 0);
+  state = await feed(actor, state, ctx, [win("new", 31, 5000)]);
+  assert.is(state.keys.get("s\u0000new")!.value.n, 1, "a key never seen before starts cold");
+  assert.is(signals(ctx).length, 0);
+});
+
+test("checkpoint snapshot restores the same keys, states and sketch; the run continues as if never stopped", async () => {
+  const actor = make(20);
+  const ctx = fakeContext({ now: T0 });
+  let state = await actor.init(ctx);
+  const random = mulberry32(3);
+  const round = (i: number) => Array.from({ length: 40 }, (_, k) => win(`k${k}`, i, 1 + Math.floor(random() * 30)));
+  for (let i = 0; i < 12; i++) state = await feed(actor, state, ctx, round(i));
+  const { snapshot } = await actor.checkpoint!(state, ctx);
+  const bytes = new MessageCodec().encodeValue(snapshot);
+  const restoredCtx = fakeContext({ restored: { seqs: {}, snapshot: new MessageCodec().decodeValue(bytes) } });
+  let restored = await actor.init(restoredCtx);
+  const view = (s: DetectState) => [...s.keys.values()].map((e) => [e.id, e.value, e.last, e.weight]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+  assert.equal(view(restored), view(state));
+  for (let i = 12; i < 20; i++) {
+    const windows = round(i);
+    state = await feed(actor, state, ctx, windows);
+    restored = await feed(actor, restored, restoredCtx, windows);
+  }
+  assert.equal(view(restored), view(state), "same admissions and states after more windows");
+});
+
+test("a checkpoint of the earlier form ([id, state, last] per key) still restores", async () => {
   const actor = make();
   const ctx = fakeContext({ now: T0 });
   let state = await actor.init(ctx);
   for (let i = 0; i < 10; i++) state = await feed(actor, state, ctx, [win("k", i, 20)]);
-  const { snapshot } = await actor.checkpoint!(state, ctx);
-  const restored = await actor.init(fakeContext({ restored: { seqs: {}, snapshot } }));
-  assert.equal([...restored.keys], [...state.keys]);
+  const entry = state.keys.get("s\u0000k")!;
+  const restored = await actor.init(fakeContext({ restored: { seqs: {}, snapshot: [["s\u0000k", entry.value, entry.last]] } }));
+  assert.equal(restored.keys.get("s\u0000k")!.value, entry.value);
+  assert.is(restored.keys.get("s\u0000k")!.last, entry.last);
 });
 
 test.run();

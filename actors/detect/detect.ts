@@ -7,43 +7,104 @@
  * copy of the body goes live (unstored) to `tw.json.trends.<stream>.<key>` for subscribers
  * that prefer JSON.
  *
- * Memory bound: at most `maxKeys` keys keep state; beyond that the least recently updated key
- * is evicted (it starts cold if it comes back). Empty windows between two of a key's windows
- * count as zeros. A window is scored once, at its first emission that is not partial;
- * revisions of an already scored window (late data) are not scored again.
+ * Memory bound: at most `maxKeys` keys keep detector state, chosen by activity (heavy_keys.ts):
+ * a Count-Min sketch holds every key's decayed event count (half-life = the detector's
+ * `halfLifeWindows`), and a key gets state while that is among the `maxKeys` highest, or at
+ * once when one window is at least twice the lightest such key's typical window (a burst). A key
+ * pushed out of the top, or with no window for `idleWindows` windows, loses its state. A key
+ * admitted with a credible sketch history of plain events (every value 1) starts from a prior
+ * baseline (its typical window count, Poisson spread; baseline.ts `startFromPrior`), so a quiet
+ * tail key that surges is admitted by the surge and signalled at once; any other starts cold.
+ * Memory ≈ maxKeys × ~0.6 KB (state, entry, id, map and heap slots; more for long keys)
+ * + 16·width·depth bytes of sketch (default width = 2·maxKeys, at least 4096, rounded up to a power of two,
+ * depth 4: 16 MiB at maxKeys 100 000), whatever the number of distinct keys; see the detect
+ * bench for measured RSS. The sketch is part of the checkpoint, so a restore decides admission
+ * exactly as the run before it would have.
+ *
+ * Empty windows between two of a key's windows count as zeros. A window is scored once, at its
+ * first emission that is not partial; revisions of an already scored window (late data) are
+ * not scored again.
  */
 import type { ActorBehaviour, MessageInput } from "../../runtime/core/actor.ts";
+import { float64FromBytes, float64ToBytes } from "../../runtime/codec/float64_bytes.ts";
 import { partitionInputs } from "../../runtime/core/partitions.ts";
-import { encodeSubjectToken, MessageType, validateAggBatch, type AggBatch, type TrendSignal } from "../../schemas/mod.ts";
+import {
+  encodeSubjectToken, MessageType, validateAggBatch, type AggBatch, type TrendSignal, type WindowAggregate,
+} from "../../schemas/mod.ts";
+import { startFromPrior } from "./baseline.ts";
+import { LONG_STATE_LENGTH, packLong, unpackLong } from "./likelihood.ts";
 import { newKeyState, observe, type DetectorConfig, type KeyState } from "./detector.ts";
+import { HeavyKeys, type Activity, type SketchSnapshot } from "./heavy_keys.ts";
 
 export interface DetectConfig {
   partitions: number;
   owned: number[];
   detector: DetectorConfig;
-  /** Keys with state at most (least recently updated evicted first). Defaults to 100 000. */
+  /** Keys with detector state at most: the most active ones (see the module comment). Defaults to 100 000. */
   maxKeys: number;
   /** Also send each signal as JSON, live and unstored, on `tw.json.trends.<stream>.<key>`. Defaults to true. */
   jsonSignals: boolean;
+  /** A key with no window for longer than this many windows (`detector.windowMs` each) loses its state. Defaults to 300. */
+  idleWindows?: number;
+  /** Activity sketch counters per row (rounded up to a power of two). Defaults to 2 × maxKeys, at least 4096. */
+  sketchWidth?: number;
+  /** Activity sketch rows: an estimate exceeds its error bound with probability e^−depth. Defaults to 4. */
+  sketchDepth?: number;
 }
+
+export const DEFAULT_IDLE_WINDOWS = 300;
+export const DEFAULT_SKETCH_DEPTH = 4;
+/** Below this width a few hundred keys would already share counters. */
+const MIN_SKETCH_WIDTH = 4096;
 
 const jsonHeaders = { "content-type": "application/json", "tw-type": MessageType.TrendSignal };
 const utf8 = new TextEncoder();
 
-interface KeyEntry {
-  state: KeyState;
-  /** windowStart of the last scored window. */
-  last: number;
-}
-
 export interface DetectState {
-  /** By `${stream}\u0000${key}`, in least-recently-updated-first order. */
-  keys: Map<string, KeyEntry>;
+  /** Keys with detector state, by `${stream}\u0000${key}`; `last` is the windowStart of the last scored window. */
+  keys: HeavyKeys<KeyState>;
 }
 
-type Snapshot = [string, KeyState, number][];
+/**
+ * Checkpoint: the keys' ids joined by U+0000 (each is stream U+0000 key; neither contains
+ * control characters), their numbers as one block of little-endian float64s (per key the
+ * KeyState `fields` in that order, then `long` numbers of the long layer (likelihood.ts packLong;
+ * 0 in checkpoints written before it, whose keys restart their long memory), then last, weight
+ * and rate), and the sketch.
+ */
+interface PackedSnapshot {
+  packed: 2;
+  fields: string[];
+  long?: number;
+  ids: string;
+  numbers: Uint8Array;
+  sketch: SketchSnapshot;
+}
+/** Checkpoints written before the sketch: [id, state, last] per key. */
+type PlainSnapshot = [string, KeyState, number][];
+
+/** The statistical KeyState numbers, packed by name; the long layer follows as its own block. */
+const STATE_FIELDS = Object.keys(newKeyState()).filter((f) => f !== "long") as StatisticalField[];
+type StatisticalField = Exclude<keyof KeyState, "long">;
 
 export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
+  const idleWindows = config.idleWindows ?? DEFAULT_IDLE_WINDOWS;
+  const heavyConfig = {
+    capacity: config.maxKeys,
+    width: config.sketchWidth ?? Math.max(MIN_SKETCH_WIDTH, 2 * config.maxKeys),
+    depth: config.sketchDepth ?? DEFAULT_SKETCH_DEPTH,
+    halfLifeMs: config.detector.halfLifeWindows * config.detector.windowMs,
+    idleMs: idleWindows * config.detector.windowMs,
+  };
+  /** The window being recorded (read by startState; one function, not a closure per window). */
+  let current: WindowAggregate;
+  /** A newly admitted key's state: from its sketch history if that is credible and counts what is scored. */
+  const startState = (before: Activity): KeyState => {
+    const state = newKeyState();
+    const windows = before.windows - before.windowsError;
+    if (current.min === 1 && current.max === 1 && windows >= config.detector.warmupWindows) startFromPrior(state, before.events / before.windows, windows);
+    return state;
+  };
   return {
     kind: "detect",
     inputs: partitionInputs("tw.agg", config.owned, "detect").map(({ filter, group }) => ({
@@ -55,9 +116,8 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
     })),
     checkpointIntervalMs: 1000,
     init(ctx) {
-      const keys = new Map<string, KeyEntry>();
-      const restored = ctx.restored()?.snapshot as Snapshot | undefined;
-      for (const [id, state, last] of restored ?? []) keys.set(id, { state, last });
+      const keys = new HeavyKeys<KeyState>(heavyConfig);
+      restore(keys, ctx.restored()?.snapshot as PackedSnapshot | PlainSnapshot | undefined);
       return { keys };
     },
     receive(state, input, ctx) {
@@ -65,34 +125,30 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
       const batch = (input as MessageInput<AggBatch>).body;
       const scored = ctx.metrics.counter("tw_windows_scored_total", "Windows scored by detect");
       const signals = ctx.metrics.counter("tw_trend_signals_total", "Trend signals published, by stream and direction");
-      const evicted = ctx.metrics.counter("tw_detect_keys_evicted_total", "Keys whose detector state was evicted (bound: maxKeys)");
+      const keys = state.keys;
+      const byRank = keys.evictedByRank;
+      const idle = keys.evictedIdle;
+      let sketchOnly = 0;
       for (const w of batch.windows) {
         if (w.partial) continue; // emitted early on shutdown; its final revision comes later
         const id = `${w.stream}\u0000${w.key}`;
-        let entry = state.keys.get(id);
-        const size = w.windowEnd - w.windowStart;
-        let gap = 0;
-        if (entry) {
-          if (w.windowStart <= entry.last) continue; // already scored (replay) or out of order
-          gap = Math.max(0, Math.round((w.windowStart - entry.last) / size) - 1);
-          state.keys.delete(id); // re-inserted below: Map order = recency
-        } else {
-          entry = { state: newKeyState(), last: w.windowStart };
-          if (state.keys.size >= config.maxKeys) {
-            const oldest = state.keys.keys().next().value as string;
-            state.keys.delete(oldest);
-            evicted.inc();
-          }
-        }
+        const known = keys.get(id);
+        if (known && w.windowStart <= known.last) continue; // already scored (replay) or out of order
         if (!Number.isFinite(w.sum) || Math.abs(w.sum) > 1e15) {
           // Beyond what the detector's arithmetic represents exactly: count it, never score it.
           ctx.metrics.counter("tw_windows_unscorable_total", "Windows whose value detect cannot score (not finite or beyond ±1e15)").inc();
-          state.keys.set(id, entry);
           continue;
         }
-        const obs = observe(entry.state, w.sum, config.detector, gap);
+        current = w;
+        const entry = keys.record(id, w.windowStart, w.count, startState, known);
+        if (!entry) {
+          sketchOnly++;
+          continue;
+        }
+        // A key idle past idleWindows was evicted by record() and comes back new (last = now).
+        const gap = Math.max(0, Math.round((w.windowStart - entry.last) / (w.windowEnd - w.windowStart)) - 1);
+        const obs = observe(entry.value, w.sum, config.detector, gap, w.windowStart);
         entry.last = w.windowStart;
-        state.keys.set(id, entry);
         scored.inc();
         if (!obs.anomalous) continue;
         const signal: TrendSignal = {
@@ -118,13 +174,53 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
         });
         if (config.jsonSignals) ctx.notify(`tw.json.trends.${w.stream}.${token}`, utf8.encode(JSON.stringify(signal)), jsonHeaders);
       }
-      ctx.metrics.gauge("tw_detect_keys", "Keys with detector state").set(state.keys.size, { actor: ctx.name });
+      const evicted = ctx.metrics.counter("tw_detect_keys_evicted_total", "Keys whose detector state was dropped, by reason: rank (pushed out of the maxKeys most active) or idle");
+      if (keys.evictedByRank > byRank) evicted.inc({ reason: "rank" }, keys.evictedByRank - byRank);
+      if (keys.evictedIdle > idle) evicted.inc({ reason: "idle" }, keys.evictedIdle - idle);
+      if (sketchOnly > 0) ctx.metrics.counter("tw_windows_sketch_only_total", "Windows of keys outside the maxKeys most active: counted in the activity sketch, not scored").inc(undefined, sketchOnly);
+      ctx.metrics.gauge("tw_detect_keys", "Keys with detector state").set(keys.size, { actor: ctx.name });
       return state;
     },
     checkpoint(state) {
-      const snapshot: Snapshot = [];
-      for (const [id, e] of state.keys) snapshot.push([id, e.state, e.last]);
-      return { state, snapshot };
+      return { state, snapshot: pack(state.keys) };
     },
   };
+}
+
+function pack(keys: HeavyKeys<KeyState>): PackedSnapshot {
+  const width = STATE_FIELDS.length + LONG_STATE_LENGTH + 3;
+  const numbers = new Float64Array(keys.size * width);
+  const ids: string[] = [];
+  let o = 0;
+  for (const e of keys.values()) {
+    ids.push(e.id);
+    for (const f of STATE_FIELDS) numbers[o++] = e.value[f];
+    o = packLong(e.value.long, numbers, o);
+    numbers[o++] = e.last;
+    numbers[o++] = e.weight;
+    numbers[o++] = e.rate;
+  }
+  return { packed: 2, fields: STATE_FIELDS, long: LONG_STATE_LENGTH, ids: ids.join("\u0000"), numbers: float64ToBytes(numbers), sketch: keys.sketch.snapshot() };
+}
+
+function restore(keys: HeavyKeys<KeyState>, snapshot: PackedSnapshot | PlainSnapshot | undefined): void {
+  if (snapshot === undefined) return;
+  if (Array.isArray(snapshot)) {
+    for (const [id, state, last] of snapshot) keys.restore(id, state, last, 0, 0);
+    return;
+  }
+  // Another sketch shape (width, depth or half-life changed): start the sketch afresh, keep the keys.
+  if (keys.sketch.fits(snapshot.sketch)) keys.sketch.restore(snapshot.sketch);
+  const numbers = float64FromBytes(snapshot.numbers);
+  const long = snapshot.long ?? 0;
+  const width = snapshot.fields.length + long + 3;
+  const parts = snapshot.ids === "" ? [] : snapshot.ids.split("\u0000");
+  for (let k = 0, o = 0; k < numbers.length / width; k++, o += width) {
+    const state = newKeyState();
+    snapshot.fields.forEach((f, i) => {
+      if (f in state && f !== "long") state[f as StatisticalField] = numbers[o + i]!;
+    });
+    if (long > 0) state.long = unpackLong(numbers, o + snapshot.fields.length);
+    keys.restore(`${parts[2 * k]}\u0000${parts[2 * k + 1]}`, state, numbers[o + width - 3]!, numbers[o + width - 2]!, numbers[o + width - 1]!);
+  }
 }

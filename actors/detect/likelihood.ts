@@ -214,3 +214,51 @@ export function voteLong(s: LongState, x: number, ts: number | undefined, pointS
   s.n = n + 1;
   return vote;
 }
+
+const CHAIN_LENGTH = SHORT + 3;
+const SEEN_WORDS = Math.ceil(SEASON_BUCKETS / 30);
+/** Numbers in a packed LongState (packLong / unpackLong), for checkpoints as one float64 block. */
+export const LONG_STATE_LENGTH = 9 + SEASON_BUCKETS + SEEN_WORDS + 2 * CHAIN_LENGTH;
+
+function packChain(c: Chain, out: Float64Array, o: number): number {
+  for (let i = 0; i < SHORT; i++) out[o++] = c.ring[i]!;
+  out[o++] = c.sum;
+  out[o++] = c.mean;
+  out[o++] = c.variance;
+  return o;
+}
+
+function unpackChain(numbers: Float64Array, o: number): Chain {
+  return { ring: Array.from(numbers.subarray(o, o + SHORT)), sum: numbers[o + SHORT]!, mean: numbers[o + SHORT + 1]!, variance: numbers[o + SHORT + 2]! };
+}
+
+/** Writes `s` as LONG_STATE_LENGTH numbers at `out[o]`; returns the next offset. */
+export function packLong(s: LongState, out: Float64Array, o: number): number {
+  out[o++] = s.n;
+  out[o++] = s.zMean;
+  out[o++] = s.zVariance;
+  out[o++] = s.seasonVariance;
+  out[o++] = s.seasonSeen;
+  out[o++] = s.min;
+  out[o++] = s.max;
+  out[o++] = s.extreme;
+  out[o++] = SEASON_BUCKETS;
+  for (let i = 0; i < SEASON_BUCKETS; i++) out[o++] = s.season[i]!;
+  for (let i = 0; i < SEEN_WORDS; i++) out[o++] = s.seasonSeenBits[i]!;
+  o = packChain(s.level, out, o);
+  return packChain(s.seasonal, out, o);
+}
+
+/** Reads a LongState written by packLong at `numbers[o]`. */
+export function unpackLong(numbers: Float64Array, o: number): LongState {
+  if (numbers[o + 8] !== SEASON_BUCKETS) throw new RangeError(`packed long state has ${numbers[o + 8]} season buckets, expected ${SEASON_BUCKETS}`);
+  const season = o + 9;
+  const seen = season + SEASON_BUCKETS;
+  const chains = seen + SEEN_WORDS;
+  return {
+    n: numbers[o]!, zMean: numbers[o + 1]!, zVariance: numbers[o + 2]!, seasonVariance: numbers[o + 3]!, seasonSeen: numbers[o + 4]!,
+    min: numbers[o + 5]!, max: numbers[o + 6]!, extreme: numbers[o + 7]!,
+    season: Array.from(numbers.subarray(season, seen)), seasonSeenBits: Array.from(numbers.subarray(seen, chains)),
+    level: unpackChain(numbers, chains), seasonal: unpackChain(numbers, chains + CHAIN_LENGTH),
+  };
+}

@@ -1,0 +1,412 @@
+/**
+ * Which keys get full detector state when a stream has more keys than memory for them: a
+ * Count-Min sketch of every key's decayed activity, and a top-k min-heap over it that admits a
+ * key to full state while its activity is among the k highest.
+ *
+ * Activity = decayed event count: Σ events·2^(−age/halfLife) over the key's windows (plus, in a
+ * second plane, the same sum of 1 per window it appeared in). Events, not window values: they
+ * are unit-free, so a stream whose values are large cannot crowd out the keys of others, never
+ * negative (Count-Min needs that), and they are the traffic that makes a key worth watching; a
+ * key that surges gains activity at once, and a burst admits it (see `HeavyKeys.record`). For a stream of plain
+ * events (each value 1) they are also the very value the detector scores, so a newly admitted
+ * key's sketch history gives it a prior baseline: its typical window, events/windows.
+ *
+ * Decay is lazy: the sketch stores values scaled by 2^((time − origin)/halfLife), so an update
+ * adds to `depth` cells (O(depth)) and never touches the others; all stored values are rebased
+ * now and then, before the scale could overflow. Heap weights are in the same scaled units, so
+ * decay never reorders the heap.
+ *
+ * Conservative update (each cell rises only to the new estimate, never by the full increment):
+ * an estimate never falls below the truth and exceeds it by at most e·N/width, N the total
+ * decayed mass, except with probability e^−depth (Cormode & Muthukrishnan; conservative update
+ * only lowers errors). `Activity` carries that bound, so a caller can tell a credible history
+ * from one that collisions made up.
+ *
+ * Keys are hashed with FNV-1a 32 (schemas/partition.ts) under two bases, giving the rows'
+ * columns by double hashing (h1 + i·h2). Pure TypeScript, typed arrays, no dependencies.
+ */
+import { float64FromBytes, float64ToBytes } from "../../runtime/codec/float64_bytes.ts";
+import { fnv1a } from "../../schemas/partition.ts";
+
+/** A key's decayed activity at a given time, from the sketch. */
+export interface Activity {
+  /** Decayed events Σ events·2^(−age/halfLife); never below the truth. */
+  events: number;
+  /** Decayed windows the key appeared in, Σ 2^(−age/halfLife); never below the truth. */
+  windows: number;
+  /** How far `events` may exceed the truth (e·N/width; exceeded with probability ≤ e^−depth). */
+  eventsError: number;
+  /** The same bound for `windows`. */
+  windowsError: number;
+}
+
+export interface SketchSnapshot {
+  width: number;
+  depth: number;
+  halfLifeMs: number;
+  /** Time (ms) at which stored values are unscaled; null before the first update. */
+  origin: number | null;
+  totalEvents: number;
+  totalWindows: number;
+  /** depth × width pairs (events, windows) of float64, little-endian, row after row. */
+  counters: Uint8Array;
+}
+
+/** A second FNV offset basis (any odd constant unrelated to the standard one). */
+const SECOND_BASIS = 0x9e3779b9;
+/** Stored values are rebased once the scale passes 2^REBASE_HALF_LIVES (far from float64 overflow). */
+const REBASE_HALF_LIVES = 256;
+
+/** Count-Min sketch (conservative update) of decayed events and windows per key. */
+export class DecayedCountMin {
+  readonly width: number;
+  readonly depth: number;
+  readonly halfLifeMs: number;
+  readonly #mask: number;
+  /** Per counter its events then its windows, side by side (one cache line per counter). */
+  readonly #counters: Float64Array;
+  /** Cell indexes of the key being updated (reused). */
+  readonly #cells: Int32Array;
+  #origin: number | undefined = undefined;
+  #totalEvents = 0;
+  #totalWindows = 0;
+  #scaleTime = NaN;
+  #scale = 1;
+
+  /** `width` is rounded up to a power of two. */
+  constructor(width: number, depth: number, halfLifeMs: number) {
+    if (!(Number.isSafeInteger(width) && width >= 1 && width <= 2 ** 26)) throw new RangeError(`sketch width must be an integer in [1, 2^26], got ${width}`);
+    if (!(Number.isSafeInteger(depth) && depth >= 1 && depth <= 16)) throw new RangeError(`sketch depth must be an integer in [1, 16], got ${depth}`);
+    if (!(halfLifeMs > 0 && Number.isFinite(halfLifeMs))) throw new RangeError(`sketch half-life must be a finite number > 0, got ${halfLifeMs}`);
+    this.width = 2 ** Math.ceil(Math.log2(width));
+    this.depth = depth;
+    this.halfLifeMs = halfLifeMs;
+    this.#mask = this.width - 1;
+    this.#counters = new Float64Array(2 * this.width * depth);
+    this.#cells = new Int32Array(depth);
+  }
+
+  /** Bytes the counters take. */
+  get bytes(): number {
+    return this.#counters.byteLength;
+  }
+
+  /**
+   * Adds one window of `id` with `events` (≥ 0) at `time` (ms). Then `weight` is the key's
+   * decayed events after the window, in the sketch's scaled units (comparable between keys, see
+   * `rebase`), and `before()` its activity just before the window. (Fields, not a result
+   * object: this runs for every window.)
+   */
+  add(id: string, time: number, events: number): void {
+    const scale = this.#scaleAt(time);
+    this.#locate(id);
+    const cells = this.#cells;
+    const counters = this.#counters;
+    let eventsMin = Infinity;
+    let windowsMin = Infinity;
+    for (let i = 0; i < cells.length; i++) {
+      const c = cells[i]!;
+      if (counters[c]! < eventsMin) eventsMin = counters[c]!;
+      if (counters[c + 1]! < windowsMin) windowsMin = counters[c + 1]!;
+    }
+    const eventsAfter = eventsMin + events * scale;
+    const windowsAfter = windowsMin + scale;
+    for (let i = 0; i < cells.length; i++) {
+      const c = cells[i]!;
+      if (counters[c]! < eventsAfter) counters[c] = eventsAfter;
+      if (counters[c + 1]! < windowsAfter) counters[c + 1] = windowsAfter;
+    }
+    this.#totalEvents += events * scale;
+    this.#totalWindows += scale;
+    this.weight = eventsAfter;
+    this.#before[0] = eventsMin;
+    this.#before[1] = windowsMin;
+  }
+
+  /** Decayed events of the last `add`'s key after it, in scaled units. */
+  weight = 0;
+  /** The last `add`'s key's scaled events and windows before it. */
+  readonly #before = new Float64Array(2);
+
+  /** The last `add`'s key's activity just before its window, at that window's time. */
+  before(): Activity {
+    return this.#activity(this.#before[0]!, this.#before[1]!, this.#scale);
+  }
+
+  /** The last `add`'s key's typical window: decayed events / decayed windows, this window included. */
+  rate(): number {
+    return this.weight / (this.#before[1]! + this.#scale);
+  }
+
+  /** The activity of `id` at `time`, without changing anything. */
+  estimate(id: string, time: number): Activity {
+    const scale = this.#origin === undefined ? 1 : 2 ** ((time - this.#origin) / this.halfLifeMs);
+    this.#locate(id);
+    let eventsMin = Infinity;
+    let windowsMin = Infinity;
+    for (const c of this.#cells) {
+      eventsMin = Math.min(eventsMin, this.#counters[c]!);
+      windowsMin = Math.min(windowsMin, this.#counters[c + 1]!);
+    }
+    return this.#activity(eventsMin, windowsMin, scale);
+  }
+
+  /**
+   * Moves the origin to `time` when the scale there would pass 2^REBASE_HALF_LIVES, dividing
+   * every stored value by that scale. Returns the factor applied (1 if none): the caller
+   * multiplies any weights it keeps by it.
+   */
+  rebase(time: number): number {
+    if (this.#origin === undefined || (time - this.#origin) / this.halfLifeMs < REBASE_HALF_LIVES) return 1;
+    const factor = 2 ** (-(time - this.#origin) / this.halfLifeMs);
+    for (let i = 0; i < this.#counters.length; i++) this.#counters[i]! *= factor;
+    this.#totalEvents *= factor;
+    this.#totalWindows *= factor;
+    this.#origin = time;
+    this.#scaleTime = NaN;
+    return factor;
+  }
+
+  snapshot(): SketchSnapshot {
+    return {
+      width: this.width, depth: this.depth, halfLifeMs: this.halfLifeMs, origin: this.#origin ?? null,
+      totalEvents: this.#totalEvents, totalWindows: this.#totalWindows,
+      counters: float64ToBytes(this.#counters),
+    };
+  }
+
+  /** Whether `s` is a snapshot of a sketch of this shape (width, depth, half-life). */
+  fits(s: SketchSnapshot): boolean {
+    return s?.width === this.width && s.depth === this.depth && s.halfLifeMs === this.halfLifeMs &&
+      s.counters instanceof Uint8Array && s.counters.byteLength === this.#counters.byteLength &&
+      Number.isFinite(s.totalEvents) && Number.isFinite(s.totalWindows) && (s.origin === null || Number.isFinite(s.origin));
+  }
+
+  /** Loads a snapshot that `fits`. */
+  restore(s: SketchSnapshot): void {
+    this.#counters.set(float64FromBytes(s.counters));
+    this.#origin = s.origin ?? undefined;
+    this.#totalEvents = s.totalEvents;
+    this.#totalWindows = s.totalWindows;
+    this.#scaleTime = NaN;
+  }
+
+  #scaleAt(time: number): number {
+    if (time === this.#scaleTime) return this.#scale; // most windows of a batch share their start
+    this.#origin ??= time;
+    this.#scaleTime = time;
+    return (this.#scale = 2 ** ((time - this.#origin) / this.halfLifeMs));
+  }
+
+  #locate(id: string): void {
+    const h1 = fnv1a(id);
+    const h2 = fnv1a(id, SECOND_BASIS) | 1;
+    for (let i = 0; i < this.depth; i++) this.#cells[i] = 2 * (i * this.width + ((h1 + Math.imul(i, h2)) & this.#mask));
+  }
+
+  #activity(eventsScaled: number, windowsScaled: number, scale: number): Activity {
+    const bound = Math.E / this.width / scale;
+    return {
+      events: eventsScaled / scale,
+      windows: windowsScaled / scale,
+      eventsError: bound * this.#totalEvents,
+      windowsError: bound * this.#totalWindows,
+    };
+  }
+}
+
+/** How many times the lightest tracked key's typical window one window must be to admit its key at once. */
+export const BURST_MARGIN = 2;
+
+/**
+ * A key with full state. `weight` is its decayed events (scaled); the heap is ordered by
+ * `heapWeight`, the weight when it was last placed: weights only grow, so a stale heapWeight is
+ * a lower bound and the heap is put right lazily, only at its root, when a key must be
+ * challenged (an update is O(1), not a sift through a 100 000-key heap). `slot` is its place.
+ */
+export interface Tracked<V> {
+  readonly id: string;
+  value: V;
+  /** Time (ms) of its last window; the caller keeps it current. Idle eviction reads it. */
+  last: number;
+  weight: number;
+  heapWeight: number;
+  /** Its typical window: decayed events / decayed windows it appeared in, at its last window. */
+  rate: number;
+  slot: number;
+}
+
+export interface HeavyKeysConfig {
+  /** Keys with full state at most (k). */
+  capacity: number;
+  /** Sketch counters per row (rounded up to a power of two) and rows. */
+  width: number;
+  depth: number;
+  /** Half-life of the activity (ms). */
+  halfLifeMs: number;
+  /** A key with full state and no window for longer than this (ms) is evicted. */
+  idleMs: number;
+}
+
+/** The sketch and the top-k keys with full state (values V). */
+export class HeavyKeys<V> {
+  readonly sketch: DecayedCountMin;
+  readonly capacity: number;
+  readonly idleMs: number;
+  /** Keys pushed out of the top k (their state dropped), and keys evicted for idling, so far. */
+  evictedByRank = 0;
+  evictedIdle = 0;
+  readonly #byId = new Map<string, Tracked<V>>();
+  /** Min-heap on heapWeight. */
+  readonly #heap: Tracked<V>[] = [];
+  #now = -Infinity;
+  #nextSweep = -Infinity;
+
+  constructor(config: HeavyKeysConfig) {
+    if (!(Number.isSafeInteger(config.capacity) && config.capacity >= 1)) throw new RangeError(`capacity must be a positive integer, got ${config.capacity}`);
+    if (!(config.idleMs > 0)) throw new RangeError(`idleMs must be > 0, got ${config.idleMs}`);
+    this.sketch = new DecayedCountMin(config.width, config.depth, config.halfLifeMs);
+    this.capacity = config.capacity;
+    this.idleMs = config.idleMs;
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  get(id: string): Tracked<V> | undefined {
+    return this.#byId.get(id);
+  }
+
+  values(): IterableIterator<Tracked<V>> {
+    return this.#byId.values();
+  }
+
+  /**
+   * Records one window of `id` with `events` at `time` (ms) and returns the key's entry if it
+   * has full state: already, or admitted now because the heap has room, or its activity beats
+   * the lightest tracked key's (which is evicted), or this one window is a burst: at least
+   * BURST_MARGIN times the lightest key's typical window (`rate`). Without the burst rule a
+   * quiet key's surge would have to outweigh a whole memory of the lightest key's windows to be
+   * scored; admitted by a burst it is often the lightest key itself until its activity catches up. `start` builds an admitted key's value from its activity before this
+   * window. Undefined: the key stays in the sketch only.
+   */
+  record(
+    id: string, time: number, events: number, start: (before: Activity) => V, known: Tracked<V> | undefined = this.#byId.get(id),
+  ): Tracked<V> | undefined {
+    this.#advance(time);
+    const factor = this.sketch.rebase(time);
+    if (factor !== 1) for (const e of this.#heap) (e.weight *= factor), (e.heapWeight *= factor);
+    this.sketch.add(id, time, events);
+    const weight = this.sketch.weight;
+    const rate = this.sketch.rate();
+    if (known && known.slot >= 0) {
+      known.rate = rate;
+      if (weight > known.weight) known.weight = weight;
+      return known;
+    }
+    if (this.#heap.length >= this.capacity) {
+      const lightest = this.#lightest();
+      if (!(weight > lightest.weight || events >= BURST_MARGIN * lightest.rate)) return undefined;
+      this.#remove(lightest);
+      this.evictedByRank++;
+    }
+    const admitted: Tracked<V> = { id, value: start(this.sketch.before()), last: time, weight, heapWeight: weight, rate, slot: -1 };
+    this.#insert(admitted);
+    return admitted;
+  }
+
+  /** The heap's root once its weight is current: the tracked key with the least activity. */
+  #lightest(): Tracked<V> {
+    const heap = this.#heap;
+    for (let root = heap[0]!; root.heapWeight < root.weight; root = heap[0]!) {
+      root.heapWeight = root.weight;
+      this.#down(0);
+    }
+    return heap[0]!;
+  }
+
+  /** Re-admits a key from a checkpoint (ahead of any `record`); beyond capacity the lighter keys lose. */
+  restore(id: string, value: V, last: number, weight: number, rate: number): void {
+    if (this.#byId.has(id)) return;
+    if (this.#heap.length >= this.capacity) {
+      const lightest = this.#lightest();
+      if (!(weight > lightest.weight)) return;
+      this.#remove(lightest);
+    }
+    this.#insert({ id, value, last, weight, heapWeight: weight, rate, slot: -1 });
+    this.#now = Math.max(this.#now, last);
+  }
+
+  /** Drops every key with no window for longer than `idleMs` before `now`. Returns how many. */
+  evictIdle(now: number): number {
+    let evicted = 0;
+    for (const e of this.#byId.values()) {
+      if (now - e.last > this.idleMs) {
+        this.#remove(e);
+        evicted++;
+      }
+    }
+    this.evictedIdle += evicted;
+    return evicted;
+  }
+
+  /** Latest time seen; sweeps idle keys each time it has moved on by an eighth of `idleMs`. */
+  #advance(time: number): void {
+    if (time <= this.#now) return;
+    this.#now = time;
+    if (time < this.#nextSweep) return;
+    this.#nextSweep = time + this.idleMs / 8;
+    this.evictIdle(time);
+  }
+
+  #insert(e: Tracked<V>): void {
+    this.#byId.set(e.id, e);
+    e.slot = this.#heap.length;
+    this.#heap.push(e);
+    this.#up(e.slot);
+  }
+
+  #remove(e: Tracked<V>): void {
+    this.#byId.delete(e.id);
+    const last = this.#heap.pop()!;
+    if (last !== e) {
+      this.#heap[e.slot] = last;
+      last.slot = e.slot;
+      this.#up(last.slot);
+      this.#down(last.slot);
+    }
+    e.slot = -1;
+  }
+
+  #up(i: number): void {
+    const heap = this.#heap;
+    const e = heap[i]!;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (heap[p]!.heapWeight <= e.heapWeight) break;
+      heap[i] = heap[p]!;
+      heap[i]!.slot = i;
+      i = p;
+    }
+    heap[i] = e;
+    e.slot = i;
+  }
+
+  #down(i: number): void {
+    const heap = this.#heap;
+    const n = heap.length;
+    const e = heap[i]!;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && heap[c + 1]!.heapWeight < heap[c]!.heapWeight) c++;
+      if (heap[c]!.heapWeight >= e.heapWeight) break;
+      heap[i] = heap[c]!;
+      heap[i]!.slot = i;
+      i = c;
+    }
+    heap[i] = e;
+    e.slot = i;
+  }
+}

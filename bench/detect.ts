@@ -1,0 +1,210 @@
+/**
+ * `npm run bench -- detect`: the detect stage on its own, no transport.
+ *
+ * Throughput: window updates/s scored by the statistical path, through the detect actor's
+ * receive() (fake context, AggBatches of 1000 windows: key lookup, activity sketch, top-k,
+ * detector, signals) and through bare `observe()` on the same values, side by side, on one
+ * core (this process). Keys have a Zipf-like mix of counts, a few windows surge.
+ *
+ * Memory: 1 M distinct keys of one stream, several windows each, Zipf-like activity, through
+ * receive() with the configured maxKeys. Each case runs in a child process of its own (so RSS is
+ * not shared between cases) with --expose-gc: RSS and heap after GC, the documented bound, and
+ * the size and encode time of one checkpoint snapshot at that state.
+ *
+ * Prints the machine, a table and, as the last line, one JSON object. Targets (≥ 1 M updates/s
+ * on one core; 1 M keys at ≤ 500 MB RSS) are reported beside the figures, never asserted.
+ */
+import { spawnSync } from "node:child_process";
+import process from "node:process";
+import { MessageCodec } from "../runtime/codec/codec.ts";
+import { detectActor, DEFAULT_SKETCH_DEPTH, type DetectState } from "../actors/detect/detect.ts";
+import { detectorConfig, newKeyState, observe } from "../actors/detect/detector.ts";
+import { MessageType, type AggBatch, type WindowAggregate } from "../schemas/mod.ts";
+import { fakeContext, message } from "../test/helpers/fake_ctx.ts";
+import { mulberry32 } from "../test/helpers/random.ts";
+import { describeMachine, machineInfo } from "./machine.ts";
+import { formatTable, ms, si } from "./table.ts";
+import { BenchUsageError, intFlag } from "./flags.ts";
+
+export const detectHelp = `Usage: npm run bench -- detect [options]
+
+  --keys N            keys in the throughput case (default 100000)
+  --windows N         windows per key in the throughput case (default 20)
+  --memory-keys N     distinct keys in the memory case (default 1000000)
+  --memory-windows N  windows per key in the memory case (default 3)
+  --max-keys N        detect maxKeys (default 100000)
+  --cases LIST        throughput,memory (default both)
+`;
+
+const known = ["keys", "windows", "memory-keys", "memory-windows", "max-keys", "cases", "child"];
+const T0 = Date.UTC(2026, 0, 1);
+const WINDOW_MS = 10_000;
+const BATCH = 1000;
+const TARGET_UPDATES_PER_S = 1e6;
+const TARGET_RSS_BYTES = 500e6;
+/** Approximate bytes per key with detector state (KeyState, entry, id string, map and heap slots); measured by this bench. */
+const PER_KEY_BYTES = 600;
+
+/** A Zipf-like typical count for key rank i (a few heavy keys, a long tail of 1–3 events). */
+const typicalCount = (i: number) => Math.max(1, Math.round(2000 / (i + 1) ** 0.9));
+
+/**
+ * Round `w`'s windows of keys `from` until `to`: Poisson-ish noise around each key's typical
+ * count, about one in 10 000 surging ×10. Made a batch at a time, so the bench's own input does
+ * not inflate the RSS it measures.
+ */
+function windowsOf(from: number, to: number, w: number, random: () => number): WindowAggregate[] {
+  const out: WindowAggregate[] = [];
+  for (let i = from; i < to; i++) {
+    const mean = typicalCount(i);
+    let count = Math.max(1, Math.round(mean + Math.sqrt(mean) * (random() + random() + random() - 1.5) * 2));
+    if (random() < 1e-4) count *= 10;
+    out.push({ stream: "s", key: `key-${i}`, windowStart: T0 + w * WINDOW_MS, windowEnd: T0 + (w + 1) * WINDOW_MS, count, sum: count, min: 1, max: 1, revision: 0 });
+  }
+  return out;
+}
+
+interface Fed {
+  updates: number;
+  ms: number;
+  signals: number;
+  state: DetectState;
+  actor: ReturnType<typeof detectActor>;
+  ctx: ReturnType<typeof fakeContext>;
+}
+
+/** Feeds `rounds` rounds of `keys` keys through receive() in batches of BATCH; times only receive(). */
+async function feedActor(keys: number, rounds: number, maxKeys: number, seed: number): Promise<Fed> {
+  const actor = detectActor({ partitions: 1, owned: [0], detector: detectorConfig({ windowMs: WINDOW_MS }), maxKeys, jsonSignals: true });
+  const ctx = fakeContext({ now: T0 });
+  let state = await actor.init(ctx);
+  const random = mulberry32(seed);
+  let elapsed = 0;
+  let signals = 0;
+  for (let w = 0; w < rounds; w++) {
+    for (let b = 0; b < keys; b += BATCH) {
+      const batch: AggBatch = { partition: 0, windows: windowsOf(b, Math.min(keys, b + BATCH), w, random), watermarks: {} };
+      const input = message("tw.agg.0", MessageType.AggBatch, batch);
+      const t = performance.now();
+      state = await actor.receive(state, input, ctx);
+      elapsed += performance.now() - t;
+    }
+    signals += ctx.published.length;
+    ctx.published.length = 0;
+    ctx.notified.length = 0;
+  }
+  return { updates: keys * rounds, ms: elapsed, signals, state, actor, ctx };
+}
+
+/** The same values through bare observe(), one KeyState per key, no actor. */
+function feedObserve(keys: number, rounds: number, seed: number): { updates: number; ms: number; signals: number } {
+  const config = detectorConfig({ windowMs: WINDOW_MS });
+  const states = Array.from({ length: keys }, newKeyState);
+  const random = mulberry32(seed);
+  let elapsed = 0;
+  let signals = 0;
+  for (let w = 0; w < rounds; w++) {
+    for (let b = 0; b < keys; b += BATCH) {
+      const windows = windowsOf(b, Math.min(keys, b + BATCH), w, random);
+      const t = performance.now();
+      for (let i = 0; i < windows.length; i++) if (observe(states[b + i]!, windows[i]!.sum, config).anomalous) signals++;
+      elapsed += performance.now() - t;
+    }
+  }
+  return { updates: keys * rounds, ms: elapsed, signals };
+}
+
+interface MemoryResult {
+  keys: number;
+  windows: number;
+  maxKeys: number;
+  keysWithState: number;
+  updatesPerS: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  externalBytes: number;
+  boundBytes: number;
+  sketchBytes: number;
+  snapshotBytes: number;
+  snapshotEncodeMs: number;
+  snapshotTakeMs: number;
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+/** The memory case, in this (child) process: prints one JSON line. */
+async function memoryChild(keys: number, rounds: number, maxKeys: number): Promise<void> {
+  if (!gc) throw new Error("the memory case needs --expose-gc");
+  const fed = await feedActor(keys, rounds, maxKeys, 42);
+  gc();
+  gc();
+  const mem = process.memoryUsage();
+  const t0 = performance.now();
+  const { snapshot } = await fed.actor.checkpoint!(fed.state, fed.ctx);
+  const t1 = performance.now();
+  const bytes = new MessageCodec().encodeValue({ seqs: {}, folded: {}, snapshot });
+  const t2 = performance.now();
+  const sketchBytes = fed.state.keys.sketch.bytes;
+  const result: MemoryResult = {
+    keys, windows: rounds, maxKeys, keysWithState: fed.state.keys.size,
+    updatesPerS: fed.updates / (fed.ms / 1000),
+    rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, externalBytes: mem.external,
+    boundBytes: maxKeys * PER_KEY_BYTES + sketchBytes,
+    sketchBytes, snapshotBytes: bytes.byteLength, snapshotTakeMs: t1 - t0, snapshotEncodeMs: t2 - t1,
+  };
+  console.log(JSON.stringify(result));
+}
+
+function runMemoryCase(keys: number, rounds: number, maxKeys: number): MemoryResult {
+  const script = process.argv[1]!;
+  const args = ["--expose-gc", "--max-old-space-size=4096", script, "detect", "--child", "memory", "--memory-keys", String(keys), "--memory-windows", String(rounds), "--max-keys", String(maxKeys)];
+  const child = spawnSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 20 });
+  if (child.status !== 0) throw new Error(`memory case failed (exit ${child.status}, ${child.signal ?? "no signal"}):\n${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split("\n").pop()!) as MemoryResult;
+}
+
+const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
+
+export async function detectBench(flags: Record<string, string | boolean>): Promise<void> {
+  for (const name of Object.keys(flags)) if (!known.includes(name)) throw new BenchUsageError(`unknown option --${name}`);
+  const keys = intFlag(flags, "keys", 100_000, 1);
+  const rounds = intFlag(flags, "windows", 20, 1);
+  const memoryKeys = intFlag(flags, "memory-keys", 1_000_000, 1);
+  const memoryRounds = intFlag(flags, "memory-windows", 3, 1);
+  const maxKeys = intFlag(flags, "max-keys", 100_000, 1);
+  if (flags.child === "memory") return memoryChild(memoryKeys, memoryRounds, maxKeys);
+  const cases = typeof flags.cases === "string" ? flags.cases.split(",") : ["throughput", "memory"];
+
+  const machine = machineInfo();
+  console.log(describeMachine(machine));
+  const rows: (string | number | undefined)[][] = [];
+  const json: Record<string, unknown> = { bench: "detect", machine, targets: { updatesPerS: TARGET_UPDATES_PER_S, rssBytes: TARGET_RSS_BYTES } };
+
+  if (cases.includes("throughput")) {
+    // Warm-up (JIT) on a smaller run of each, then the measured runs.
+    await feedActor(Math.min(keys, 20_000), 5, maxKeys, 1);
+    feedObserve(Math.min(keys, 20_000), 5, 1);
+    const actor = await feedActor(keys, rounds, maxKeys, 7);
+    const bare = feedObserve(keys, rounds, 7);
+    const through = [
+      { name: `receive() (detect actor), ${si(keys)} keys × ${rounds} windows`, ...actor },
+      { name: `observe() (bare detector), same values`, ...bare },
+    ];
+    for (const r of through) {
+      const perS = r.updates / (r.ms / 1000);
+      rows.push([r.name, `${si(perS)}/s`, `${((r.ms * 1000) / r.updates).toFixed(3)} µs`, `≥ ${si(TARGET_UPDATES_PER_S)}/s`, r.signals]);
+    }
+    json.throughput = through.map((r) => ({ name: r.name, updates: r.updates, ms: r.ms, updatesPerS: r.updates / (r.ms / 1000), usPerUpdate: (r.ms * 1000) / r.updates, signals: r.signals }));
+  }
+  if (cases.includes("memory")) {
+    const m = runMemoryCase(memoryKeys, memoryRounds, maxKeys);
+    rows.push([
+      `memory: ${si(m.keys)} keys × ${m.windows} windows, maxKeys ${si(m.maxKeys)} (${si(m.keysWithState)} with state)`,
+      `${si(m.updatesPerS)}/s`, `${(1e6 / m.updatesPerS).toFixed(3)} µs`, `≤ ${mb(TARGET_RSS_BYTES)} RSS`,
+      `RSS ${mb(m.rssBytes)}, heap ${mb(m.heapUsedBytes)}, external ${mb(m.externalBytes)}; bound ${mb(m.boundBytes)} (sketch ${mb(m.sketchBytes)}); snapshot ${mb(m.snapshotBytes)}: take ${ms(m.snapshotTakeMs)} ms + encode ${ms(m.snapshotEncodeMs)} ms`,
+    ]);
+    json.memory = { ...m, sketchDepth: DEFAULT_SKETCH_DEPTH, perKeyBytes: PER_KEY_BYTES };
+  }
+  console.log(formatTable(["case", "updates/s", "per update", "target", "result"], rows, [false, true, true, false, false]));
+  console.log(JSON.stringify(json));
+}

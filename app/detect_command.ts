@@ -19,7 +19,8 @@ export class SeriesCsvError extends Error {
   }
 }
 
-function parseTime(text: string): number {
+/** Epoch ms of a series timestamp (see SeriesRow.ts), or NaN. NAB's labels add `.000000`, which this also reads. */
+export function parseSeriesTime(text: string): number {
   if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
   const iso = text.includes("T") ? text : text.replace(" ", "T");
   return Date.parse(/(Z|[+-]\d\d:?\d\d)$/i.test(iso) ? iso : iso + "Z");
@@ -39,7 +40,7 @@ export function parseSeriesCsv(text: string): SeriesRow[] {
     const text = line.slice(0, comma).trim();
     const valueText = line.slice(comma + 1).trim();
     const value = Number(valueText);
-    const ts = parseTime(text);
+    const ts = parseSeriesTime(text);
     if (valueText === "" || !Number.isFinite(value)) throw new SeriesCsvError(i + 1, `value must be a finite number, got "${valueText}"`);
     if (!Number.isFinite(ts)) throw new SeriesCsvError(i + 1, `timestamp must be "YYYY-MM-DD HH:MM:SS", ISO 8601 or epoch ms, got "${text}"`);
     rows.push({ text, ts, value });

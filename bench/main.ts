@@ -7,7 +7,7 @@
 import process from "node:process";
 import { parseArgs } from "../app/cli.ts";
 import { pipelineBench, pipelineHelp } from "./pipeline.ts";
-import { nabBench } from "./nab.ts";
+import { nabBench, nabHelp } from "./nab.ts";
 import { forecastBench, forecastHelp } from "./forecast.ts";
 import { summariseProfile } from "./cpuprofile.ts";
 import { printProfile } from "./profile_report.ts";
@@ -34,7 +34,7 @@ const benches: Record<string, Bench> = {
   },
   nab: {
     summary: "detection quality on NAB's DEV files (standard / low FP / low FN) beside the published detectors",
-    help: "Usage: npm run bench -- nab [--dir ../shared/nab-dev] [--files]\n",
+    help: nabHelp,
     run: (flags) => nabBench(flags),
   },
   forecast: {

@@ -4,7 +4,8 @@
  */
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseSeriesCsv, type SeriesRow } from "../../app/detect_command.ts";
+import process from "node:process";
+import { parseSeriesCsv, parseSeriesTime, type SeriesRow } from "../../app/detect_command.ts";
 
 export interface NabFile {
   /** "category/file.csv", as in the labels. */
@@ -18,18 +19,14 @@ export function defaultNabDir(): string {
   return process.env.TW_NAB_DIR ?? resolve(process.cwd(), "../shared/nab-dev");
 }
 
-function labelTime(s: string): number {
-  return Date.parse(s.replace(" ", "T").replace(/\.\d+$/, "") + "Z");
-}
-
 export function loadNab(dir = defaultNabDir()): NabFile[] {
   const labels = JSON.parse(readFileSync(join(dir, "labels", "combined_windows.json"), "utf8")) as Record<string, [string, string][]>;
   const files: NabFile[] = [];
   for (const name of Object.keys(labels).sort()) {
     const rows = parseSeriesCsv(readFileSync(join(dir, "data", name), "utf8"));
     const windows = labels[name]!.map(([start, end]): [number, number] => {
-      const s = labelTime(start);
-      const e = labelTime(end);
+      const s = parseSeriesTime(start);
+      const e = parseSeriesTime(end);
       const l = rows.findIndex((r) => r.ts === s);
       const r = rows.findIndex((row, i) => i >= l && row.ts === e);
       if (l < 0 || r < 0) throw new Error(`${name}: window ${start} – ${end} does not match row timestamps`);
@@ -44,9 +41,9 @@ export function loadNab(dir = defaultNabDir()): NabFile[] {
  * Two halves for an honest figure: within each category, files alternate between halves in
  * name order, so both halves hold every kind of series.
  */
-export function splitHalves(files: NabFile[]): [NabFile[], NabFile[]] {
-  const a: NabFile[] = [];
-  const b: NabFile[] = [];
+export function splitHalves<F extends { category: string }>(files: readonly F[]): [F[], F[]] {
+  const a: F[] = [];
+  const b: F[] = [];
   const seen = new Map<string, number>();
   for (const f of files) {
     const i = seen.get(f.category) ?? 0;

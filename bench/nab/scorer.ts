@@ -54,7 +54,21 @@ interface RowValue {
   value: number;
 }
 
+/** The sweep sorts by score and matches windows in order: both break silently on bad input. */
+function check(file: ScoredFile): void {
+  const n = file.scores.length;
+  let previousEnd = -1;
+  for (const [l, r] of file.windows) {
+    if (!(Number.isInteger(l) && Number.isInteger(r) && previousEnd < l && l <= r && r < n)) {
+      throw new Error(`${file.name}: windows must be sorted, disjoint row ranges within 0..${n - 1}, got [${l}, ${r}]`);
+    }
+    previousEnd = r;
+  }
+  for (let i = 0; i < n; i++) if (Number.isNaN(file.scores[i])) throw new Error(`${file.name}: score at row ${i} is NaN`);
+}
+
 function rowValues(file: ScoredFile, firstWindow: number): RowValue[] {
+  check(file);
   const n = file.scores.length;
   const out: RowValue[] = [];
   const probation = probationRows(n);
@@ -73,7 +87,7 @@ function rowValues(file: ScoredFile, firstWindow: number): RowValue[] {
       value = -1;
     } else {
       const [l, r] = file.windows[w - 1]!;
-      const p = (i - r) / (r - l + 1 - 1);
+      const p = (i - r) / (r - l); // W_prev − 1 = R − L; a one-row window gives p = ∞, hence −fp
       value = p > 3 ? -1 : sigma(p);
     }
     out.push({ score: file.scores[i]!, window, value });
@@ -121,23 +135,24 @@ export class ScoringSet {
     return perfect === nul ? 0 : (100 * (raw - nul)) / (perfect - nul);
   }
 
-  /** Raw score and counts at one threshold. */
+  /** Raw score and counts at one threshold (Infinity: never fire; −Infinity: every row fires). */
   at(profile: Profile, threshold: number): Tally {
-    return this.#sweep(profile, threshold).best;
+    if (Number.isNaN(threshold)) throw new Error("threshold is NaN");
+    return this.#walk(profile, threshold).best;
   }
 
   /** The threshold that maximises the raw score (ties to the higher threshold), with its tally. */
   sweep(profile: Profile): Sweep {
-    const { best, threshold } = this.#sweep(profile, -Infinity);
+    const { best, threshold } = this.#walk(profile, undefined);
     return { profile: profile.name, threshold, ...best };
   }
 
   /**
-   * Walks the rows from the highest score down, evaluating after each distinct score; stops at
-   * `floor` (a fixed threshold) or sweeps them all. Returns the best tally seen (for a fixed
-   * threshold: the tally at it).
+   * Walks the rows from the highest score down, evaluating after each distinct score. With a
+   * `fixed` threshold it stops below it and returns the tally at it; without, it returns the
+   * best tally seen (strictly better only, so ties keep the higher threshold).
    */
-  #sweep(profile: Profile, floor: number): { best: Tally; threshold: number } {
+  #walk(profile: Profile, fixed: number | undefined): { best: Tally; threshold: number } {
     const best: number[] = new Array(this.windows).fill(0);
     const hit: boolean[] = new Array(this.windows).fill(false);
     let raw = -profile.fn * this.windows;
@@ -149,7 +164,7 @@ export class ScoringSet {
     const rows = this.#rows;
     for (let i = 0; i < rows.length;) {
       const t = rows[i]!.score;
-      if (t < floor) break;
+      if (fixed !== undefined && t < fixed) break;
       for (; i < rows.length && rows[i]!.score === t; i++) {
         const r = rows[i]!;
         if (r.window < 0) {
@@ -168,7 +183,7 @@ export class ScoringSet {
           best[r.window] = v;
         }
       }
-      if (floor > -Infinity || raw > bestTally.raw) {
+      if (fixed !== undefined || raw > bestTally.raw) {
         bestTally = tally();
         bestThreshold = t;
       }

@@ -92,8 +92,8 @@ test("config: defaults are valid and frozen; bad fields are rejected by name", (
 });
 
 test("score scale: score = S/(1+S) with S = −log10 p, and back", () => {
-  assert.is(scoreFromSurprise(4), 0.8); // p = 1e-4 ↔ the default threshold
-  assert.ok(Math.abs(surpriseFromScore(config.threshold) - 4) < 1e-12);
+  assert.is(scoreFromSurprise(4), 0.8); // p = 1e-4
+  assert.ok(Math.abs(surpriseFromScore(config.threshold) - 0.85 / 0.15) < 1e-12); // the default: p ≤ 2.2e-6
   assert.ok(Math.abs(surpriseFromScore(scoreFromSurprise(40.5)) - 40.5) < 1e-9);
 });
 
@@ -107,10 +107,11 @@ test("step 20 → 80: signalled up within 2 windows of the step, never before it
   }
 });
 
-test("smaller step 20 → 40: signalled up within 5 windows (median ≤ 2)", () => {
+// At the default threshold 0.85 (p ≤ 2e-6): measured delays 1–4, median 3 over the 20 seeds.
+test("smaller step 20 → 40: signalled up within 5 windows (median ≤ 3)", () => {
   const delays = SEEDS.map((seed) => delay(runPoisson(seed, 100, (w) => (w < 60 ? 20 : 40)), 60, "up"));
   assert.ok(Math.max(...delays) <= 5, `delays ${delays}`);
-  assert.ok([...delays].sort((a, b) => a - b)[10]! <= 2, `delays ${delays}`);
+  assert.ok([...delays].sort((a, b) => a - b)[10]! <= 3, `delays ${delays}`);
 });
 
 test("ramp 20 → 100 over 30 windows: signalled up within 10 windows of its start", () => {
@@ -212,7 +213,7 @@ test("stationary Gaussian real-valued noise, 1000 keys x 200 windows: false alar
   assert.ok(alarms / scored <= 6e-4, `false-alarm rate ${(100 * alarms / scored).toFixed(4)} %`);
 });
 
-test("real values: a 6 sd step is found within 2 windows by the robust z, and named so", () => {
+test("real values: a 6 sd step is found within 3 windows by the robust z or the cusum, and named so", () => {
   for (const seed of SEEDS) {
     const random = mulberry32(seed);
     const state = newKeyState();
@@ -220,7 +221,7 @@ test("real values: a 6 sd step is found within 2 windows by the robust z, and na
     for (let w = 0; w < 80; w++) obs.push(observe(state, 50 + 2 * gaussian(random) + (w >= 60 ? 12 : 0), config));
     assert.is(anomaliesIn(obs, 0, 60), 0, `seed ${seed}: false alarm before the step`);
     const d = delay(obs, 60, "up");
-    assert.ok(d <= 1, `seed ${seed}: delay ${d}`);
+    assert.ok(d <= 2, `seed ${seed}: delay ${d}`);
     assert.match(obs[60 + d]!.explanation, /^(surge: value .*\(robust-z z=|sustained rise: value .*\(cusum )/);
   }
 });

@@ -13,7 +13,7 @@ export interface DetectorConfig {
   warmupWindows: number;
   /**
    * Significance at which a window is anomalous, expressed as a score threshold in [0,1)
-   * (see `scoreFromSurprise`). Defaults to 0.8, i.e. a combined p ≤ 1e-4.
+   * (see `scoreFromSurprise`). Defaults to 0.85, i.e. p ≤ 2e-6 (NAB-tuned, see bench/nab.ts).
    */
   threshold: number;
   /**
@@ -46,7 +46,7 @@ export interface DetectorConfig {
 
 export const defaultDetectorConfig: DetectorConfig = Object.freeze({
   warmupWindows: 8,
-  threshold: 0.8,
+  threshold: 0.85,
   maxThreshold: 0.9,
   halfLifeWindows: 30,
   minDelta: 5,

@@ -10,7 +10,9 @@
  * Memory bound: at most `maxKeys` keys keep state; beyond that the least recently updated key
  * is evicted (it starts cold if it comes back). Empty windows between two of a key's windows
  * count as zeros. A window is scored once, at its first emission that is not partial;
- * revisions of an already scored window (late data) are not scored again.
+ * revisions of an already scored window (late data) are not scored again. It is scored at its
+ * start time (the hour-of-week profile reads it), as `trendwire detect --csv` scores a row at its
+ * timestamp, so the two give the same scores for the same series.
  */
 import type { ActorBehaviour, MessageInput } from "../../runtime/core/actor.ts";
 import { partitionInputs } from "../../runtime/core/partitions.ts";
@@ -90,7 +92,7 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
           state.keys.set(id, entry);
           continue;
         }
-        const obs = observe(entry.state, w.sum, config.detector, gap);
+        const obs = observe(entry.state, w.sum, config.detector, gap, w.windowStart);
         entry.last = w.windowStart;
         state.keys.set(id, entry);
         scored.inc();

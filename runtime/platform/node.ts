@@ -181,5 +181,15 @@ export const nodePlatform: Platform = {
   exit: (code) => process.exit(code),
   memoryRss: () => process.memoryUsage.rss(),
   cwd: () => process.cwd(),
+  async readStdin() {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      total += chunk.byteLength;
+    }
+    return concatChunks(chunks, total);
+  },
+  writeStdout: (text) => new Promise((resolve, reject) => void process.stdout.write(text, (err) => (err ? reject(err) : resolve()))),
 };
 

@@ -73,4 +73,8 @@ export interface Platform {
   /** Resident set size in bytes. */
   memoryRss(): number;
   cwd(): string;
+  /** All of standard input, until it ends. */
+  readStdin(): Promise<Uint8Array>;
+  /** Writes to standard output; resolves once the runtime has taken the text (backpressure). */
+  writeStdout(text: string): Promise<void>;
 }

@@ -95,7 +95,7 @@ export async function detectCommand(config: TrendwireConfig, platform: Platform,
     out += `${csvField(row.text)},${row.value},${obs.score}`;
     out += options.explain ? `,${obs.anomalous},${obs.detector},${csvField(obs.explanation)}\n` : "\n";
     if (i % ROWS_PER_WRITE === 0) {
-      await platform.writeStdout(out);
+      if (!(await platform.writeStdout(out))) return; // the reader has gone (e.g. `| head`)
       out = "";
     }
   }

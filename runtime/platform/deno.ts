@@ -144,6 +144,12 @@ export const denoPlatform: Platform = {
   readStdin: async () => new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer()),
   async writeStdout(text) {
     const bytes = utf8.encode(text);
-    for (let done = 0; done < bytes.length; ) done += await Deno.stdout.write(bytes.subarray(done));
+    try {
+      for (let done = 0; done < bytes.length; ) done += await Deno.stdout.write(bytes.subarray(done));
+      return true;
+    } catch (err) {
+      if (err instanceof Deno.errors.BrokenPipe) return false;
+      throw err;
+    }
   },
 };

@@ -75,6 +75,9 @@ export interface Platform {
   cwd(): string;
   /** All of standard input, until it ends. */
   readStdin(): Promise<Uint8Array>;
-  /** Writes to standard output; resolves once the runtime has taken the text (backpressure). */
-  writeStdout(text: string): Promise<void>;
+  /**
+   * Writes to standard output; resolves once the runtime has taken the text (backpressure):
+   * true, or false when the reader has gone (broken pipe, e.g. `| head`), so callers stop.
+   */
+  writeStdout(text: string): Promise<boolean>;
 }

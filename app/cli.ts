@@ -3,7 +3,7 @@
  * Help text for `run` is generated from the config spec, so it never drifts from the code.
  */
 import { describeConfig } from "../runtime/core/config.ts";
-import { configSpec } from "./config.ts";
+import { configSpec, detectorFields } from "./config.ts";
 
 export interface ParsedArgs {
   command: string | undefined;
@@ -46,15 +46,21 @@ Usage:
   trendwire run [options]     run the pipeline (embedded by default: one process, no servers)
   trendwire streams --nats <url> [--json]
                               JetStream streams and consumers: sizes, pending, redelivered
-  trendwire help [run|config] show help (config: the settings table in Markdown)
+  trendwire detect --csv <file> [--explain]
+                              score a timestamp,value series (NAB format) offline, as detect would
+  trendwire help [run|detect|config]
+                              show help (config: the settings table in Markdown)
 
 Run 'trendwire run --help' for every option.
 `;
 
-export function runHelp(): string {
-  const rows = describeConfig(configSpec);
+/** One help line per setting: flag, description, default and environment variable. */
+function optionLines(rows: ReturnType<typeof describeConfig>): string {
   const width = Math.max(...rows.map((r) => r.flag.length)) + 8;
-  const lines = rows.map((r) => `  ${(r.flag + " <v>").padEnd(width)} ${r.description} (default ${r.default || '""'}; env ${r.env})`);
+  return rows.map((r) => `  ${(r.flag + " <v>").padEnd(width)} ${r.description} (default ${r.default || '""'}; env ${r.env})`).join("\n");
+}
+
+export function runHelp(): string {
   return `Usage: trendwire run [options]
 
 Runs the actor kinds named by --actors (all of them by default) in this process. With no
@@ -63,8 +69,30 @@ checkpoints, and archived objects in the same directory.
 
 Options (flag > environment > config file > default):
   --config <file>           JSON file with settings by field name (see README)
-${lines.join("\n")}
+${optionLines(describeConfig(configSpec))}
   --help                    show this help
+`;
+}
+
+export function detectHelp(): string {
+  const fields: readonly string[] = detectorFields;
+  const rows = describeConfig(configSpec).filter((r) => fields.includes(r.field));
+  return `Usage: trendwire detect --csv <file | -> [--explain] [options]
+
+Scores a series the way the live detect actor scores one key's windows: each row in order, its
+score computed only from the rows up to it (no look-ahead). The input is NAB's format: a header
+line "timestamp,value", then one row per line; timestamps are "YYYY-MM-DD HH:MM:SS" (UTC), ISO
+8601 or epoch ms. "-" reads standard input. Prints "timestamp,value,anomaly_score", one line per
+row, the timestamp as read and the score in [0, 1) in full precision.
+
+Options:
+  --csv <file>              the series to score ("-" for standard input)
+  --explain                 also print anomalous,detector,explanation (the explanation CSV-quoted)
+  --config <file>           JSON settings file, as for 'trendwire run'
+${optionLines(rows)}
+  --help                    show this help
+
+Exit codes: 0 scored, 1 bad input (the message names the line), 2 usage error.
 `;
 }
 

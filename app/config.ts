@@ -3,6 +3,7 @@
  * `trendwire run --help` and the README's configuration table are generated from this.
  */
 import { loadConfig, type ConfigOf, type ConfigSources, type ConfigSpec } from "../runtime/core/config.ts";
+import { detectorConfig, type DetectorConfig } from "../actors/detect/detector.ts";
 
 export const actorKinds = ["ingest", "decode", "aggregate", "detect", "persist", "trends"] as const;
 export type ActorKind = (typeof actorKinds)[number];
@@ -55,4 +56,17 @@ export type TrendwireConfig = ConfigOf<typeof configSpec>;
 
 export function trendwireConfig(sources: ConfigSources = {}): TrendwireConfig {
   return loadConfig(configSpec, sources);
+}
+
+/** Fields of the spec that configure the detector (what `trendwire detect` honours). */
+export const detectorFields = ["detectThreshold", "detectWarmupWindows", "detectMinDelta"] as const;
+
+/** The detector settings of a run: the same for the live detect actor and `trendwire detect`. */
+export function detectorSettings(config: TrendwireConfig, windowMs = config.windowMs): DetectorConfig {
+  return detectorConfig({
+    threshold: config.detectThreshold,
+    warmupWindows: config.detectWarmupWindows,
+    minDelta: config.detectMinDelta,
+    windowMs,
+  });
 }

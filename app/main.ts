@@ -7,8 +7,9 @@ import { currentPlatform } from "../runtime/platform/current.ts";
 import type { Platform } from "../runtime/platform/platform.ts";
 import { ConfigError } from "../runtime/core/errors.ts";
 import { trendwireConfig } from "./config.ts";
-import { configTableMarkdown, mainHelp, parseArgs, runHelp, streamsHelp, UsageError } from "./cli.ts";
+import { configTableMarkdown, detectHelp, mainHelp, parseArgs, runHelp, streamsHelp, UsageError } from "./cli.ts";
 import { streamsCommand } from "./streams_command.ts";
+import { detectCommand, DetectInputError } from "./detect_command.ts";
 import { startPipeline } from "./pipeline.ts";
 
 async function readConfigFile(platform: Platform, path: string): Promise<Record<string, unknown>> {
@@ -83,7 +84,8 @@ async function main(): Promise<void> {
   try {
     if (command === undefined || command === "help") {
       if (command === "help" && positional[0] === "config") return void console.log(configTableMarkdown());
-      console.log(command === "help" && positional[0] === "run" ? runHelp() : mainHelp);
+      const topic = command === "help" ? positional[0] : undefined;
+      console.log(topic === "run" ? runHelp() : topic === "detect" ? detectHelp() : mainHelp);
       return;
     }
     if (command === "run") {
@@ -96,8 +98,20 @@ async function main(): Promise<void> {
       const config = await loadConfig(platform, rest);
       return await streamsCommand(config, platform, json === true);
     }
+    if (command === "detect") {
+      if (flags.help) return void console.log(detectHelp());
+      const { csv, explain, ...rest } = flags;
+      if (typeof csv !== "string") throw new UsageError("detect needs --csv <file> (or --csv - for standard input)");
+      if (explain !== undefined && explain !== true) throw new UsageError(`--explain takes no value, got "${explain}"`);
+      const config = await loadConfig(platform, rest);
+      return await detectCommand(config, platform, { csv, explain: explain === true });
+    }
     throw new UsageError(`unknown command: ${command}`);
   } catch (err) {
+    if (err instanceof DetectInputError) {
+      console.error(`trendwire: ${err.message}`);
+      platform.exit(1);
+    }
     if (err instanceof UsageError || err instanceof ConfigError) {
       console.error(`trendwire: ${err.message}\n\n${mainHelp}`);
       platform.exit(2);

@@ -22,14 +22,13 @@ import { ownedPartitions } from "../runtime/core/partitions.ts";
 import { decodeActor } from "../actors/decode/decode.ts";
 import { aggregateActor } from "../actors/aggregate/aggregate.ts";
 import { detectActor } from "../actors/detect/detect.ts";
-import { detectorConfig } from "../actors/detect/detector.ts";
 import { persistActor } from "../actors/persist/persist.ts";
 import { trendsFeedActor } from "../actors/trends/feed.ts";
 import { trendsRoutes } from "../actors/trends/routes.ts";
 import { TrendsView, defaultTrendsViewConfig } from "../actors/trends/view.ts";
 import { ingestRoutes } from "../actors/ingest/ingest.ts";
 import { defaultIngestLimits } from "../actors/ingest/accept.ts";
-import type { ActorKind, TrendwireConfig } from "./config.ts";
+import { detectorSettings, type ActorKind, type TrendwireConfig } from "./config.ts";
 import { openTransport, usesNats } from "./transport.ts";
 import { retrying } from "./retry.ts";
 import type { ActorBehaviour } from "../runtime/core/actor.ts";
@@ -64,12 +63,7 @@ export interface Pipeline {
 function stageBehaviours(config: TrendwireConfig, owned: number[], system: ActorSystem, store: ObjectStore): Map<ActorKind, ActorBehaviour<any>> {
   const out = new Map<ActorKind, ActorBehaviour<any>>();
   out.set("persist", persistActor({ store, encode: (v) => system.codec.encodeValue(v) }));
-  const detector = detectorConfig({
-    threshold: config.detectThreshold,
-    warmupWindows: config.detectWarmupWindows,
-    minDelta: config.detectMinDelta,
-    windowMs: config.windowMs,
-  });
+  const detector = detectorSettings(config);
   out.set("detect", detectActor({ partitions: config.partitions, owned, detector, maxKeys: config.detectMaxKeys, jsonSignals: true }));
   const perStream: Record<string, { sizeMs: number }> = {};
   for (const [stream, sizeMs] of Object.entries(config.streamWindowMs)) perStream[stream] = { sizeMs };

@@ -15,7 +15,7 @@
  * admitted with a credible sketch history of plain events (every value 1) starts from a prior
  * baseline (its typical window count, Poisson spread; baseline.ts `startFromPrior`), so a quiet
  * tail key that surges is admitted by the surge and signalled at once; any other starts cold.
- * Memory ≈ maxKeys × ~0.6 KB (state, entry, id, map and heap slots; more for long keys)
+ * Memory ≈ maxKeys × ~2.6 KB (state incl. the long layer's 168-number profile, entry, id, map and heap slots)
  * + 16·width·depth bytes of sketch (default width = 2·maxKeys, at least 4096, rounded up to a power of two,
  * depth 4: 16 MiB at maxKeys 100 000), whatever the number of distinct keys; see the detect
  * bench for measured RSS. The sketch is part of the checkpoint, so a restore decides admission
@@ -23,7 +23,8 @@
  *
  * Empty windows between two of a key's windows count as zeros. A window is scored once, at its
  * first emission that is not partial; revisions of an already scored window (late data) are
- * not scored again.
+ * not scored again. It is scored at its start time (the hour-of-week profile reads it), as
+ * `trendwire detect --csv` scores a row at its timestamp, so both give the same scores.
  */
 import type { ActorBehaviour, MessageInput } from "../../runtime/core/actor.ts";
 import { float64FromBytes, float64ToBytes } from "../../runtime/codec/float64_bytes.ts";

@@ -11,6 +11,7 @@ import type { AppendFile, FileSystem, HttpHost, HttpServer, Platform, ServeOptio
 const Deno = (globalThis as any).Deno;
 
 let tmpCounter = 0;
+const utf8 = new TextEncoder();
 
 function isNotFound(err: unknown): boolean {
   return err instanceof Deno.errors.NotFound;
@@ -140,4 +141,15 @@ export const denoPlatform: Platform = {
   },
   memoryRss: () => Deno.memoryUsage().rss,
   cwd: () => Deno.cwd(),
+  readStdin: async () => new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer()),
+  async writeStdout(text) {
+    const bytes = utf8.encode(text);
+    try {
+      for (let done = 0; done < bytes.length; ) done += await Deno.stdout.write(bytes.subarray(done));
+      return true;
+    } catch (err) {
+      if (err instanceof Deno.errors.BrokenPipe) return false;
+      throw err;
+    }
+  },
 };

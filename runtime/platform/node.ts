@@ -12,6 +12,8 @@ import { BodyTooLargeError, concatChunks, readWebBody } from "../http/body.ts";
 import type { AppendFile, FileSystem, HttpHost, HttpServer, Platform, ServeOptions } from "./platform.ts";
 
 let tmpCounter = 0;
+/** Standard output's reader has gone (EPIPE). */
+let stdoutGone = false;
 
 function isNotFound(err: unknown): boolean {
   return (err as { code?: string })?.code === "ENOENT";
@@ -181,5 +183,27 @@ export const nodePlatform: Platform = {
   exit: (code) => process.exit(code),
   memoryRss: () => process.memoryUsage.rss(),
   cwd: () => process.cwd(),
+  async readStdin() {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      total += chunk.byteLength;
+    }
+    return concatChunks(chunks, total);
+  },
+  writeStdout(text) {
+    if (stdoutGone) return Promise.resolve(false);
+    // The error also arrives as an 'error' event, which would crash the process unheard.
+    if (process.stdout.listenerCount("error") === 0) process.stdout.on("error", () => {});
+    return new Promise((resolve, reject) => {
+      process.stdout.write(text, (err) => {
+        if (!err) return resolve(true);
+        if ((err as NodeJS.ErrnoException).code !== "EPIPE") return reject(err);
+        stdoutGone = true;
+        resolve(false);
+      });
+    });
+  },
 };
 

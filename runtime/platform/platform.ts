@@ -73,4 +73,11 @@ export interface Platform {
   /** Resident set size in bytes. */
   memoryRss(): number;
   cwd(): string;
+  /** All of standard input, until it ends. */
+  readStdin(): Promise<Uint8Array>;
+  /**
+   * Writes to standard output; resolves once the runtime has taken the text (backpressure):
+   * true, or false when the reader has gone (broken pipe, e.g. `| head`), so callers stop.
+   */
+  writeStdout(text: string): Promise<boolean>;
 }

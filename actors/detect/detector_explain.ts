@@ -90,7 +90,7 @@ function explainLong(scored: Scored, vote: LongVote & { damped: boolean }, vs: s
   const evidence = vote.detector === "out-of-range"
     ? `beyond the range ${formatNumber(vote.usual)}…${formatNumber(vote.usualSpread)} seen so far by more than ${formatNumber(vote.spread)}`
     : `z=${formatNumber(vote.z)}; mean deviation ${formatNumber(vote.recent)} over the last ${SHORT} windows vs usual ${formatNumber(vote.usual)} ± ${formatNumber(vote.usualSpread)}`;
-  const damped = vote.damped ? ", damped: this run already alarmed" : "";
+  const damped = vote.damped ? ", damped: an earlier window of this run already reached p ≤ 1e-5" : "";
   const detail = `${LONG_TESTS[vote.detector]} ${evidence}, p=${formatP(scored.surprise)}${damped}, ${comparison}`;
   if (scored.belowMinDelta && score >= threshold) {
     return `change too small to signal: ${vs} (${detail}, but change ${formatNumber(scored.delta)} < minDelta ${formatNumber(config.minDelta)})`;

@@ -120,7 +120,8 @@ export async function waitDrained(d: Deployment, timeoutMs: number): Promise<Dra
   }
 }
 
-function failedResult(spec: RunSpec, d: Deployment, why: string): RunResult {
+/** What names a run in the results: the case, the server under test and the load. */
+function runIdentity(spec: RunSpec, d: Deployment) {
   return {
     case: spec.caseName,
     server: spec.server,
@@ -130,6 +131,12 @@ function failedResult(spec: RunSpec, d: Deployment, why: string): RunResult {
     connections: spec.connections,
     eventsPerRequest: spec.bodies.eventsPerBody,
     meanBodyBytes: Math.round(spec.bodies.meanBytes),
+  };
+}
+
+function failedResult(spec: RunSpec, d: Deployment, why: string): RunResult {
+  return {
+    ...runIdentity(spec, d),
     elapsedMs: 0,
     responses: 0,
     requestsPerSec: 0,
@@ -236,14 +243,7 @@ export async function runOne(spec: RunSpec, progress: (msg: string) => void): Pr
     const cpuPerEvent = total0 !== undefined && totalDrained !== undefined && through > 0 ? ((totalDrained - total0) * 1000) / through : undefined;
     const peaks = processes.map((p) => p.peakRssMB);
     result = {
-      case: spec.caseName,
-      server: spec.server,
-      ...(d.transport ? { transport: d.transport } : {}),
-      ...(d.topology ? { topology: d.topology } : {}),
-      label: d.label,
-      connections: spec.connections,
-      eventsPerRequest: spec.bodies.eventsPerBody,
-      meanBodyBytes: Math.round(spec.bodies.meanBytes),
+      ...runIdentity(spec, d),
       elapsedMs: phase.elapsedMs,
       responses: phase.responses,
       requestsPerSec: phase.accepted202 / seconds,

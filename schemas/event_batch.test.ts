@@ -3,8 +3,9 @@ import * as assert from "uvu/assert";
 import { decode, encode } from "@msgpack/msgpack";
 import { parseEventColumns, parseEvents } from "./event.ts";
 import {
-  columnsOf, EventBatchError, eventBatch, eventColumnsOf, eventsOf, float64Bytes, readFloat64s, withColumns,
+  columnsOf, EventBatchError, eventBatch, eventColumnsOf, eventsOf, withColumns,
 } from "./event_batch.ts";
+import { float64Bytes, readFloat64s } from "./typed_bytes.ts";
 import { validateEventBatch } from "./messages.ts";
 import type { CanonicalEvent, EventBatch } from "./types.ts";
 

@@ -4,7 +4,8 @@ import { assertValid, ValidationError, type ValidationIssue } from "./issues.ts"
 import {
   MAX_MESSAGE_ISSUES, validateAggBatch, validateDeadLetter, validateEventBatch, validateRawBatch, validateTrendSignal,
 } from "./messages.ts";
-import { columnsOf, eventBatch, float64Bytes } from "./event_batch.ts";
+import { columnsOf, eventBatch } from "./event_batch.ts";
+import { float64Bytes } from "./typed_bytes.ts";
 import type { AggBatch, DeadLetterEntry, EventBatch, RawBatch, TrendSignal } from "./types.ts";
 
 const t0 = Date.UTC(2026, 0, 21, 14, 30);

@@ -5,7 +5,7 @@
  * tens of thousands of numbers one by one cost more than taking the snapshot. Packed, it is a
  * few copies. `unpackSnapshot` also takes the plain form (older checkpoints), unchanged.
  */
-import { float64FromBytes, float64ToBytes } from "../../runtime/codec/float64_bytes.ts";
+import { float64Bytes, readFloat64s } from "../../schemas/mod.ts";
 import { WindowRestoreError } from "./windows_config.ts";
 import type { StreamSnapshot, WindowerSnapshot } from "./windows_snapshot.ts";
 
@@ -35,7 +35,7 @@ function packStream(s: StreamSnapshot): PackedStreamSnapshot {
   const n = keys.length;
   const numbers = new Float64Array(n * COLUMNS.length);
   [starts, counts, sums, mins, maxs, revisions].forEach((column, c) => numbers.set(column, c * n));
-  return { ...rest, keys: keys.join("\u0000"), windows: n, columns: float64ToBytes(numbers) };
+  return { ...rest, keys: keys.join("\u0000"), windows: n, columns: float64Bytes(numbers) };
 }
 
 /** The plain snapshot of a packed one (or the plain one itself); throws WindowRestoreError if malformed. */
@@ -51,7 +51,7 @@ function unpackStream(p: PackedStreamSnapshot): StreamSnapshot {
   if (typeof keys !== "string" || !Number.isSafeInteger(n) || n < 0 || !(columns instanceof Uint8Array) || columns.byteLength !== n * COLUMNS.length * 8) {
     throw new WindowRestoreError(`stream ${JSON.stringify(p?.stream)}: malformed packed windows`);
   }
-  const numbers = float64FromBytes(columns);
+  const numbers = readFloat64s(columns);
   const column = (c: number) => Array.from(numbers.subarray(c * n, (c + 1) * n));
   const keyList = n === 0 ? [] : keys.split("\u0000");
   if (keyList.length !== n) throw new WindowRestoreError(`stream ${JSON.stringify(p.stream)}: ${keyList.length} keys for ${n} windows`);

@@ -13,7 +13,7 @@
  * one window), which has followed the new values all along.
  */
 
-import { newLongState, type LongState } from "./likelihood.ts";
+import { newLongState, resetLongState, type LongState } from "./likelihood.ts";
 
 export interface KeyState {
   /** Windows folded in so far, empty gap windows included. Drives warm-up and learning rates. */
@@ -47,6 +47,16 @@ export interface KeyState {
 export const NOMINAL_NOISE = 2.5;
 /** The spread statistics remember this many times longer than the level: spreads need more data. */
 const SPREAD_MEMORY = 2;
+
+/** `state` made new again in place (its arrays reused), as newKeyState() would make it. */
+export function resetKeyState(state: KeyState): KeyState {
+  state.n = state.level = state.variance = state.absError = state.upperVariance = state.upperAbs = state.fast = 0;
+  state.cusumUp = state.cusumDown = state.run = 0;
+  state.noise = NOMINAL_NOISE;
+  state.counts = 1;
+  resetLongState(state.long);
+  return state;
+}
 
 export function newKeyState(): KeyState {
   return {

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { detectActor, type DetectState } from "./detect.ts";
+import { checkpointInterval, detectActor, type DetectState } from "./detect.ts";
 import { detectorConfig } from "./detector.ts";
 import { decodeSubjectToken, MessageType, type AggBatch, type TrendSignal, type WindowAggregate } from "../../schemas/mod.ts";
 import { fakeContext, message, type FakeContext } from "../../test/helpers/fake_ctx.ts";
@@ -174,3 +174,18 @@ test("a checkpoint of the earlier form ([id, state, last] per key) still restore
 });
 
 test.run();
+
+test("checkpoints come every second while packing is cheap, and 40× the packing time once it is not (at most a minute)", async () => {
+  assert.is(checkpointInterval(0), 1000);
+  assert.is(checkpointInterval(10), 1000);
+  assert.is(checkpointInterval(100), 4000);
+  assert.is(checkpointInterval(900), 36_000);
+  assert.is(checkpointInterval(5000), 60_000);
+  const actor = make(50);
+  const ctx = fakeContext({ now: T0 });
+  let state = await actor.init(ctx);
+  assert.is(actor.checkpointIntervalMs, 1000, "before any checkpoint");
+  for (let i = 0; i < 3; i++) state = await feed(actor, state, ctx, Array.from({ length: 50 }, (_, k) => win(`k${k}`, i, 5)));
+  await actor.checkpoint!(state, ctx);
+  assert.is(actor.checkpointIntervalMs, 1000, "50 keys pack in well under 25 ms");
+});

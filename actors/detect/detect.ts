@@ -15,7 +15,7 @@
  * admitted with a credible sketch history of plain events (every value 1) starts from a prior
  * baseline (its typical window count, Poisson spread; baseline.ts `startFromPrior`), so a quiet
  * tail key that surges is admitted by the surge and signalled at once; any other starts cold.
- * Memory ≈ maxKeys × ~2.6 KB (state incl. the long layer's 168-number profile, entry, id, map and heap slots)
+ * Memory ≈ maxKeys × ~2.5 KB (state incl. the long layer's 168-number profile, entry, id, map and heap slots)
  * + 16·width·depth bytes of sketch (default width = 2·maxKeys, at least 4096, rounded up to a power of two,
  * depth 4: 16 MiB at maxKeys 100 000), whatever the number of distinct keys; see the detect
  * bench for measured RSS. The sketch is part of the checkpoint, so a restore decides admission
@@ -27,14 +27,14 @@
  * `trendwire detect --csv` scores a row at its timestamp, so both give the same scores.
  */
 import type { ActorBehaviour, MessageInput } from "../../runtime/core/actor.ts";
-import { float64FromBytes, float64ToBytes } from "../../runtime/codec/float64_bytes.ts";
+import { float64Bytes, readFloat64s } from "../../schemas/mod.ts";
 import { partitionInputs } from "../../runtime/core/partitions.ts";
 import {
   encodeSubjectToken, MessageType, validateAggBatch, type AggBatch, type TrendSignal, type WindowAggregate,
 } from "../../schemas/mod.ts";
 import { startFromPrior } from "./baseline.ts";
 import { LONG_STATE_LENGTH, packLong, unpackLong } from "./likelihood.ts";
-import { newKeyState, observe, type DetectorConfig, type KeyState } from "./detector.ts";
+import { newKeyState, observe, resetKeyState, type DetectorConfig, type KeyState } from "./detector.ts";
 import { HeavyKeys, type Activity, type SketchSnapshot } from "./heavy_keys.ts";
 
 export interface DetectConfig {
@@ -88,6 +88,16 @@ type PlainSnapshot = [string, KeyState, number][];
 const STATE_FIELDS = Object.keys(newKeyState()).filter((f) => f !== "long") as StatisticalField[];
 type StatisticalField = Exclude<keyof KeyState, "long">;
 
+const MIN_CHECKPOINT_INTERVAL_MS = 1000;
+const MAX_CHECKPOINT_INTERVAL_MS = 60_000;
+/** Checkpoint interval per ms of packing: encoding and saving cost about as much again, so ≈ 5 % of the time. */
+const CHECKPOINT_COST_RATIO = 40;
+
+/** The checkpoint interval after a checkpoint that took `packMs` to pack: 40×, within 1 s … 60 s. */
+export function checkpointInterval(packMs: number): number {
+  return Math.min(MAX_CHECKPOINT_INTERVAL_MS, Math.max(MIN_CHECKPOINT_INTERVAL_MS, CHECKPOINT_COST_RATIO * packMs));
+}
+
 export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
   const idleWindows = config.idleWindows ?? DEFAULT_IDLE_WINDOWS;
   const heavyConfig = {
@@ -99,9 +109,13 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
   };
   /** The window being recorded (read by startState; one function, not a closure per window). */
   let current: WindowAggregate;
+  /** How long the last checkpoint took to pack: the next one waits CHECKPOINT_COST_RATIO times that. */
+  let packMs = 0;
   /** A newly admitted key's state: from its sketch history if that is credible and counts what is scored. */
-  const startState = (before: Activity): KeyState => {
-    const state = newKeyState();
+  // A key pushed out of the top k hands its state over to the key admitted in its place: with
+  // many more keys than maxKeys that happens constantly, and a state is a few kilobytes.
+  const startState = (before: Activity, evicted?: KeyState): KeyState => {
+    const state = evicted ? resetKeyState(evicted) : newKeyState();
     const windows = before.windows - before.windowsError;
     if (current.min === 1 && current.max === 1 && windows >= config.detector.warmupWindows) startFromPrior(state, before.events / before.windows, windows);
     return state;
@@ -115,7 +129,12 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
       validate: validateAggBatch,
       ack: "checkpoint" as const,
     })),
-    checkpointIntervalMs: 1000,
+    // A full snapshot of many keys is costly (≈ 1 s to pack 100 000 keys): checkpoint often
+    // while that is cheap, rarely once it is not, so it stays a small share of the stage's time.
+    // Input stays held (and is redelivered after a crash) until the next checkpoint.
+    get checkpointIntervalMs() {
+      return checkpointInterval(packMs);
+    },
     init(ctx) {
       const keys = new HeavyKeys<KeyState>(heavyConfig);
       restore(keys, ctx.restored()?.snapshot as PackedSnapshot | PlainSnapshot | undefined);
@@ -183,7 +202,10 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
       return state;
     },
     checkpoint(state) {
-      return { state, snapshot: pack(state.keys) };
+      const started = performance.now();
+      const snapshot = pack(state.keys);
+      packMs = performance.now() - started;
+      return { state, snapshot };
     },
   };
 }
@@ -201,7 +223,7 @@ function pack(keys: HeavyKeys<KeyState>): PackedSnapshot {
     numbers[o++] = e.weight;
     numbers[o++] = e.rate;
   }
-  return { packed: 2, fields: STATE_FIELDS, long: LONG_STATE_LENGTH, ids: ids.join("\u0000"), numbers: float64ToBytes(numbers), sketch: keys.sketch.snapshot() };
+  return { packed: 2, fields: STATE_FIELDS, long: LONG_STATE_LENGTH, ids: ids.join("\u0000"), numbers: float64Bytes(numbers), sketch: keys.sketch.snapshot() };
 }
 
 function restore(keys: HeavyKeys<KeyState>, snapshot: PackedSnapshot | PlainSnapshot | undefined): void {
@@ -212,7 +234,7 @@ function restore(keys: HeavyKeys<KeyState>, snapshot: PackedSnapshot | PlainSnap
   }
   // Another sketch shape (width, depth or half-life changed): start the sketch afresh, keep the keys.
   if (keys.sketch.fits(snapshot.sketch)) keys.sketch.restore(snapshot.sketch);
-  const numbers = float64FromBytes(snapshot.numbers);
+  const numbers = readFloat64s(snapshot.numbers);
   const long = snapshot.long ?? 0;
   const width = snapshot.fields.length + long + 3;
   const parts = snapshot.ids === "" ? [] : snapshot.ids.split("\u0000");

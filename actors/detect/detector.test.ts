@@ -2,31 +2,10 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
   defaultDetectorConfig, DetectorConfigError, detectorConfig, DetectorInputError, formatNumber, formatScores,
-  newKeyState, observe, scoreFromSurprise, surpriseFromScore,
+  newKeyState, observe, resetKeyState, scoreFromSurprise, surpriseFromScore,
 } from "./detector.ts";
 import type { KeyState, Observation } from "./detector.ts";
-import { mulberry32 } from "../../test/helpers/random.ts";
-
-// --- deterministic randomness -------------------------------------------------------------
-
-
-/** Exact Poisson sample: Knuth's product method on chunks of ≤ 50 (sums of Poissons are Poisson). */
-function poisson(random: () => number, lambda: number): number {
-  let total = 0;
-  for (let rest = lambda; rest > 0; rest -= 50) {
-    const limit = Math.exp(-Math.min(rest, 50));
-    let p = random();
-    while (p > limit) {
-      total++;
-      p *= random();
-    }
-  }
-  return total;
-}
-
-function gaussian(random: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
+import { gaussian, mulberry32, poisson } from "../../test/helpers/random.ts";
 
 const config = defaultDetectorConfig;
 const SEEDS = Array.from({ length: 20 }, (_, i) => 101 + i);
@@ -358,3 +337,14 @@ test("explanation: a significant but tiny change names minDelta; scores never pr
 });
 
 test.run();
+
+test("resetKeyState makes a used state (long layer included) equal to a new one, reusing its arrays", () => {
+  const state = warmKey(7, 150);
+  for (let w = 0; w < 30; w++) observe(state, 20 + w, config, 0, Date.UTC(2026, 0, 1) + w * 3_600_000);
+  const season = state.long.season;
+  assert.not.equal(state, newKeyState());
+  const reset = resetKeyState(state);
+  assert.is(reset, state);
+  assert.is(reset.long.season, season, "the profile array is reused");
+  assert.equal(reset, newKeyState());
+});

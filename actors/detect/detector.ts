@@ -42,7 +42,7 @@ import { countTest, valueTest } from "./detector_point.ts";
 import { surprise } from "./detector_stats.ts";
 import { LEARN, newLongState, SHORT, voteLong, type LongDetector, type LongVote } from "./likelihood.ts";
 
-export { newKeyState, type KeyState } from "./baseline.ts";
+export { newKeyState, resetKeyState, type KeyState } from "./baseline.ts";
 export {
   defaultDetectorConfig, DetectorConfigError, detectorConfig, scoreFromSurprise, surpriseFromScore,
   type DetectorConfig,

@@ -25,7 +25,7 @@
  * Keys are hashed with FNV-1a 32 (schemas/partition.ts) under two bases, giving the rows'
  * columns by double hashing (h1 + i·h2). Pure TypeScript, typed arrays, no dependencies.
  */
-import { float64FromBytes, float64ToBytes } from "../../runtime/codec/float64_bytes.ts";
+import { float64Bytes, readFloat64s } from "../../schemas/mod.ts";
 import { fnv1a } from "../../schemas/partition.ts";
 
 /** A key's decayed activity at a given time, from the sketch. */
@@ -171,7 +171,7 @@ export class DecayedCountMin {
     return {
       width: this.width, depth: this.depth, halfLifeMs: this.halfLifeMs, origin: this.#origin ?? null,
       totalEvents: this.#totalEvents, totalWindows: this.#totalWindows,
-      counters: float64ToBytes(this.#counters),
+      counters: float64Bytes(this.#counters),
     };
   }
 
@@ -184,7 +184,7 @@ export class DecayedCountMin {
 
   /** Loads a snapshot that `fits`. */
   restore(s: SketchSnapshot): void {
-    this.#counters.set(float64FromBytes(s.counters));
+    this.#counters.set(readFloat64s(s.counters));
     this.#origin = s.origin ?? undefined;
     this.#totalEvents = s.totalEvents;
     this.#totalWindows = s.totalWindows;
@@ -288,11 +288,14 @@ export class HeavyKeys<V> {
    * the lightest tracked key's (which is evicted), or this one window is a burst: at least
    * BURST_MARGIN times the lightest key's typical window (`rate`). Without the burst rule a
    * quiet key's surge would have to outweigh a whole memory of the lightest key's windows to be
-   * scored; admitted by a burst it is often the lightest key itself until its activity catches up. `start` builds an admitted key's value from its activity before this
-   * window. Undefined: the key stays in the sketch only.
+   * scored; admitted by a burst it is often the lightest key itself until its activity catches
+   * up. `start` builds an admitted key's value from its activity before this window, and is
+   * handed the value of the key evicted to make room (if any) to reuse. Undefined: the key stays
+   * in the sketch only.
    */
   record(
-    id: string, time: number, events: number, start: (before: Activity) => V, known: Tracked<V> | undefined = this.#byId.get(id),
+    id: string, time: number, events: number, start: (before: Activity, evicted?: V) => V,
+    known: Tracked<V> | undefined = this.#byId.get(id),
   ): Tracked<V> | undefined {
     this.#advance(time);
     const factor = this.sketch.rebase(time);
@@ -305,13 +308,15 @@ export class HeavyKeys<V> {
       if (weight > known.weight) known.weight = weight;
       return known;
     }
+    let evicted: V | undefined;
     if (this.#heap.length >= this.capacity) {
       const lightest = this.#lightest();
       if (!(weight > lightest.weight || events >= BURST_MARGIN * lightest.rate)) return undefined;
       this.#remove(lightest);
       this.evictedByRank++;
+      evicted = lightest.value;
     }
-    const admitted: Tracked<V> = { id, value: start(this.sketch.before()), last: time, weight, heapWeight: weight, rate, slot: -1 };
+    const admitted: Tracked<V> = { id, value: start(this.sketch.before(), evicted), last: time, weight, heapWeight: weight, rate, slot: -1 };
     this.#insert(admitted);
     return admitted;
   }

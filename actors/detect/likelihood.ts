@@ -92,6 +92,20 @@ export function newLongState(): LongState {
   };
 }
 
+/** `s` made new again in place, keeping its arrays. */
+export function resetLongState(s: LongState): LongState {
+  s.season.fill(0);
+  s.seasonSeenBits.fill(0);
+  for (const chain of [s.level, s.seasonal]) {
+    chain.ring.fill(0);
+    chain.sum = chain.mean = chain.variance = 0;
+  }
+  s.n = s.zMean = s.zVariance = s.seasonVariance = s.seasonSeen = s.extreme = 0;
+  s.min = Infinity;
+  s.max = -Infinity;
+  return s;
+}
+
 export type LongDetector = "moving-z" | "seasonal" | "out-of-range";
 
 /** What the long layer found for one window (before the extreme-run rule). */

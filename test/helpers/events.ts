@@ -18,17 +18,7 @@ export const T0 = Date.UTC(2026, 0, 21, 14, 0, 0);
 /** mulberry32: a small deterministic PRNG, so a failing run can be repeated exactly. */
 export const prng = mulberry32;
 
-/** A Poisson draw (Knuth; fine for the small means tests use). */
-export function poisson(random: () => number, mean: number): number {
-  const limit = Math.exp(-mean);
-  let k = 0;
-  let p = random();
-  while (p > limit) {
-    k++;
-    p *= random();
-  }
-  return k;
-}
+export { poisson } from "./random.ts";
 
 /**
  * Events of one window: `counts[key]` events per key, their timestamps spread evenly over the

@@ -4,6 +4,7 @@
  */
 import { loadConfig, type ConfigOf, type ConfigSources, type ConfigSpec } from "../runtime/core/config.ts";
 import { detectorConfig, type DetectorConfig } from "../actors/detect/detector.ts";
+import type { ForecastBackend } from "../actors/detect/tf_loader.ts";
 
 export const actorKinds = ["ingest", "decode", "aggregate", "detect", "persist", "trends"] as const;
 export type ActorKind = (typeof actorKinds)[number];
@@ -25,6 +26,7 @@ export const configSpec = {
   detectThreshold: { type: "number", default: 0.85, min: 0.5, max: 0.999, env: "TW_DETECT_THRESHOLD", flag: "detect-threshold", description: "Score at which a window is a trend (0.85 ≈ p ≤ 2e-6, tuned on NAB; 0.8 ≈ p ≤ 1e-4)" },
   detectWarmupWindows: { type: "int", default: 8, min: 1, env: "TW_DETECT_WARMUP", flag: "detect-warmup", description: "Windows a key must have before it can signal" },
   detectMinDelta: { type: "number", default: 5, min: 0, env: "TW_DETECT_MIN_DELTA", flag: "detect-min-delta", description: "Smallest absolute change over expected that can signal (counts)" },
+  detectModel: { type: "enum", default: "wasm", values: ["wasm", "cpu", "off"], env: "TW_DETECT_MODEL", flag: "detect-model", description: "Forecast vote: a TensorFlow.js model per stream on this backend (wasm or cpu), or off (statistical detectors only)" },
   detectMaxKeys: { type: "int", default: 100_000, min: 1, env: "TW_DETECT_MAX_KEYS", flag: "detect-max-keys", description: "Keys with detector state per detect instance (the most active; see Known limits)" },
   maxBodyBytes: { type: "int", default: 10 * 1024 * 1024, min: 1024, env: "TW_MAX_BODY_BYTES", flag: "max-body-bytes", description: "Largest request body or WebSocket frame (bytes)" },
   maxEventsPerRequest: { type: "int", default: 10_000, min: 1, env: "TW_MAX_EVENTS_PER_REQUEST", flag: "max-events-per-request", description: "Most events in one request or frame" },
@@ -59,7 +61,12 @@ export function trendwireConfig(sources: ConfigSources = {}): TrendwireConfig {
 }
 
 /** Fields of the spec that configure the detector (what `trendwire detect` honours). */
-export const detectorFields = ["detectThreshold", "detectWarmupWindows", "detectMinDelta"] as const;
+export const detectorFields = ["detectThreshold", "detectWarmupWindows", "detectMinDelta", "detectModel"] as const;
+
+/** The forecast model of a run (`--detect-model`): the same for the live detect actor and `trendwire detect`. */
+export function detectModel(config: TrendwireConfig): ForecastBackend | "off" {
+  return config.detectModel as ForecastBackend | "off"; // one of the spec's values, checked on load
+}
 
 /** The detector settings of a run: the same for the live detect actor and `trendwire detect`. */
 export function detectorSettings(config: TrendwireConfig, windowMs = config.windowMs): DetectorConfig {

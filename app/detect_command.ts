@@ -6,7 +6,8 @@
  */
 import type { Platform } from "../runtime/platform/platform.ts";
 import { streamScores } from "../actors/detect/series.ts";
-import { detectorSettings, type TrendwireConfig } from "./config.ts";
+import { StreamModels } from "../actors/detect/stream_models.ts";
+import { detectModel, detectorSettings, type TrendwireConfig } from "./config.ts";
 import { UsageError } from "./cli.ts";
 
 export interface SeriesRow {
@@ -90,8 +91,11 @@ export async function detectCommand(config: TrendwireConfig, platform: Platform,
   const spacing = rows.length > 1 ? rows[1]!.ts - rows[0]!.ts : 0;
   const detector = detectorSettings(config, spacing > 0 ? spacing : config.windowMs);
   let out = options.explain ? "timestamp,value,anomaly_score,anomalous,detector,explanation\n" : "timestamp,value,anomaly_score\n";
+  // The series is one stream's one key: a fresh model, as the live actor gives a new stream.
+  const backend = detectModel(config);
+  const models = backend === "off" ? undefined : await StreamModels.load(backend);
   let i = 0;
-  for (const obs of streamScores(rows, detector)) {
+  for (const obs of streamScores(rows, detector, models?.get(name))) {
     const row = rows[i++]!;
     out += `${csvField(row.text)},${row.value},${obs.score}`;
     out += options.explain ? `,${obs.anomalous},${obs.detector},${csvField(obs.explanation)}\n` : "\n";

@@ -28,7 +28,7 @@ import { trendsRoutes } from "../actors/trends/routes.ts";
 import { TrendsView, defaultTrendsViewConfig } from "../actors/trends/view.ts";
 import { ingestRoutes } from "../actors/ingest/ingest.ts";
 import { defaultIngestLimits } from "../actors/ingest/accept.ts";
-import { detectorSettings, type ActorKind, type TrendwireConfig } from "./config.ts";
+import { detectModel, detectorSettings, type ActorKind, type TrendwireConfig } from "./config.ts";
 import { openTransport, usesNats } from "./transport.ts";
 import { retrying } from "./retry.ts";
 import type { ActorBehaviour } from "../runtime/core/actor.ts";
@@ -64,7 +64,7 @@ function stageBehaviours(config: TrendwireConfig, owned: number[], system: Actor
   const out = new Map<ActorKind, ActorBehaviour<any>>();
   out.set("persist", persistActor({ store, encode: (v) => system.codec.encodeValue(v) }));
   const detector = detectorSettings(config);
-  out.set("detect", detectActor({ partitions: config.partitions, owned, detector, maxKeys: config.detectMaxKeys, jsonSignals: true }));
+  out.set("detect", detectActor({ partitions: config.partitions, owned, detector, maxKeys: config.detectMaxKeys, jsonSignals: true, model: detectModel(config) }));
   const perStream: Record<string, { sizeMs: number }> = {};
   for (const [stream, sizeMs] of Object.entries(config.streamWindowMs)) perStream[stream] = { sizeMs };
   out.set(

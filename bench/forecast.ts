@@ -1,16 +1,25 @@
 /**
- * `npm run bench -- forecast`: window updates/s through the detect stage's OnlineForecaster
- * (prediction + its scheduled training steps) at several batch sizes, on the cpu and the wasm
- * TensorFlow.js backends side by side in one run, with the model's accuracy on the same rows
- * (mean |error| over the last rows ÷ the naive last-value error) so a faster schedule's cost in
- * accuracy shows beside its speed. Also times the first import of TensorFlow.js. One core:
- * everything runs in this process. Prints the machine, a table and, last, one JSON object.
+ * `npm run bench -- forecast`: the TensorFlow.js forecast vote's cost, two tables.
+ *
+ * (1) The model alone: window updates/s through OnlineForecaster (prediction + its scheduled
+ * training steps) with TensorFlow.js predicting batches of rows (forecast(), several batch
+ * sizes) and with the scoring path the detector uses (step(): one row at a time, plain-JS
+ * forward pass), on the cpu and the wasm backends side by side, with the model's accuracy on the
+ * same rows (mean |error| ÷ the naive last-value error).
+ * (2) The detector with the model on: windows/s through observe() for the keys of one stream
+ * (statistical detectors + long layer + forecast vote) beside the same windows with the model
+ * off. The issue's target (≥ 100 k window updates/s with the model on, one core) is read here.
+ *
+ * Also times the first import of TensorFlow.js. One core: everything runs in this process.
+ * Prints the machine, the tables and, last, one JSON object.
  */
 import { describeMachine, machineInfo } from "./machine.ts";
 import { formatTable, si } from "./table.ts";
 import { BenchUsageError, intFlag, listFlag, secondsFlag } from "./flags.ts";
 import { createForecaster, defaultForecasterOptions, type ForecasterOptions } from "../actors/detect/forecaster.ts";
 import { forecastBackends, loadTf } from "../actors/detect/tf_loader.ts";
+import { detectorConfig, newKeyState, observe } from "../actors/detect/detector.ts";
+import { FORECAST_LAGS } from "../actors/detect/likelihood.ts";
 import { mulberry32 } from "../test/helpers/random.ts";
 
 export const forecastHelp = `Usage: npm run bench -- forecast [options]
@@ -19,19 +28,21 @@ Window updates/s through OnlineForecaster (predict + scheduled training) per bac
 
 Options:
   --backends cpu,wasm        backends to compare (default both)
-  --batches 1,10,100,1000    rows per forecast() call
+  --batches 1,10,100,1000    rows per forecast() call (the step() scoring path is always measured too)
+  --keys 1000                keys of the stream in the detector case (table 2)
   --duration 2               seconds measured per case (after --warmup-rows)
   --warmup-rows 20000        rows fed before timing (the model is trained by then)
   --lags 8 --hidden 16 --train-every 256 --minibatch 128    model and schedule
 `;
 
-const known = ["backends", "batches", "duration", "warmup-rows", "lags", "hidden", "train-every", "minibatch"];
+const known = ["backends", "batches", "duration", "warmup-rows", "lags", "hidden", "train-every", "minibatch", "keys"];
 const TARGET_PER_S = 100_000;
 const SERIES_ROWS = 200_000;
 
 interface CaseResult {
   backend: string;
-  batch: number;
+  /** Rows per forecast() call, or "step" for the per-row scoring path. */
+  batch: number | "step";
   rows: number;
   seconds: number;
   updatesPerS: number;
@@ -86,13 +97,17 @@ export async function forecastBench(flags: Record<string, string | boolean>): Pr
   const rows = sineRows(lags);
   const results: CaseResult[] = [];
   for (const backend of backends) {
-    for (const batch of batches) {
+    for (const batchOrStep of ["step" as const, ...batches]) {
+      const batch = batchOrStep === "step" ? 1 : batchOrStep;
       const f = await createForecaster({ ...model, backend });
       let at = 0;
+      const predict = batchOrStep === "step"
+        ? (from: number) => Float32Array.of(f.step(rows.inputs.subarray(from * lags, (from + 1) * lags), rows.targets[from]!))
+        : (from: number) => f.forecast(rows.inputs.subarray(from * lags, (from + batch) * lags), rows.targets.subarray(from, from + batch), batch);
       // Accuracy is summed only after the clock stops: it is the bench's work, not the forecaster's.
       const step = (measure: boolean, errors: { model: number; naive: number }) => {
         if (at + batch > SERIES_ROWS) at = 0;
-        const p = f.forecast(rows.inputs.subarray(at * lags, (at + batch) * lags), rows.targets.subarray(at, at + batch), batch);
+        const p = predict(at);
         if (measure) {
           for (let i = 0; i < batch; i++) {
             errors.model += Math.abs(p[i]! - rows.targets[at + i]!);
@@ -113,7 +128,7 @@ export async function forecastBench(flags: Record<string, string | boolean>): Pr
       f.dispose();
       const seconds = elapsed / 1000;
       results.push({
-        backend, batch, rows: timedRows, seconds,
+        backend, batch: batchOrStep, rows: timedRows, seconds,
         updatesPerS: timedRows / seconds,
         usPerUpdate: (seconds * 1e6) / timedRows,
         errorVsNaive: accuracy.model / accuracy.naive,
@@ -121,9 +136,60 @@ export async function forecastBench(flags: Record<string, string | boolean>): Pr
     }
   }
 
-  const headers = ["backend", "batch", "updates/s", "µs/update", `≥ ${si(TARGET_PER_S)}/s?`, "MAE ÷ naive"];
-  const table = results.map((r) => [r.backend, r.batch, si(r.updatesPerS), r.usPerUpdate.toFixed(2), r.batch >= 100 ? (r.updatesPerS >= TARGET_PER_S ? "yes" : "NO") : "(batch < 100)", r.errorVsNaive.toFixed(3)]);
+  console.log("(1) the model alone: forecast() = TensorFlow.js predicting a batch of rows; step() = the detector's path, one row, plain-JS forward pass");
+  const headers = ["backend", "call", "updates/s", "µs/update", "MAE ÷ naive"];
+  const table = results.map((r) => [r.backend, r.batch === "step" ? "step()" : `forecast() ×${r.batch}`, si(r.updatesPerS), r.usPerUpdate.toFixed(2), r.errorVsNaive.toFixed(3)]);
   console.log(formatTable(headers, table));
-  console.log(`\ntarget: ≥ ${TARGET_PER_S} window updates/s at batch ≥ 100 on one core (the live detect actor sees AggBatches of up to ~1000 windows)`);
-  console.log(JSON.stringify({ bench: "forecast", machine, importMs, wasmInitMs, model: { ...defaultForecasterOptions, ...model }, durationS, warmupRows, targetPerS: TARGET_PER_S, results }));
+
+  const keys = intFlag(flags, "keys", 1000, 1);
+  const detector = await detectorCases(backends, keys, durationS);
+  console.log(`\n(2) the detector: observe() over ${keys} keys of one stream (one model shared by the stream), model off vs on, same windows`);
+  console.log(formatTable(
+    ["model", "windows/s", "µs/window", `≥ ${si(TARGET_PER_S)}/s?`, "anomalous"],
+    detector.map((r) => [r.model, si(r.updatesPerS), r.usPerUpdate.toFixed(2), r.model === "off" ? "(baseline)" : r.updatesPerS >= TARGET_PER_S ? "yes" : "NO", r.anomalous]),
+  ));
+  console.log(`\ntarget: ≥ ${TARGET_PER_S} window updates/s scored with the model on, one core`);
+  console.log(JSON.stringify({ bench: "forecast", machine, importMs, wasmInitMs, model: { ...defaultForecasterOptions, ...model }, durationS, warmupRows, targetPerS: TARGET_PER_S, results, detector }));
+}
+
+interface DetectorCase {
+  model: string;
+  windows: number;
+  updatesPerS: number;
+  usPerUpdate: number;
+  anomalous: number;
+}
+
+/**
+ * Rounds of one window per key (a daily sine per key, phase by key, Gaussian-ish noise) through
+ * observe(), with no model and with each backend's; the first 300 rounds warm the keys past the
+ * long layer's learning phase untimed, then rounds run for `durationS`.
+ */
+async function detectorCases(backends: readonly string[], keys: number, durationS: number): Promise<DetectorCase[]> {
+  const config = detectorConfig({ windowMs: 300_000 });
+  const out: DetectorCase[] = [];
+  for (const backend of ["off", ...backends] as const) {
+    const model = backend === "off" ? undefined : await createForecaster({ backend: backend as "cpu" | "wasm", lags: FORECAST_LAGS });
+    const states = Array.from({ length: keys }, () => newKeyState());
+    const random = mulberry32(7);
+    let anomalous = 0;
+    let rounds = 0;
+    const round = () => {
+      const ts = Date.UTC(2026, 0, 1) + rounds * 300_000;
+      for (let k = 0; k < keys; k++) {
+        const value = 100 + 20 * Math.sin((2 * Math.PI * rounds) / 288 + k) + 5 * (random() + random() + random() - 1.5);
+        if (observe(states[k]!, value, config, 0, ts, model).anomalous) anomalous++;
+      }
+      rounds++;
+    };
+    while (rounds < 300) round();
+    const t0 = performance.now();
+    const first = rounds;
+    while (performance.now() - t0 < durationS * 1000) round();
+    const seconds = (performance.now() - t0) / 1000;
+    const windows = (rounds - first) * keys;
+    model?.dispose();
+    out.push({ model: backend, windows, updatesPerS: windows / seconds, usPerUpdate: (seconds * 1e6) / windows, anomalous });
+  }
+  return out;
 }

@@ -3,32 +3,39 @@
  * over NAB's DEV files, scored with NAB's rules (bench/nab/scorer.ts) beside the published
  * detectors' scores on the same files. Two figures per profile: the threshold tuned on all the
  * files being scored (NAB's convention, flattering) and an honest one (tuned on one half of the
- * files, scored on the other).
+ * files, scored on the other). The detector runs as `trendwire detect --csv` runs it, with the
+ * TensorFlow.js forecast model (a fresh one per file) unless `--model off`; the same files are
+ * also scored with the model off, side by side, so the model's contribution shows.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { detectorConfig } from "../actors/detect/detector.ts";
 import { scoreSeries } from "../actors/detect/series.ts";
+import { StreamModels } from "../actors/detect/stream_models.ts";
+import type { ForecastBackend } from "../actors/detect/tf_loader.ts";
+import type { NabFile } from "./nab/dataset.ts";
 import { defaultNabDir, loadNab, splitHalves } from "./nab/dataset.ts";
 import { PROFILES, ScoringSet, type Profile, type ScoredFile, type Sweep } from "./nab/scorer.ts";
 import { BenchUsageError } from "./flags.ts";
 import { describeMachine, machineInfo } from "./machine.ts";
 import { formatTable, si } from "./table.ts";
 
-export const nabHelp = `Usage: npm run bench -- nab [--dir DIR] [--files]
+export const nabHelp = `Usage: npm run bench -- nab [--dir DIR] [--model wasm|cpu|off] [--files]
 
 Scores Trendwire's detector on NAB's DEV files with NAB's rules (standard, reward low FP,
 reward low FN) and prints them beside the published detectors' scores on the same files.
 
   --dir DIR   the NAB DEV folder (data/, labels/combined_windows.json);
               default $TW_NAB_DIR, else ../shared/nab-dev from the current directory
+  --model M   the forecast vote's backend, or off (default wasm, as trendwire run/detect);
+              unless off, the files are also scored with the model off, side by side
   --files     also print, per file, windows caught and false positives at the standard
               threshold tuned on all files
 
 Output: the machine, rows scored and time, (a) every detector by DEV standard score with
 Trendwire's row tuned on all files (NAB's convention) and the targets (above ARTime), (b) the
 honest split: threshold tuned on half A, scored on half B, and the reverse, (c) with --files the
-per-file detail, and one JSON object as the last line. A threshold of null (∞) means never
+per-file detail, (d) model on vs off, and one JSON object as the last line. A threshold of null (∞) means never
 firing scored best.
 `;
 
@@ -90,21 +97,35 @@ function honestSplit(a: ScoringSet, b: ScoringSet, profile: Profile): SplitResul
   return { profile: profile.name, thresholdA, scoreBWithA, thresholdB, scoreAWithB, mean: (scoreBWithA + scoreAWithB) / 2 };
 }
 
+/** Every file scored one row at a time, each with a fresh model of `model`'s backend (as `trendwire detect` gives it). */
+async function scoreFiles(files: NabFile[], model: ForecastBackend | "off"): Promise<{ scored: (ScoredFile & { category: string })[]; scoringMs: number }> {
+  const config = detectorConfig({});
+  const models = model === "off" ? undefined : await StreamModels.load(model);
+  const t0 = performance.now();
+  const scored = files.map((f) => {
+    const scores = scoreSeries(f.rows, config, models?.get(f.name)).map((o) => o.score);
+    models?.dispose();
+    return { name: f.name, category: f.category, windows: f.windows, scores };
+  });
+  return { scored, scoringMs: performance.now() - t0 };
+}
+
+const MODELS = ["wasm", "cpu", "off"] as const;
+
 export async function nabBench(flags: Record<string, string | boolean>): Promise<void> {
   const dir = typeof flags.dir === "string" ? flags.dir : defaultNabDir();
   if (!existsSync(join(dir, "labels", "combined_windows.json"))) throw new BenchUsageError(`${dir} has no labels/combined_windows.json: pass --dir or set TW_NAB_DIR`);
+  const model = (flags.model ?? "wasm") as (typeof MODELS)[number];
+  if (!MODELS.includes(model)) throw new BenchUsageError(`--model: expected one of ${MODELS.join(", ")}, got ${String(flags.model)}`);
   const machine = machineInfo();
   console.log(describeMachine(machine));
   const files = loadNab(dir);
-  const config = detectorConfig({});
 
-  const t0 = performance.now();
-  const scored = files.map((f) => ({ name: f.name, category: f.category, windows: f.windows, scores: scoreSeries(f.rows, config).map((o) => o.score) }));
-  const scoringMs = performance.now() - t0;
+  const { scored, scoringMs } = await scoreFiles(files, model);
   const rows = files.reduce((n, f) => n + f.rows.length, 0);
   const rowsPerSec = rows / (scoringMs / 1000);
   const all = new ScoringSet(scored);
-  console.log(`${dir}: ${files.length} files, ${all.windows} windows, ${rows} rows scored in ${scoringMs.toFixed(0)} ms (${si(rowsPerSec)} rows/s)\n`);
+  console.log(`${dir}: ${files.length} files, ${all.windows} windows, ${rows} rows scored with the forecast model ${model === "off" ? "off" : `on (${model})`} in ${scoringMs.toFixed(0)} ms (${si(rowsPerSec)} rows/s)\n`);
 
   // (a) Threshold tuned on all files, NAB's convention, beside the published detectors.
   const tuned: Sweep[] = PROFILES.map((p) => all.sweep(p));
@@ -145,10 +166,29 @@ export async function nabBench(flags: Record<string, string | boolean>): Promise
     console.log(formatTable(["file", "rows", "windows caught", "FP rows"], perFile.map((f) => [f.file, f.rows, `${f.caught}/${f.windows}`, f.falsePositives])));
   }
 
+  // (d) The forecast vote's contribution: the same files with the model off.
+  let comparison: { model: string; tunedOnAll: number[]; splitMean: number[]; rowsPerSec: number }[] | undefined;
+  if (model !== "off") {
+    const off = await scoreFiles(files, "off");
+    const offAll = new ScoringSet(off.scored);
+    const [offA, offB] = splitHalves(off.scored).map((h) => new ScoringSet(h));
+    comparison = [
+      { model, tunedOnAll: tuned.map((t) => t.score), splitMean: split.map((x) => x.mean), rowsPerSec },
+      { model: "off", tunedOnAll: PROFILES.map((p) => offAll.sweep(p).score), splitMean: PROFILES.map((p) => honestSplit(offA!, offB!, p).mean), rowsPerSec: rows / (off.scoringMs / 1000) },
+    ];
+    console.log("\n(d) The forecast model's contribution: the same files, model on and off (tuned on all files | honest split mean)");
+    console.log(formatTable(
+      ["forecast model", "standard", "low FP", "low FN", "split standard", "split low FP", "split low FN", "rows/s"],
+      comparison.map((c) => [c.model === "off" ? "off" : `on (${c.model})`, ...c.tunedOnAll.map(fixed), ...c.splitMean.map(fixed), si(c.rowsPerSec)]),
+      [false, true, true, true, true, true, true, true],
+    ));
+  }
+
   console.log("");
   console.log(
     JSON.stringify({
       bench: "nab",
+      model,
       machine,
       dir,
       files: files.length,
@@ -160,6 +200,7 @@ export async function nabBench(flags: Record<string, string | boolean>): Promise
       tunedOnAll: tuned.map((s, i) => ({ ...s, met: s.score > targetOf(i) })),
       split: { halfA: halfA.map((f) => f.name), halfB: halfB.map((f) => f.name), profiles: split },
       published: PUBLISHED,
+      ...(comparison ? { comparison } : {}),
       ...(flags.files ? { perFile } : {}),
     }),
   );

@@ -45,6 +45,25 @@ export function readUint32s(b: Uint8Array): Uint32Array {
   return out;
 }
 
+/** The float32 numbers as little-endian bytes (a view, no copy, on little-endian hosts). */
+export function float32Bytes(a: Float32Array): Uint8Array {
+  if (littleEndian) return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const out = new Uint8Array(a.length * 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < a.length; i++) view.setFloat32(i * 4, a[i]!, true);
+  return out;
+}
+
+/** Little-endian float32 bytes as numbers (always a copy: the caller may keep them). Length must be a multiple of 4. */
+export function readFloat32s(b: Uint8Array): Float32Array {
+  const n = b.byteLength >>> 2;
+  if (littleEndian) return new Float32Array(ownCopy(b));
+  const out = new Float32Array(n);
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);
+  return out;
+}
+
 /** Little-endian float64 bytes as numbers (a view when aligned, else one copy). Length must be a multiple of 8. */
 export function readFloat64s(b: Uint8Array): Float64Array {
   const n = b.byteLength >>> 3;

@@ -173,7 +173,48 @@ test("a checkpoint of the earlier form ([id, state, last] per key) still restore
   assert.is(restored.keys.get("s\u0000k")!.last, entry.last);
 });
 
-test.run();
+test("with the forecast model on, the checkpoint carries each stream's model: a restored actor scores the next windows exactly as the running one", async () => {
+  const actor = detectActor({ partitions: 1, owned: [0], detector: detectorConfig({ warmupWindows: 5 }), maxKeys: 100, jsonSignals: false, model: "cpu" });
+  const ctx = fakeContext({ now: T0 });
+  let state = await actor.init(ctx);
+  const random = mulberry32(5);
+  // Two streams of 4 keys: enough rows for several training steps (every 256 rows) per model.
+  const round = (i: number) => ["s", "t"].flatMap((stream) => Array.from({ length: 4 }, (_, k) => win(`k${k}`, i, 20 + 10 * Math.sin(i / 5 + k) + Math.floor(random() * 6), { stream })));
+  for (let i = 0; i < 150; i++) state = await feed(actor, state, ctx, round(i));
+  assert.is(state.models!.size, 2, "one model per stream");
+  const { snapshot } = await actor.checkpoint!(state, ctx);
+  const bytes = new MessageCodec().encodeValue(snapshot);
+  // The same behaviour value restarts: init frees the running models (a crash restart does this), so run the original on a second actor.
+  const running = detectActor({ partitions: 1, owned: [0], detector: detectorConfig({ warmupWindows: 5 }), maxKeys: 100, jsonSignals: false, model: "cpu" });
+  let continued = await running.init(fakeContext({ restored: { seqs: {}, snapshot: new MessageCodec().decodeValue(bytes) } }));
+  const restoredCtx = fakeContext({ restored: { seqs: {}, snapshot: new MessageCodec().decodeValue(bytes) } });
+  let restored = await actor.init(restoredCtx);
+  for (let i = 150; i < 400; i++) {
+    const windows = round(i);
+    continued = await feed(running, continued, ctx, windows);
+    restored = await feed(actor, restored, restoredCtx, windows);
+  }
+  const view = (s: DetectState) => [...s.keys.values()].map((e) => [e.id, e.value]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+  assert.equal(view(restored), view(continued), "same key states (forecast errors included) after 250 more rounds");
+  const a = continued.models!.pack();
+  const b = restored.models!.pack();
+  assert.equal(b.map((m) => [m.stream, m.rows, m.steps]), a.map((m) => [m.stream, m.rows, m.steps]));
+  assert.ok(a.every((m) => m.steps >= 6), `each model trained: ${a.map((m) => m.steps)}`);
+  assert.equal(b.map((m) => [...m.params]), a.map((m) => [...m.params]), "same weights");
+  const forecastStates = [...restored.keys.values()].map((e) => e.value.long.forecastError.count);
+  assert.ok(forecastStates.every((n) => n > 300), `every key's forecast errors are tracked: ${forecastStates}`);
+});
+
+test("at most maxModelStreams streams keep a model: the least recently active loses it", async () => {
+  const actor = detectActor({ partitions: 1, owned: [0], detector: detectorConfig({ warmupWindows: 5 }), maxKeys: 100, jsonSignals: false, model: "cpu", maxModelStreams: 2 });
+  const ctx = fakeContext({ now: T0 });
+  let state = await actor.init(ctx);
+  for (let i = 0; i < 3; i++) for (const stream of ["a", "b", "c"]) state = await feed(actor, state, ctx, [win("k", i, 10, { stream })]);
+  assert.is(state.models!.size, 2);
+  assert.is(state.models!.evicted, 7, "every new stream beyond two pushed the least recent out (a, b, c cycle)");
+  assert.equal(state.models!.pack().map((m) => m.stream), ["b", "c"], "the two most recently active streams");
+});
+
 
 test("checkpoints come every second while packing is cheap, and 40× the packing time once it is not (at most a minute)", async () => {
   assert.is(checkpointInterval(0), 1000);
@@ -189,3 +230,5 @@ test("checkpoints come every second while packing is cheap, and 40× the packing
   await actor.checkpoint!(state, ctx);
   assert.is(actor.checkpointIntervalMs, 1000, "50 keys pack in well under 25 ms");
 });
+
+test.run();

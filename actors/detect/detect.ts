@@ -36,6 +36,8 @@ import { startFromPrior } from "./baseline.ts";
 import { LONG_STATE_LENGTH, packLong, unpackLong } from "./likelihood.ts";
 import { newKeyState, observe, resetKeyState, type DetectorConfig, type KeyState } from "./detector.ts";
 import { HeavyKeys, type Activity, type SketchSnapshot } from "./heavy_keys.ts";
+import { StreamModels, type PackedModel } from "./stream_models.ts";
+import type { ForecastBackend } from "./tf_loader.ts";
 
 export interface DetectConfig {
   partitions: number;
@@ -51,6 +53,13 @@ export interface DetectConfig {
   sketchWidth?: number;
   /** Activity sketch rows: an estimate exceeds its error bound with probability e^−depth. Defaults to 4. */
   sketchDepth?: number;
+  /**
+   * The forecast vote: a TensorFlow.js model per stream on this backend (stream_models.ts), or
+   * "off" for the statistical detectors alone. Defaults to "off".
+   */
+  model?: ForecastBackend | "off";
+  /** Streams with a model at most (the most recently active). Defaults to 64. */
+  maxModelStreams?: number;
 }
 
 export const DEFAULT_IDLE_WINDOWS = 300;
@@ -64,6 +73,8 @@ const utf8 = new TextEncoder();
 export interface DetectState {
   /** Keys with detector state, by `${stream}\u0000${key}`; `last` is the windowStart of the last scored window. */
   keys: HeavyKeys<KeyState>;
+  /** The streams' forecasters, when the model is on. */
+  models?: StreamModels;
 }
 
 /**
@@ -80,6 +91,8 @@ interface PackedSnapshot {
   ids: string;
   numbers: Uint8Array;
   sketch: SketchSnapshot;
+  /** The streams' forecasters (absent with the model off, and in checkpoints from before it). */
+  models?: PackedModel[];
 }
 /** Checkpoints written before the sketch: [id, state, last] per key. */
 type PlainSnapshot = [string, KeyState, number][];
@@ -111,6 +124,8 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
   let current: WindowAggregate;
   /** How long the last checkpoint took to pack: the next one waits CHECKPOINT_COST_RATIO times that. */
   let packMs = 0;
+  /** The models of the running incarnation: a restart after a crash frees them (tensors are not garbage collected). */
+  let liveModels: StreamModels | undefined;
   /** A newly admitted key's state: from its sketch history if that is credible and counts what is scored. */
   // A key pushed out of the top k hands its state over to the key admitted in its place: with
   // many more keys than maxKeys that happens constantly, and a state is a few kilobytes.
@@ -135,10 +150,17 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
     get checkpointIntervalMs() {
       return checkpointInterval(packMs);
     },
-    init(ctx) {
+    async init(ctx) {
+      liveModels?.dispose();
+      liveModels = undefined;
       const keys = new HeavyKeys<KeyState>(heavyConfig);
-      restore(keys, ctx.restored()?.snapshot as PackedSnapshot | PlainSnapshot | undefined);
-      return { keys };
+      const snapshot = ctx.restored()?.snapshot as PackedSnapshot | PlainSnapshot | undefined;
+      restore(keys, snapshot);
+      if (config.model !== undefined && config.model !== "off") {
+        liveModels = await StreamModels.load(config.model, config.maxModelStreams);
+        if (snapshot !== undefined && !Array.isArray(snapshot) && snapshot.models) liveModels.restore(snapshot.models);
+      }
+      return { keys, models: liveModels };
     },
     receive(state, input, ctx) {
       if (input.kind !== "message") return state;
@@ -146,6 +168,7 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
       const scored = ctx.metrics.counter("tw_windows_scored_total", "Windows scored by detect");
       const signals = ctx.metrics.counter("tw_trend_signals_total", "Trend signals published, by stream and direction");
       const keys = state.keys;
+      const models = state.models;
       const byRank = keys.evictedByRank;
       const idle = keys.evictedIdle;
       let sketchOnly = 0;
@@ -167,7 +190,7 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
         }
         // A key idle past idleWindows was evicted by record() and comes back new (last = now).
         const gap = Math.max(0, Math.round((w.windowStart - entry.last) / (w.windowEnd - w.windowStart)) - 1);
-        const obs = observe(entry.value, w.sum, config.detector, gap, w.windowStart);
+        const obs = observe(entry.value, w.sum, config.detector, gap, w.windowStart, models?.get(w.stream));
         entry.last = w.windowStart;
         scored.inc();
         if (!obs.anomalous) continue;
@@ -199,11 +222,13 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
       if (keys.evictedIdle > idle) evicted.inc({ reason: "idle" }, keys.evictedIdle - idle);
       if (sketchOnly > 0) ctx.metrics.counter("tw_windows_sketch_only_total", "Windows of keys outside the maxKeys most active: counted in the activity sketch, not scored").inc(undefined, sketchOnly);
       ctx.metrics.gauge("tw_detect_keys", "Keys with detector state").set(keys.size, { actor: ctx.name });
+      if (models) ctx.metrics.gauge("tw_detect_model_streams", "Streams with a forecast model").set(models.size, { actor: ctx.name });
       return state;
     },
     checkpoint(state) {
       const started = performance.now();
       const snapshot = pack(state.keys);
+      if (state.models) snapshot.models = state.models.pack();
       packMs = performance.now() - started;
       return { state, snapshot };
     },

@@ -40,7 +40,7 @@ import type { DetectorConfig } from "./detector_config.ts";
 import { explain } from "./detector_explain.ts";
 import { countTest, valueTest } from "./detector_point.ts";
 import { surprise } from "./detector_stats.ts";
-import { LEARN, newLongState, SHORT, voteLong, type LongDetector, type LongVote } from "./likelihood.ts";
+import { LEARN, newLongState, SHORT, voteLong, type ForecastModel, type LongDetector, type LongVote } from "./likelihood.ts";
 
 export { newKeyState, resetKeyState, type KeyState } from "./baseline.ts";
 export {
@@ -124,17 +124,18 @@ export interface Scored {
 /**
  * Folds one window value into the state and scores it. Mutates `state`. `gap` = number of
  * empty windows skipped since the last observation; they count as zeros and are folded in O(1)
- * (at most a fixed number of exact steps, then a closed form).
+ * (at most a fixed number of exact steps, then a closed form). `model` is the key's stream's
+ * forecaster, if the stream has one: the long layer adds its prediction error as a vote.
  */
-export function observe(state: KeyState, value: number, config: DetectorConfig, gap = 0, ts?: number): Observation {
+export function observe(state: KeyState, value: number, config: DetectorConfig, gap = 0, ts?: number, model?: ForecastModel): Observation {
   if (!Number.isFinite(value)) throw new DetectorInputError("value", `must be a finite number, got ${value}`);
   if (!(Number.isSafeInteger(gap) && gap >= 0)) throw new DetectorInputError("gap", `must be an integer ≥ 0, got ${gap}`);
   if (ts !== undefined && !Number.isFinite(ts)) throw new DetectorInputError("ts", `must be a finite epoch ms, got ${ts}`);
   if (gap >= LEARN) state.long = newLongState(); // its history is stale: the key starts its long memory afresh
-  else if (gap > 0) for (let i = 0; i < Math.min(gap, SHORT); i++) voteLong(state.long, 0, undefined);
+  else if (gap > 0) for (let i = 0; i < Math.min(gap, SHORT); i++) voteLong(state.long, 0, undefined, Infinity, model);
   if (gap > 0) foldGap(state, gap, config);
   const scored = scoreWindow(state, value, config);
-  return new WindowObservation(judgeLong(state, scored, voteLong(state.long, value, ts, scored.surprise), config), config);
+  return new WindowObservation(judgeLong(state, scored, voteLong(state.long, value, ts, scored.surprise, model), config), config);
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Explanations contain the numbers they claim: for every scored window of series that provoke
- * each detector (poisson, robust-z, cusum, moving-z, seasonal, out-of-range), the explanation
+ * each detector (poisson, robust-z, cusum, moving-z, seasonal, forecast, out-of-range), scored
+ * with and without the TensorFlow.js forecast model, the explanation
  * prints the observation's own observed, expected and spread (formatNumber), its score and
  * threshold (formatScores), and names the test that decided.
  */
@@ -8,6 +9,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { detectorConfig, formatNumber, formatScores, type DetectorName, type Observation } from "./detector.ts";
 import { scoreSeries } from "./series.ts";
+import { createForecaster } from "./forecaster.ts";
+import { FORECAST_LAGS } from "./likelihood.ts";
 import { dailySine, gaussianAround, poissonAround, ROWS_PER_DAY, syntheticSeries, type Shape } from "../../test/helpers/series.ts";
 
 const config = detectorConfig();
@@ -19,6 +22,7 @@ const WORDING: Record<Exclude<DetectorName, "warmup">, string> = {
   cusum: "cusum",
   "moving-z": "moving-z",
   seasonal: "seasonal (hour-of-week profile)",
+  forecast: "forecast (TensorFlow.js MLP)",
   "out-of-range": "out-of-range",
 };
 
@@ -46,20 +50,25 @@ function checkExplanation(o: Observation, where: string): void {
   assert.ok(text.includes(WORDING[o.detector as keyof typeof WORDING]), `${where}: detector ${o.detector} not named in "${text}"`);
 }
 
-test("every scored window's explanation prints its observed, expected, spread, score, threshold and detector; anomalous ones of all six detectors are among them", () => {
+test("every scored window's explanation prints its observed, expected, spread, score, threshold and detector; anomalous ones of all seven detectors are among them", async () => {
   const anomalousBy = new Map<DetectorName, number>();
   let checked = 0;
   for (const [name, rows, shape] of SERIES) {
-    for (const [seed, obs] of [1, 2, 3].map((seed) => [seed, scoreSeries(syntheticSeries(rows, seed, shape), config)] as const)) {
-      obs.forEach((o, row) => {
-        if (o.detector === "warmup") return;
-        checkExplanation(o, `${name}, seed ${seed}, row ${row}`);
-        checked++;
-        if (o.anomalous) anomalousBy.set(o.detector, (anomalousBy.get(o.detector) ?? 0) + 1);
-      });
+    for (const seed of [1, 2, 3]) {
+      for (const withModel of [false, true]) {
+        const model = withModel ? await createForecaster({ backend: "cpu", lags: FORECAST_LAGS }) : undefined;
+        const obs = scoreSeries(syntheticSeries(rows, seed, shape), config, model);
+        model?.dispose();
+        obs.forEach((o, row) => {
+          if (o.detector === "warmup") return;
+          checkExplanation(o, `${name}, seed ${seed}${withModel ? ", with model" : ""}, row ${row}`);
+          checked++;
+          if (o.anomalous) anomalousBy.set(o.detector, (anomalousBy.get(o.detector) ?? 0) + 1);
+        });
+      }
     }
   }
-  assert.ok(checked > 10_000, `windows checked: ${checked}`);
+  assert.ok(checked > 20_000, `windows checked: ${checked}`);
   for (const detector of Object.keys(WORDING) as DetectorName[]) {
     assert.ok((anomalousBy.get(detector) ?? 0) > 0, `no anomalous ${detector} window provoked (${JSON.stringify([...anomalousBy])})`);
   }

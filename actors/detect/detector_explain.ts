@@ -78,6 +78,7 @@ export function explain(scored: Scored, config: DetectorConfig): string {
 const LONG_TESTS: Record<LongVote["detector"], string> = {
   "moving-z": "moving-z",
   seasonal: "seasonal (hour-of-week profile)",
+  forecast: "forecast (TensorFlow.js MLP)",
   "out-of-range": "out-of-range",
 };
 

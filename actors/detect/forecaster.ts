@@ -17,6 +17,14 @@
  * Architecture: lags → dense(hidden, tanh) → 1 (linear), all parameters in one flat variable
  * so a training step is a handful of tensor ops. Loss: Huber (δ = 1) so spikes in the training
  * rows pull the model less than squared error would.
+ *
+ * Two ways in. `forecast()` predicts a batch of rows with TensorFlow.js. `step()` is what the
+ * detector scores with: one row at a time, predicted by a plain-JS forward pass over a float64
+ * copy of the weights (refreshed after every training step), because the detector must score
+ * each window before it reads the next, and one TensorFlow.js call costs tens of microseconds
+ * where this whole forward pass (161 weights) costs well under one (`npm run bench -- forecast`
+ * shows both). Training stays in TensorFlow.js. `step()` agrees with `forecast()` to float32
+ * rounding (forecaster.test.ts) and, like it, depends only on the order of rows.
  */
 import { loadTf } from "./tf_loader.ts";
 import type { ForecastBackend, TfModule } from "./tf_loader.ts";
@@ -106,6 +114,8 @@ export class OnlineForecaster {
   private rows = 0;
   private steps = 0;
   private disposed = false;
+  /** `params` as float64, for step()'s forward pass; rewritten whenever `params` changes. */
+  private readonly weights: Float64Array;
 
   constructor(tf: TfModule, options: ForecasterOptions) {
     this.tf = tf;
@@ -119,6 +129,13 @@ export class OnlineForecaster {
     this.layers = this.splitParams();
     this.replayInputs = new Float32Array(replayCapacity * lags);
     this.replayTargets = new Float32Array(replayCapacity);
+    this.weights = new Float64Array(this.paramCount);
+    this.copyWeights();
+  }
+
+  /** Lagged inputs per row. */
+  get lags(): number {
+    return this.options.lags;
   }
 
   /** Rows fed since creation. */
@@ -151,6 +168,35 @@ export class OnlineForecaster {
       start = end;
     }
     return predictions;
+  }
+
+  /**
+   * The scoring path: predicts `row`'s target from the model as it stands (plain JS, see the
+   * module comment), then learns the row, taking a TensorFlow.js training step when the
+   * schedule says so. Returns the prediction.
+   */
+  step(row: ArrayLike<number>, target: number): number {
+    if (this.disposed) throw new ForecasterInputError("forecaster used after dispose()");
+    const { lags, hidden, replayCapacity, trainEvery } = this.options;
+    if (row.length !== lags) throw new ForecasterInputError(`step: need ${lags} inputs, got ${row.length}`);
+    const w = this.weights;
+    const b1 = lags * hidden;
+    const w2 = b1 + hidden;
+    let y = w[w2 + hidden]!;
+    for (let j = 0; j < hidden; j++) {
+      let a = w[b1 + j]!;
+      for (let i = 0; i < lags; i++) a += row[i]! * w[i * hidden + j]!;
+      y += Math.tanh(a) * w[w2 + j]!;
+    }
+    const slot = this.rows % replayCapacity;
+    for (let i = 0; i < lags; i++) this.replayInputs[slot * lags + i] = row[i]!;
+    this.replayTargets[slot] = target;
+    this.rows++;
+    if (this.rows % trainEvery === 0) {
+      this.assertLive();
+      this.trainStep();
+    }
+    return y;
   }
 
   /** A copy of the state; `restore` on a forecaster with the same options resumes it exactly. */
@@ -272,6 +318,11 @@ export class OnlineForecaster {
   private replaceLayers(): void {
     this.disposeLayers();
     this.layers = this.splitParams();
+    this.copyWeights();
+  }
+
+  private copyWeights(): void {
+    this.weights.set(this.params.dataSync() as Float32Array);
   }
 
   private disposeLayers(): void {

@@ -15,12 +15,18 @@
  * probability of that is the chain's p, and its surprise −log10 p the chain's vote.
  * "out-of-range": a value beyond the key's running min/max by more than OUT_OF_RANGE of the range
  * seen so far, which the statistical point test also finds unlikely, is an alarm by itself.
+ * "forecast" (when the stream has a model, forecaster.ts): the key's last FORECAST_LAGS values,
+ * standardised by the moving-z mean and spread, go through the stream's TensorFlow.js MLP; the
+ * prediction error's z against the key's own recent errors (forecast_error.ts) is a third chain.
  *
- * Everything here is O(1) per window: 19 numbers plus the 168-number profile per key.
+ * Everything here is O(1) per window: 38 numbers plus the 168-number profile per key.
  * The constants were chosen by hand on all 24 of NAB's DEV files (`npm run bench -- nab`), so the
  * bench's half-split figure measures how well a threshold transfers, not these choices.
  */
 import { logNormalUpper } from "./detector_stats.ts";
+import {
+  forecastErrorSpread, newForecastErrorState, observeForecastError, type ForecastErrorState,
+} from "./forecast_error.ts";
 
 /** Windows averaged before the likelihood is taken. */
 export const SHORT = 5;
@@ -50,6 +56,19 @@ const OUT_OF_RANGE_SEEN = 20;
 const OUT_OF_RANGE_POINT = 3;
 /** The surprise out-of-range counts as (p = 1e-10). */
 export const OUT_OF_RANGE_SURPRISE = 10;
+/** Values a forecast is made from: the model's input width (a stream's model must match). */
+export const FORECAST_LAGS = 8;
+/** Standardised values are clipped here before the model sees them (a flat key's spread is ~0). */
+const FORECAST_CLIP = 8;
+
+/**
+ * A stream's forecaster as the long layer uses it (forecaster.ts OnlineForecaster): predicts a
+ * row's standardised target, then learns it. Shared by the keys of a stream.
+ */
+export interface ForecastModel {
+  readonly lags: number;
+  step(row: ArrayLike<number>, target: number): number;
+}
 
 /** One anomaly-likelihood chain: the last SHORT raw scores and the running normal of their mean. */
 export interface Chain {
@@ -78,6 +97,11 @@ export interface LongState {
   seasonal: Chain;
   /** 1 while the previous window's chains were in the extreme zone (its later windows are damped). */
   extreme: number;
+  /** The last FORECAST_LAGS values, a ring (value i at slot i % FORECAST_LAGS): the forecast's inputs. */
+  recent: number[];
+  /** The forecast's errors so far (forecast_error.ts), in standardised units. */
+  forecastError: ForecastErrorState;
+  forecast: Chain;
 }
 
 function newChain(): Chain {
@@ -89,6 +113,7 @@ export function newLongState(): LongState {
     n: 0, zMean: 0, zVariance: 0, season: new Array<number>(SEASON_BUCKETS).fill(0),
     seasonSeenBits: new Array<number>(Math.ceil(SEASON_BUCKETS / 30)).fill(0), seasonVariance: 0, seasonSeen: 0,
     min: Infinity, max: -Infinity, level: newChain(), seasonal: newChain(), extreme: 0,
+    recent: new Array<number>(FORECAST_LAGS).fill(0), forecastError: newForecastErrorState(), forecast: newChain(),
   };
 }
 
@@ -96,17 +121,19 @@ export function newLongState(): LongState {
 export function resetLongState(s: LongState): LongState {
   s.season.fill(0);
   s.seasonSeenBits.fill(0);
-  for (const chain of [s.level, s.seasonal]) {
+  for (const chain of [s.level, s.seasonal, s.forecast]) {
     chain.ring.fill(0);
     chain.sum = chain.mean = chain.variance = 0;
   }
+  s.recent.fill(0);
+  s.forecastError = newForecastErrorState();
   s.n = s.zMean = s.zVariance = s.seasonVariance = s.seasonSeen = s.extreme = 0;
   s.min = Infinity;
   s.max = -Infinity;
   return s;
 }
 
-export type LongDetector = "moving-z" | "seasonal" | "out-of-range";
+export type LongDetector = "moving-z" | "seasonal" | "forecast" | "out-of-range";
 
 /** What the long layer found for one window (before the extreme-run rule). */
 export interface LongVote {
@@ -155,17 +182,36 @@ function seasonBucket(ts: number): number {
   return Math.floor((phase / SEASON_MS) * SEASON_BUCKETS);
 }
 
+/** The forecast's input row (one key at a time, so one buffer). */
+const forecastRow = new Float64Array(FORECAST_LAGS);
+const standardise = (x: number, mean: number, spread: number) => Math.max(-FORECAST_CLIP, Math.min(FORECAST_CLIP, (x - mean) / spread));
+
 /**
  * Scores value x at time ts (epoch ms; undefined for a window with no time, e.g. a gap, which
  * skips the seasonal profile), then learns it. `pointSurprise` is the statistical point test's
- * surprise for the same window (gates out-of-range). Mutates `s`.
+ * surprise for the same window (gates out-of-range); `model` is the stream's forecaster, if it
+ * has one (it learns the window too). Mutates `s`.
  */
-export function voteLong(s: LongState, x: number, ts: number | undefined, pointSurprise = Infinity): LongVote {
+export function voteLong(s: LongState, x: number, ts: number | undefined, pointSurprise = Infinity, model?: ForecastModel): LongVote {
   const n = s.n;
   // Moving z-score (before learning x).
   const zSpread = Math.sqrt(Math.max(s.zVariance, 1e-24));
   const z = n > 1 ? (x - s.zMean) / zSpread : 0;
   const zExpected = s.zMean;
+  // Forecast, from the last FORECAST_LAGS values standardised like x (oldest first).
+  let fz = 0;
+  let fExpected = NaN;
+  let fSpread = 0;
+  if (model !== undefined && n >= FORECAST_LAGS) {
+    for (let i = 0; i < FORECAST_LAGS; i++) forecastRow[i] = standardise(s.recent[(n + i) % FORECAST_LAGS]!, zExpected, zSpread);
+    const target = standardise(x, zExpected, zSpread);
+    const predicted = model.step(forecastRow, target);
+    const errors = s.forecastError;
+    fExpected = zExpected + (predicted + errors.mean) * zSpread;
+    fSpread = forecastErrorSpread(errors) * zSpread;
+    fz = observeForecastError(errors, target - predicted);
+  }
+  s.recent[n % FORECAST_LAGS] = x;
   {
     const rate = Math.max(1 / Z_MEMORY, 1 / (n + 1));
     const d = clip(x - s.zMean);
@@ -195,6 +241,8 @@ export function voteLong(s: LongState, x: number, ts: number | undefined, pointS
   }
   const mLevel = pushRaw(s.level, rawScore(z), n);
   const mSeason = pushRaw(s.seasonal, rawScore(zs), n);
+  const forecasts = s.forecastError.count; // this window's included
+  const mForecast = Number.isNaN(fExpected) ? 0 : pushRaw(s.forecast, rawScore(fz), forecasts - 1);
 
   let vote: LongVote = {
     surprise: 0, detector: "moving-z", expected: zExpected, spread: zSpread, z, recent: mLevel, usual: 0, usualSpread: 0,
@@ -209,10 +257,20 @@ export function voteLong(s: LongState, x: number, ts: number | undefined, pointS
         recent: mSeason, usual: season.usual, usualSpread: season.spread,
       };
     }
+    const forecast = chainSurprise(s.forecast, mForecast);
+    if (!Number.isNaN(fExpected) && forecasts > LEARN && forecast.surprise > vote.surprise) {
+      vote = {
+        surprise: forecast.surprise, detector: "forecast", expected: fExpected, spread: fSpread, z: fz,
+        recent: mForecast, usual: forecast.usual, usualSpread: forecast.spread,
+      };
+    }
   }
   const rate = Math.max(1 / LONG, 1 / (n + 1));
   learnChain(s.level, mLevel, rate);
   learnChain(s.seasonal, mSeason, rate);
+  // The forecast chain counts its own windows: a key's model may start later than its history
+  // (a checkpoint from before the model, or the model switched on), and must learn from scratch.
+  if (!Number.isNaN(fExpected)) learnChain(s.forecast, mForecast, Math.max(1 / LONG, 1 / forecasts));
 
   const range = s.max - s.min;
   if (n >= OUT_OF_RANGE_SEEN && pointSurprise >= OUT_OF_RANGE_POINT && (x > s.max + OUT_OF_RANGE * range || x < s.min - OUT_OF_RANGE * range)) {
@@ -231,8 +289,10 @@ export function voteLong(s: LongState, x: number, ts: number | undefined, pointS
 
 const CHAIN_LENGTH = SHORT + 3;
 const SEEN_WORDS = Math.ceil(SEASON_BUCKETS / 30);
+/** Numbers in a packed LongState before the forecast chain (checkpoints still restore, the forecast starts afresh). */
+const LONG_STATE_LENGTH_V1 = 9 + SEASON_BUCKETS + SEEN_WORDS + 2 * CHAIN_LENGTH;
 /** Numbers in a packed LongState (packLong / unpackLong), for checkpoints as one float64 block. */
-export const LONG_STATE_LENGTH = 9 + SEASON_BUCKETS + SEEN_WORDS + 2 * CHAIN_LENGTH;
+export const LONG_STATE_LENGTH = LONG_STATE_LENGTH_V1 + FORECAST_LAGS + 3 + CHAIN_LENGTH;
 
 function packChain(c: Chain, out: Float64Array, o: number): number {
   for (let i = 0; i < SHORT; i++) out[o++] = c.ring[i]!;
@@ -260,19 +320,35 @@ export function packLong(s: LongState, out: Float64Array, o: number): number {
   for (let i = 0; i < SEASON_BUCKETS; i++) out[o++] = s.season[i]!;
   for (let i = 0; i < SEEN_WORDS; i++) out[o++] = s.seasonSeenBits[i]!;
   o = packChain(s.level, out, o);
-  return packChain(s.seasonal, out, o);
+  o = packChain(s.seasonal, out, o);
+  for (let i = 0; i < FORECAST_LAGS; i++) out[o++] = s.recent[i]!;
+  out[o++] = s.forecastError.count;
+  out[o++] = s.forecastError.mean;
+  out[o++] = s.forecastError.variance;
+  return packChain(s.forecast, out, o);
 }
 
-/** Reads a LongState written by packLong at `numbers[o]`. */
-export function unpackLong(numbers: Float64Array, o: number): LongState {
+/**
+ * Reads a LongState written by packLong at `numbers[o]`, `length` numbers long: LONG_STATE_LENGTH,
+ * or the shorter block of checkpoints written before the forecast chain (whose forecast starts afresh).
+ */
+export function unpackLong(numbers: Float64Array, o: number, length = LONG_STATE_LENGTH): LongState {
+  if (length !== LONG_STATE_LENGTH && length !== LONG_STATE_LENGTH_V1) throw new RangeError(`packed long state has ${length} numbers, expected ${LONG_STATE_LENGTH} or ${LONG_STATE_LENGTH_V1}`);
   if (numbers[o + 8] !== SEASON_BUCKETS) throw new RangeError(`packed long state has ${numbers[o + 8]} season buckets, expected ${SEASON_BUCKETS}`);
   const season = o + 9;
   const seen = season + SEASON_BUCKETS;
   const chains = seen + SEEN_WORDS;
+  const forecast = chains + 2 * CHAIN_LENGTH;
+  const withForecast = length === LONG_STATE_LENGTH;
   return {
     n: numbers[o]!, zMean: numbers[o + 1]!, zVariance: numbers[o + 2]!, seasonVariance: numbers[o + 3]!, seasonSeen: numbers[o + 4]!,
     min: numbers[o + 5]!, max: numbers[o + 6]!, extreme: numbers[o + 7]!,
     season: Array.from(numbers.subarray(season, seen)), seasonSeenBits: Array.from(numbers.subarray(seen, chains)),
     level: unpackChain(numbers, chains), seasonal: unpackChain(numbers, chains + CHAIN_LENGTH),
+    recent: withForecast ? Array.from(numbers.subarray(forecast, forecast + FORECAST_LAGS)) : new Array<number>(FORECAST_LAGS).fill(0),
+    forecastError: withForecast
+      ? { count: numbers[forecast + FORECAST_LAGS]!, mean: numbers[forecast + FORECAST_LAGS + 1]!, variance: numbers[forecast + FORECAST_LAGS + 2]! }
+      : newForecastErrorState(),
+    forecast: withForecast ? unpackChain(numbers, forecast + FORECAST_LAGS + 3) : newChain(),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Lazy, process-wide loading of TensorFlow.js for the detect stage's forecaster. Importing
- * @tensorflow/tfjs costs ≈ 0.2 s on Node (bench/forecast.ts measures it), and most runs never
- * enable the model, so nothing imports it until a forecaster is created. The backend is a
+ * @tensorflow/tfjs costs ≈ 0.25 s on Node (bench/forecast.ts measures it), and processes that
+ * do not detect (or run with `--detect-model off`) never need it, so nothing imports it until a
+ * forecaster is created. The backend is a
  * TensorFlow.js engine setting (one per process): every forecaster in the process shares it.
  */
 import type * as Tf from "@tensorflow/tfjs";

@@ -4,7 +4,9 @@
  * CSV and scored by the real `trendwire detect --csv --explain`, and fed to detectActor as
  * closed windows, one per batch and several per batch. Every row's anomalous flag matches
  * whether the actor signalled that window, and each signal's score, threshold, detector and
- * explanation are identical (===) to the CLI's row. A bad CSV line exits 1 naming the line.
+ * explanation are identical (===) to the CLI's row. Both run the default TensorFlow.js forecast
+ * model (one per stream: the series' stream has this one key; a neighbour key on another stream
+ * shares its windows' times). A bad CSV line exits 1 naming the line.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -12,7 +14,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { detectActor } from "../../actors/detect/detect.ts";
 import { MessageType, type AggBatch, type TrendSignal, type WindowAggregate } from "../../schemas/mod.ts";
-import { detectorSettings, trendwireConfig } from "../../app/config.ts";
+import { detectModel, detectorSettings, trendwireConfig } from "../../app/config.ts";
 import { spawnCli } from "../helpers/cli.ts";
 import { fakeContext, message } from "../helpers/fake_ctx.ts";
 import { poissonAround, syntheticSeries } from "../helpers/series.ts";
@@ -60,27 +62,29 @@ async function runCli(args: string[]) {
 }
 
 /** Row i's window for `key`, holding row `valueOf`'s value (the neighbour key replays the values backwards, at the same times). */
-function windowOf(key: string, i: number, valueOf = i): WindowAggregate {
+function windowOf(stream: string, key: string, i: number, valueOf = i): WindowAggregate {
   const ts = points[i]!.ts;
   const value = points[valueOf]!.value;
-  return { stream: "s", key, windowStart: ts, windowEnd: ts + WINDOW_MS, count: value, sum: value, min: 1, max: 1, revision: 0 };
+  return { stream, key, windowStart: ts, windowEnd: ts + WINDOW_MS, count: value, sum: value, min: 1, max: 1, revision: 0 };
 }
 
-/** Feeds the series to a detect actor in batches of `perBatch` windows (each of key "k" and, as a neighbour, "other"); returns its signals for "k" by row. */
+/** Feeds the series to a detect actor in batches of `perBatch` windows (each of s/k and, as a neighbour, t/other); returns its signals for "k" by row. */
 async function actorSignals(perBatch: number): Promise<Map<number, TrendSignal>> {
-  const actor = detectActor({ partitions: 1, owned: [0], detector: detectorSettings(trendwireConfig({ flags: FLAGS })), maxKeys: 10, jsonSignals: false });
+  const config = trendwireConfig({ flags: FLAGS });
+  assert.is(detectModel(config), "wasm", "the forecast model is on by default");
+  const actor = detectActor({ partitions: 1, owned: [0], detector: detectorSettings(config), maxKeys: 10, jsonSignals: false, model: detectModel(config) });
   const ctx = fakeContext({ now: START });
   let state = await actor.init(ctx);
   for (let i = 0; i < points.length; i += perBatch) {
     const windows: WindowAggregate[] = [];
-    for (let j = i; j < Math.min(points.length, i + perBatch); j++) windows.push(windowOf("k", j), windowOf("other", j, points.length - 1 - j));
+    for (let j = i; j < Math.min(points.length, i + perBatch); j++) windows.push(windowOf("s", "k", j), windowOf("t", "other", j, points.length - 1 - j));
     const batch: AggBatch = { partition: 0, windows, watermarks: {} };
     state = await actor.receive(state, message("tw.agg.0", MessageType.AggBatch, batch), ctx);
   }
   const byRow = new Map<number, TrendSignal>();
   for (const p of ctx.published) {
     const signal = p.body as TrendSignal;
-    if (p.type === MessageType.TrendSignal && signal.key === "k") byRow.set((signal.windowStart - START) / WINDOW_MS, signal);
+    if (p.type === MessageType.TrendSignal && signal.stream === "s") byRow.set((signal.windowStart - START) / WINDOW_MS, signal);
   }
   return byRow;
 }
@@ -120,6 +124,14 @@ test("trendwire detect --csv and the live detect actor give identical scores for
         assert.is(signal.explanation, rows[i]!.explanation, `row ${i} explanation ${where}`);
       }
     }
+
+    // The model is really in the score: without it, the long layer's scores change (and only there).
+    const off = await runCli(["detect", "--csv", file, "--explain", ...flagArgs, "--detect-model", "off"]);
+    assert.is(off.code, 0, off.stderr);
+    const offRows = parseCliOutput(off.stdout);
+    const changed = offRows.flatMap((r, i) => (r.score !== rows[i]!.score ? [i] : []));
+    assert.ok(changed.length > 0, "--detect-model off changes some scores");
+    assert.ok(changed[0]! > 100, `the forecast votes only once the long layer judges (first changed row ${changed[0]})`);
   } finally {
     await removeDir(dir);
   }

@@ -171,10 +171,10 @@ test("stationary Poisson noise, 2000 keys x 200 windows, means 0.5..500: false a
   assert.ok(alarms / scored <= 2e-4, `false-alarm rate ${(100 * alarms / scored).toFixed(4)} %`);
 });
 
-// The long layer (keys past 100 windows) fits a normal to the mean of 5 raw deviations, which
-// is right-skewed for Gaussian noise, so its tail is lighter than the truth: measured 0.046 %
-// at the default threshold (seed 99), against ≤ 0.02 % for the statistical tests alone.
-test("stationary Gaussian real-valued noise, 1000 keys x 200 windows: false alarms ≤ 0.06 %", () => {
+// The long layer (keys past 100 windows) judges most of these windows. Measured 0.0068 % at the
+// default threshold (seed 99: 12 out-of-range, 1 robust-z); out-of-range was 0.046 % when it
+// needed only p ≤ 1e-3 from the point test, now p ≤ 1e-4. Bound: 3 times the measured rate.
+test("stationary Gaussian real-valued noise, 1000 keys x 200 windows: false alarms ≤ 0.02 %", () => {
   const random = mulberry32(99);
   let scored = 0;
   let alarms = 0;
@@ -189,7 +189,7 @@ test("stationary Gaussian real-valued noise, 1000 keys x 200 windows: false alar
       if (o.anomalous) alarms++;
     }
   }
-  assert.ok(alarms / scored <= 6e-4, `false-alarm rate ${(100 * alarms / scored).toFixed(4)} %`);
+  assert.ok(alarms / scored <= 2e-4, `false-alarm rate ${(100 * alarms / scored).toFixed(4)} %`);
 });
 
 test("real values: a 6 sd step is found within 3 windows by the robust z or the cusum, and named so", () => {

@@ -14,9 +14,11 @@
  * Weights start from a seeded hash, so two forecasters fed the same rows agree bit for bit, and
  * `snapshot()`/`restore()` carry everything that decides future predictions.
  *
- * Architecture: lags → dense(hidden, tanh) → 1 (linear), all parameters in one flat variable
- * so a training step is a handful of tensor ops. Loss: Huber (δ = 1) so spikes in the training
- * rows pull the model less than squared error would.
+ * Architecture: lags → dense(hidden, tanh) → 1 (linear). Loss: Huber (δ = 1) so spikes in the
+ * training rows pull the model less than squared error would. A training step is one
+ * TensorFlow.js pass, forward and back, over the minibatch (the gradient written out: for a
+ * two-layer network the tape of tf.grad costs more than the arithmetic), downloaded once; Adam
+ * then updates the 161 parameters in JS, which hold the model (flat float32, as snapshotted).
  *
  * Two ways in. `forecast()` predicts a batch of rows with TensorFlow.js. `step()` is what the
  * detector scores with: one row at a time, predicted by a plain-JS forward pass over a float64
@@ -28,7 +30,7 @@
  */
 import { loadTf } from "./tf_loader.ts";
 import type { ForecastBackend, TfModule } from "./tf_loader.ts";
-import type { Tensor, Tensor1D, Tensor2D, Variable } from "@tensorflow/tfjs";
+import type { Tensor1D, Tensor2D } from "@tensorflow/tfjs";
 
 export interface ForecasterOptions {
   /** Lagged inputs per row. */
@@ -104,10 +106,11 @@ export class OnlineForecaster {
   readonly options: Readonly<ForecasterOptions>;
   private readonly tf: TfModule;
   private readonly paramCount: number;
-  private readonly params: Variable;
-  private readonly adamM: Variable;
-  private readonly adamV: Variable;
-  /** Per-layer views of `params` used by predict; rebuilt after each step. */
+  /** The model: w1 (lags × hidden, row-major), b1, w2 (hidden), b2; and Adam's moments. */
+  private readonly params: Float32Array;
+  private readonly adamM: Float32Array;
+  private readonly adamV: Float32Array;
+  /** `params` as tensors, per layer, for forecast() and training; rebuilt after each step. */
   private layers: { w1: Tensor2D; b1: Tensor1D; w2: Tensor2D; b2: Tensor1D };
   private readonly replayInputs: Float32Array;
   private readonly replayTargets: Float32Array;
@@ -122,15 +125,13 @@ export class OnlineForecaster {
     this.options = Object.freeze({ ...options });
     const { lags, hidden, replayCapacity } = options;
     this.paramCount = lags * hidden + hidden + hidden + 1;
-    // tf.variable keeps its initial value alive as a separate tensor unless a tidy frees it.
-    this.params = tf.tidy(() => tf.variable(tf.tensor1d(initialParams(options)), true));
-    this.adamM = tf.tidy(() => tf.variable(tf.zeros([this.paramCount]), false));
-    this.adamV = tf.tidy(() => tf.variable(tf.zeros([this.paramCount]), false));
-    this.layers = this.splitParams();
+    this.params = initialParams(options);
+    this.adamM = new Float32Array(this.paramCount);
+    this.adamV = new Float32Array(this.paramCount);
     this.replayInputs = new Float32Array(replayCapacity * lags);
     this.replayTargets = new Float32Array(replayCapacity);
     this.weights = new Float64Array(this.paramCount);
-    this.copyWeights();
+    this.layers = this.uploadLayers();
   }
 
   /** Lagged inputs per row. */
@@ -207,9 +208,9 @@ export class OnlineForecaster {
       options: { ...this.options },
       rows: this.rows,
       steps: this.steps,
-      params: this.params.dataSync().slice() as Float32Array,
-      adamM: this.adamM.dataSync().slice() as Float32Array,
-      adamV: this.adamV.dataSync().slice() as Float32Array,
+      params: this.params.slice(),
+      adamM: this.adamM.slice(),
+      adamV: this.adamV.slice(),
       replayInputs: this.replayInputs.slice(),
       replayTargets: this.replayTargets.slice(),
     };
@@ -221,10 +222,9 @@ export class OnlineForecaster {
     if (snapshot.version !== 1 || mismatch.length > 0) {
       throw new ForecasterInputError(`forecaster restore: snapshot version ${snapshot.version} with different options (${mismatch.join(", ")})`);
     }
-    const tf = this.tf;
-    for (const [variable, values] of [[this.params, snapshot.params], [this.adamM, snapshot.adamM], [this.adamV, snapshot.adamV]] as const) {
+    for (const [target, values] of [[this.params, snapshot.params], [this.adamM, snapshot.adamM], [this.adamV, snapshot.adamV]] as const) {
       if (values.length !== this.paramCount) throw new ForecasterInputError(`forecaster restore: expected ${this.paramCount} parameters, got ${values.length}`);
-      tf.tidy(() => variable.assign(tf.tensor1d(Float32Array.from(values))));
+      target.set(values);
     }
     this.replayInputs.set(snapshot.replayInputs);
     this.replayTargets.set(snapshot.replayTargets);
@@ -238,9 +238,6 @@ export class OnlineForecaster {
     if (this.disposed) return;
     this.disposed = true;
     this.disposeLayers();
-    this.params.dispose();
-    this.adamM.dispose();
-    this.adamV.dispose();
   }
 
   private assertLive(): void {
@@ -285,55 +282,53 @@ export class OnlineForecaster {
       ys[j] = this.replayTargets[slot]!;
     }
     this.steps++;
-    // Bias-corrected step size, in float64 on the JS side (Adam's "efficient" form).
-    const stepSize = (learningRate * Math.sqrt(1 - BETA2 ** this.steps)) / (1 - BETA1 ** this.steps);
-    tf.tidy(() => {
+    const { w1, b1, w2, b2 } = this.layers;
+    // Forward, then back: with e = y − t, the mean Huber loss has dL/dy = clip(e, −1, 1) / B.
+    const gradient = tf.tidy(() => {
       const x = tf.tensor2d(xs, [minibatch, lags]);
-      const y = tf.tensor2d(ys, [minibatch, 1]);
-      const grad = tf.grad((p: Tensor) => huberLoss(tf, this.forward(tf, p, x), y))(this.params);
-      const m = tf.add(tf.mul(this.adamM, BETA1), tf.mul(grad, 1 - BETA1));
-      const v = tf.add(tf.mul(this.adamV, BETA2), tf.mul(tf.square(grad), 1 - BETA2));
-      this.adamM.assign(m);
-      this.adamV.assign(v);
-      this.params.assign(tf.sub(this.params, tf.mul(tf.div(m, tf.add(tf.sqrt(v), EPSILON)), stepSize)));
+      const h = tf.tanh(tf.add(tf.matMul(x, w1), b1));
+      const y = tf.add(tf.matMul(h, w2), b2);
+      const dy = tf.mul(tf.clipByValue(tf.sub(y, tf.tensor2d(ys, [minibatch, 1])), -1, 1), 1 / minibatch);
+      const dPre = tf.mul(tf.matMul(dy, w2, false, true), tf.sub(1, tf.square(h)));
+      return tf.concat([tf.reshape(tf.matMul(x, dPre, true, false), [-1]), tf.sum(dPre, 0), tf.reshape(tf.matMul(h, dy, true, false), [-1]), tf.sum(dy, 0)]);
     });
+    const g = gradient.dataSync() as Float32Array;
+    gradient.dispose();
+    // Adam, bias-corrected step size in float64 (its "efficient" form); state stored as float32.
+    const stepSize = (learningRate * Math.sqrt(1 - BETA2 ** this.steps)) / (1 - BETA1 ** this.steps);
+    const { params, adamM, adamV } = this;
+    for (let i = 0; i < this.paramCount; i++) {
+      const m = (adamM[i] = BETA1 * adamM[i]! + (1 - BETA1) * g[i]!);
+      const v = (adamV[i] = BETA2 * adamV[i]! + (1 - BETA2) * g[i]! * g[i]!);
+      params[i] -= (stepSize * m) / (Math.sqrt(v) + EPSILON);
+    }
     this.replaceLayers();
-  }
-
-  private forward(tf: TfModule, p: Tensor, x: Tensor2D): Tensor {
-    const { w1, b1, w2, b2 } = this.splitParamsOf(tf, p);
-    return tf.add(tf.matMul(tf.tanh(tf.add(tf.matMul(x, w1), b1)), w2), b2);
-  }
-
-  private splitParamsOf(tf: TfModule, p: Tensor): { w1: Tensor2D; b1: Tensor1D; w2: Tensor2D; b2: Tensor1D } {
-    const { lags, hidden } = this.options;
-    const [w1, b1, w2, b2] = tf.split(p as Tensor1D, [lags * hidden, hidden, hidden, 1]) as [Tensor1D, Tensor1D, Tensor1D, Tensor1D];
-    return { w1: tf.reshape(w1, [lags, hidden]), b1, w2: tf.reshape(w2, [hidden, 1]), b2 };
-  }
-
-  private splitParams(): { w1: Tensor2D; b1: Tensor1D; w2: Tensor2D; b2: Tensor1D } {
-    return this.tf.tidy(() => this.splitParamsOf(this.tf, this.params));
   }
 
   private replaceLayers(): void {
     this.disposeLayers();
-    this.layers = this.splitParams();
-    this.copyWeights();
+    this.layers = this.uploadLayers();
   }
 
-  private copyWeights(): void {
-    this.weights.set(this.params.dataSync() as Float32Array);
+  /** `params` as per-layer tensors, and as float64 for step(). */
+  private uploadLayers(): { w1: Tensor2D; b1: Tensor1D; w2: Tensor2D; b2: Tensor1D } {
+    const tf = this.tf;
+    const { lags, hidden } = this.options;
+    const p = this.params;
+    this.weights.set(p);
+    const b1 = lags * hidden;
+    const w2 = b1 + hidden;
+    return {
+      w1: tf.tensor2d(p.slice(0, b1), [lags, hidden]),
+      b1: tf.tensor1d(p.slice(b1, w2)),
+      w2: tf.tensor2d(p.slice(w2, w2 + hidden), [hidden, 1]),
+      b2: tf.tensor1d(p.slice(w2 + hidden)),
+    };
   }
 
   private disposeLayers(): void {
     for (const t of Object.values(this.layers)) t.dispose();
   }
-}
-
-function huberLoss(tf: TfModule, prediction: Tensor, target: Tensor): Tensor {
-  const absError = tf.abs(tf.sub(prediction, target));
-  const quadratic = tf.minimum(absError, 1);
-  return tf.mean(tf.add(tf.mul(tf.square(quadratic), 0.5), tf.sub(absError, quadratic)));
 }
 
 /** Glorot-uniform weights and zero biases, drawn from hash32(seed, 0x5eed, i). */

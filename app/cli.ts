@@ -83,7 +83,8 @@ Scores a series the way the live detect actor scores one key's windows: each row
 score computed only from the rows up to it (no look-ahead). The input is NAB's format: a header
 line "timestamp,value", then one row per line; timestamps are "YYYY-MM-DD HH:MM:SS" (UTC), ISO
 8601 or epoch ms. "-" reads standard input. Prints "timestamp,value,anomaly_score", one line per
-row, the timestamp as read and the score in [0, 1) in full precision.
+row, the timestamp as read and the score in [0, 1) in full precision. With the forecast model on
+(the default), the series gets a fresh model, as a new stream does in 'trendwire run'.
 
 Options:
   --csv <file>              the series to score ("-" for standard input)

@@ -268,7 +268,8 @@ function restore(keys: HeavyKeys<KeyState>, snapshot: PackedSnapshot | PlainSnap
     snapshot.fields.forEach((f, i) => {
       if (f in state && f !== "long") state[f as StatisticalField] = numbers[o + i]!;
     });
-    if (long > 0) state.long = unpackLong(numbers, o + snapshot.fields.length);
+    // (Its own length: blocks from before the forecast chain are shorter.)
+    if (long > 0) state.long = unpackLong(numbers, o + snapshot.fields.length, long);
     keys.restore(`${parts[2 * k]}\u0000${parts[2 * k + 1]}`, state, numbers[o + width - 3]!, numbers[o + width - 2]!, numbers[o + width - 1]!);
   }
 }

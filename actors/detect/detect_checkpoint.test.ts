@@ -1,0 +1,74 @@
+/**
+ * Checkpoint formats of the detect actor: checkpoints written by older code restore and the
+ * restored actor goes on exactly as the run that wrote them.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { detectActor, type DetectState } from "./detect.ts";
+import { detectorConfig } from "./detector.ts";
+import { LONG_STATE_LENGTH } from "./likelihood.ts";
+import { newForecastErrorState } from "./forecast_error.ts";
+import { float64Bytes, MessageType, readFloat64s, type AggBatch, type TrendSignal } from "../../schemas/mod.ts";
+import { fakeContext, message, type FakeContext } from "../../test/helpers/fake_ctx.ts";
+import { MessageCodec } from "../../runtime/codec/codec.ts";
+import { AFTER, BEFORE, HOUR, SIGNALS_BETWEEN, T0, windowsAt } from "./testdata/checkpoint_v2.ts";
+
+const codec = new MessageCodec();
+const make = () =>
+  detectActor({ partitions: 1, owned: [0], detector: detectorConfig({ warmupWindows: 5, windowMs: HOUR }), maxKeys: 100, jsonSignals: false, sketchWidth: 16, sketchDepth: 2 });
+const bytesOf = (base64: string) => Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+
+async function feed(actor: ReturnType<typeof make>, state: DetectState, ctx: FakeContext, i: number): Promise<DetectState> {
+  const batch: AggBatch = { partition: 0, windows: windowsAt(i), watermarks: {} };
+  return actor.receive(state, message("tw.agg.0", MessageType.AggBatch, batch), ctx);
+}
+
+/** Every key's id, state (as plain numbers), last window, weight and rate, sorted by id. */
+const view = (s: DetectState) =>
+  [...s.keys.values()]
+    .map((e) => [e.id, JSON.parse(JSON.stringify(e.value)), e.last, e.weight, e.rate])
+    .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+
+async function restoreFrom(snapshot: unknown) {
+  const actor = make();
+  const ctx = fakeContext({ now: T0, restored: { seqs: {}, snapshot } });
+  return { actor, ctx, state: await actor.init(ctx) };
+}
+
+test("a format 2 checkpoint restores and the actor goes on exactly as the run that wrote it", async () => {
+  let { actor, ctx, state } = await restoreFrom(codec.decodeValue(bytesOf(BEFORE)));
+  assert.is(state.keys.size, 7);
+  for (let i = 130; i < 160; i++) state = await feed(actor, state, ctx, i);
+  const signalled = ctx.published.map((p) => p.body as TrendSignal).map((b) => [b.key, b.windowStart, b.score, b.detector]);
+  assert.equal(signalled, SIGNALS_BETWEEN);
+  const after = await restoreFrom(codec.decodeValue(bytesOf(AFTER)));
+  assert.equal(view(state), view(after.state), "the same states as the older run's later checkpoint");
+});
+
+test("a checkpoint from before the forecast chain (shorter long blocks) restores with a fresh forecast and every other number intact", async () => {
+  const snapshot = codec.decodeValue(bytesOf(AFTER)) as { fields: string[]; long: number; numbers: Uint8Array };
+  const full = await restoreFrom(codec.decodeValue(bytesOf(AFTER)));
+  // The same checkpoint as older code wrote it: each key's long block cut before the forecast part.
+  const stat = snapshot.fields.length;
+  const forecastPart = 8 + 3 + 8; // recent values, error state, chain
+  const v1 = snapshot.long - forecastPart;
+  const width = stat + snapshot.long + 3;
+  const numbers = readFloat64s(snapshot.numbers);
+  const keys = numbers.length / width;
+  const cut = new Float64Array(keys * (width - forecastPart));
+  for (let k = 0; k < keys; k++) {
+    const from = k * width;
+    const to = k * (width - forecastPart);
+    cut.set(numbers.subarray(from, from + stat + v1), to);
+    cut.set(numbers.subarray(from + width - 3, from + width), to + stat + v1);
+  }
+  assert.is(snapshot.long, LONG_STATE_LENGTH);
+  const { state } = await restoreFrom({ ...snapshot, long: v1, numbers: float64Bytes(cut) });
+  const expected = view(full.state).map(([id, value, last, weight, rate]) => {
+    const long = { ...value.long, recent: new Array(8).fill(0), forecastError: newForecastErrorState(), forecast: { ring: [0, 0, 0, 0, 0], sum: 0, mean: 0, variance: 0 } };
+    return [id, { ...value, long }, last, weight, rate];
+  });
+  assert.equal(view(state), expected);
+});
+
+test.run();

@@ -1,6 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { MessageCodec } from "./codec.ts";
+import { MAX_RETAINED_BUFFER, MessageCodec } from "./codec.ts";
+import { LARGE_BINARY } from "./large_binaries.ts";
 import { CodecError } from "../core/errors.ts";
 
 const codec = new MessageCodec();
@@ -30,6 +31,44 @@ test("garbage, wrong shapes and wrong types are CodecErrors", () => {
   for (const bytes of cases) assert.throws(() => codec.decode(bytes), (e: unknown) => e instanceof CodecError);
   const ok = codec.encode({ v: 1, type: "a", id: "i", ts: 1, body: null });
   assert.throws(() => codec.decode(ok, "b"), (e: unknown) => e instanceof CodecError);
+});
+
+const pattern = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+
+test("encoding a value bigger than MAX_RETAINED_BUFFER lets the Encoder's grown buffer go, and the codec goes on working", () => {
+  const codec = new MessageCodec();
+  const big = { blob: pattern(3 * MAX_RETAINED_BUFFER, 1), text: "x".repeat(1000) };
+  const bytes = codec.encodeValue(big);
+  assert.ok(codec.bufferBytes <= MAX_RETAINED_BUFFER, `buffer kept: ${codec.bufferBytes} bytes`);
+  assert.equal(codec.decodeValue(bytes), big);
+  const envelope = { v: 1, type: "t", id: "i", ts: 1, body: { a: [1, 2, 3] } };
+  assert.equal(codec.decode(codec.encode(envelope)), envelope);
+  assert.ok(codec.bufferBytes > 0 && codec.bufferBytes <= MAX_RETAINED_BUFFER);
+  codec.encodeValue({ s: "y".repeat(2 * MAX_RETAINED_BUFFER) });
+  assert.ok(codec.bufferBytes <= MAX_RETAINED_BUFFER, "a large string too");
+});
+
+test("encodeLarge: the same bytes as encodeValue, large binaries (any typed array, views at an offset) copied straight in", () => {
+  const codec = new MessageCodec();
+  const floats = new Float64Array(LARGE_BINARY / 8 + 10).map((_, i) => i / 7);
+  const value = {
+    seqs: { "tw.agg.0": 12 },
+    snapshot: {
+      packed: 3,
+      slab: new Uint8Array(floats.buffer, 8, LARGE_BINARY + 16),
+      small: pattern(100, 2),
+      list: [pattern(LARGE_BINARY, 3), { nested: floats }, "z", null, 4.5],
+    },
+  };
+  const large = codec.encodeLarge(value);
+  assert.equal(large, new MessageCodec().encodeValue(value));
+  assert.ok(codec.bufferBytes < LARGE_BINARY, `the binaries did not pass through the Encoder: ${codec.bufferBytes}`);
+  const back = codec.decodeValue(large) as typeof value;
+  assert.equal(back.snapshot.slab, value.snapshot.slab);
+  assert.equal(back.snapshot.list[0], pattern(LARGE_BINARY, 3));
+  for (const v of [{ a: 1, b: pattern(10, 5) }, { a: [pattern(LARGE_BINARY - 1, 4), pattern(LARGE_BINARY, 6)] }]) {
+    assert.equal(codec.encodeLarge(v), new MessageCodec().encodeValue(v));
+  }
 });
 
 test.run();

@@ -1,10 +1,17 @@
 /**
  * The wire codec: every message that crosses an actor boundary is a MessagePack envelope
  * `{v, type, id, ts, body}`. One Encoder and one Decoder are reused (creating them per call
- * costs more than the encoding itself for small messages).
+ * costs more than the encoding itself for small messages); the Encoder is replaced after an
+ * encoding that grew its buffer past MAX_RETAINED_BUFFER, since it never shrinks (one large
+ * checkpoint would otherwise pin hundreds of MB for the life of the process).
  */
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import { CodecError } from "../core/errors.ts";
+import { markLargeBinaries, spliceBinaries } from "./large_binaries.ts";
+
+/** The Encoder's buffer is let go once it has grown beyond this (bytes). */
+export const MAX_RETAINED_BUFFER = 4 << 20;
+const encoderOptions = { ignoreUndefined: true };
 
 export const ENVELOPE_VERSION = 1;
 
@@ -21,16 +28,56 @@ export interface Envelope<T = unknown> {
 
 export class MessageCodec {
   // Reused: see the module comment. ignoreUndefined keeps optional fields off the wire.
-  readonly #encoder = new Encoder({ ignoreUndefined: true });
+  #encoder = new Encoder(encoderOptions);
+  #bufferBytes = 0;
   readonly #decoder = new Decoder();
+  /** Marks large binaries in encodeLarge (random, so no data can forge a marker). */
+  readonly #nonce = crypto.getRandomValues(new Uint8Array(12));
 
   encode<T>(envelope: Envelope<T>): Uint8Array {
-    return this.#encoder.encode(envelope);
+    return this.#encodeCopy(envelope);
   }
 
   /** Raw MessagePack of any value (for object payloads such as persisted batches). */
   encodeValue(value: unknown): Uint8Array {
-    return this.#encoder.encode(value);
+    return this.#encodeCopy(value);
+  }
+
+  /**
+   * The same bytes as encodeValue, for values holding large binaries (checkpoints): those of
+   * 1 MiB or more are copied once, straight into an exactly sized result, instead of through
+   * the Encoder's buffer (large_binaries.ts). They must not change during the call.
+   */
+  encodeLarge(value: unknown): Uint8Array {
+    const marked = markLargeBinaries(value, this.#nonce);
+    if (marked.binaries.length === 0) return this.#encodeCopy(value);
+    const out = spliceBinaries(this.#encodeShared(marked.value), marked.binaries, this.#nonce);
+    this.#release();
+    return out;
+  }
+
+  /** Bytes held by the Encoder's buffer (it grows to fit the largest recent encoding, up to MAX_RETAINED_BUFFER). */
+  get bufferBytes(): number {
+    return this.#bufferBytes;
+  }
+
+  #encodeShared(value: unknown): Uint8Array {
+    const shared = this.#encoder.encodeSharedRef(value);
+    this.#bufferBytes = shared.buffer.byteLength;
+    return shared;
+  }
+
+  #encodeCopy(value: unknown): Uint8Array {
+    const out = this.#encodeShared(value).slice();
+    this.#release();
+    return out;
+  }
+
+  /** A fresh Encoder once this one's buffer has grown too large to keep. */
+  #release(): void {
+    if (this.#bufferBytes <= MAX_RETAINED_BUFFER) return;
+    this.#encoder = new Encoder(encoderOptions);
+    this.#bufferBytes = 0;
   }
 
   decodeValue(bytes: Uint8Array): unknown {

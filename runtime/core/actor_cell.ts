@@ -380,7 +380,7 @@ export class ActorCell<S> {
           carried[f] = [...(folded[f] ?? []), ...(this.#previouslyFolded[f] ?? [])];
         }
         const checkpoint: Checkpoint = { seqs: { ...this.#seqs }, folded: carried, snapshot };
-        await this.#save(this.deps.codec.encodeValue(checkpoint));
+        await this.#save(this.deps.codec.encodeLarge(checkpoint));
         this.#previouslyFolded = folded;
         this.#lastFolded = new Map(Object.entries(folded).map(([f, list]) => [f, new Set(list)]));
       }

@@ -44,11 +44,10 @@ const BATCH = 1000;
 const TARGET_UPDATES_PER_S = 1e6;
 const TARGET_RSS_BYTES = 500e6;
 /**
- * Approximate bytes per key with detector state (KeyState with the long layer's 168-number
- * profile, entry, id string, map and heap slots): (heap after GC − sketch) / keys with state,
- * measured by this bench's memory case (264 MB heap, 17 MB sketch, 100 000 keys).
+ * Approximate bytes per key with detector state: its slab slot (230 float64s, state_slab.ts),
+ * its handle, entry, id string, map and heap slots (≈ 330 B of heap, measured with 100 000 keys).
  */
-const PER_KEY_BYTES = 2500;
+const PER_KEY_BYTES = 2200;
 
 /** A Zipf-like typical count for key rank i (a few heavy keys, a long tail of 1–3 events). */
 const typicalCount = (i: number) => Math.max(1, Math.round(2000 / (i + 1) ** 0.9));

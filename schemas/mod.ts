@@ -30,7 +30,7 @@ export type {
 export { defaultEventLimits, parseEvent, parseEventColumns, parseEvents } from "./event.ts";
 
 export type { LocalEventBatch } from "./event_batch.ts";
-export { float32Bytes, float64Bytes, readFloat32s, readFloat64s } from "./typed_bytes.ts";
+export { float32Bytes, float64Bytes, readFloat32s, readFloat64s, readUint32s, uint32Bytes } from "./typed_bytes.ts";
 export {
   EventBatchError, KEY_SEPARATOR, columnsOf, eventAt, eventBatch, eventColumnsOf, eventsOf, withColumns,
 } from "./event_batch.ts";

@@ -15,8 +15,8 @@
  * admitted with a credible sketch history of plain events (every value 1) starts from a prior
  * baseline (its typical window count, Poisson spread; baseline.ts `startFromPrior`), so a quiet
  * tail key that surges is admitted by the surge and signalled at once; any other starts cold.
- * Memory ≈ maxKeys × ~2.5 KB (state incl. the long layer's 168-number profile, entry, id, map and heap slots)
- * + 16·width·depth bytes of sketch (default width = 2·maxKeys, at least 4096, rounded up to a power of two,
+ * Memory ≈ maxKeys × ~2.2 KB (a 1840-byte slot of float64 state incl. the long layer's 168-number
+ * profile, state_slab.ts, plus its handle, entry, id, map and heap slots) + 16·width·depth bytes of sketch (default width = 2·maxKeys, at least 4096, rounded up to a power of two,
  * depth 4: 16 MiB at maxKeys 100 000), whatever the number of distinct keys; see the detect
  * bench for measured RSS. The sketch is part of the checkpoint, so a restore decides admission
  * exactly as the run before it would have.
@@ -27,14 +27,15 @@
  * `trendwire detect --csv` scores a row at its timestamp, so both give the same scores.
  */
 import type { ActorBehaviour, MessageInput } from "../../runtime/core/actor.ts";
-import { float64Bytes, readFloat64s } from "../../schemas/mod.ts";
+import { float64Bytes, readFloat64s, readUint32s, uint32Bytes } from "../../schemas/mod.ts";
 import { partitionInputs } from "../../runtime/core/partitions.ts";
 import {
   encodeSubjectToken, MessageType, validateAggBatch, type AggBatch, type TrendSignal, type WindowAggregate,
 } from "../../schemas/mod.ts";
 import { startFromPrior } from "./baseline.ts";
-import { LONG_STATE_LENGTH, packLong, unpackLong } from "./likelihood.ts";
-import { newKeyState, observe, resetKeyState, type DetectorConfig, type KeyState } from "./detector.ts";
+import { LONG_STATE_LENGTH, unpackLong } from "./likelihood.ts";
+import { newKeyState, observe, type DetectorConfig, type KeyState } from "./detector.ts";
+import { BLOCK_SLOTS, SLOT_WIDTH, slotOf, STATE_FIELDS, StateSlab, type StatisticalField } from "./state_slab.ts";
 import { HeavyKeys, type Activity, type SketchSnapshot } from "./heavy_keys.ts";
 import { StreamModels, type PackedModel } from "./stream_models.ts";
 import type { ForecastBackend } from "./tf_loader.ts";
@@ -73,16 +74,38 @@ const utf8 = new TextEncoder();
 export interface DetectState {
   /** Keys with detector state, by `${stream}\u0000${key}`; `last` is the windowStart of the last scored window. */
   keys: HeavyKeys<KeyState>;
+  /** Where their states live (one slot each). */
+  slab: StateSlab;
   /** The streams' forecasters, when the model is on. */
   models?: StreamModels;
 }
 
 /**
- * Checkpoint: the keys' ids joined by U+0000 (each is stream U+0000 key; neither contains
- * control characters), their numbers as one block of little-endian float64s (per key the
- * KeyState `fields` in that order, then `long` numbers of the long layer (likelihood.ts packLong;
- * 0 in checkpoints written before it, whose keys restart their long memory), then last, weight
- * and rate), and the sketch.
+ * Checkpoint (format 3): the state slab's blocks as they are (little-endian float64, slots of
+ * `fields` then `long` numbers, state_slab.ts; `blockSlots` slots a block, the last one cut
+ * after the highest slot ever used), the keys' ids joined by U+0000 (each is stream U+0000 key;
+ * neither contains control characters), per key its slot (uint32) and its last, weight and rate
+ * (float64), and the sketch. Writing it copies nothing of the slab: the blocks go to the
+ * encoder as views (MessageCodec.encodeLarge), which the runtime runs before the next receive.
+ */
+interface SlabSnapshot {
+  packed: 3;
+  fields: readonly string[];
+  long: number;
+  blockSlots: number;
+  blocks: Uint8Array[];
+  ids: string;
+  slots: Uint8Array;
+  meta: Uint8Array;
+  sketch: SketchSnapshot;
+  /** The streams' forecasters (absent with the model off). */
+  models?: PackedModel[];
+}
+/**
+ * Format 2: the ids as above, the numbers as one block of float64s per key (the KeyState
+ * `fields` in that order, then `long` numbers of the long layer (likelihood.ts packLong; 0 in
+ * checkpoints written before it, whose keys restart their long memory), then last, weight and
+ * rate), and the sketch.
  */
 interface PackedSnapshot {
   packed: 2;
@@ -97,9 +120,6 @@ interface PackedSnapshot {
 /** Checkpoints written before the sketch: [id, state, last] per key. */
 type PlainSnapshot = [string, KeyState, number][];
 
-/** The statistical KeyState numbers, packed by name; the long layer follows as its own block. */
-const STATE_FIELDS = Object.keys(newKeyState()).filter((f) => f !== "long") as StatisticalField[];
-type StatisticalField = Exclude<keyof KeyState, "long">;
 
 const MIN_CHECKPOINT_INTERVAL_MS = 1000;
 const MAX_CHECKPOINT_INTERVAL_MS = 60_000;
@@ -127,10 +147,10 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
   /** The models of the running incarnation: a restart after a crash frees them (tensors are not garbage collected). */
   let liveModels: StreamModels | undefined;
   /** A newly admitted key's state: from its sketch history if that is credible and counts what is scored. */
-  // A key pushed out of the top k hands its state over to the key admitted in its place: with
-  // many more keys than maxKeys that happens constantly, and a state is a few kilobytes.
+  // A key pushed out of the top k hands its slot over to the key admitted in its place.
+  let slab: StateSlab;
   const startState = (before: Activity, evicted?: KeyState): KeyState => {
-    const state = evicted ? resetKeyState(evicted) : newKeyState();
+    const state: KeyState = evicted ? slab.reset(evicted) : slab.acquire();
     const windows = before.windows - before.windowsError;
     if (current.min === 1 && current.max === 1 && windows >= config.detector.warmupWindows) startFromPrior(state, before.events / before.windows, windows);
     return state;
@@ -153,14 +173,16 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
     async init(ctx) {
       liveModels?.dispose();
       liveModels = undefined;
-      const keys = new HeavyKeys<KeyState>(heavyConfig);
-      const snapshot = ctx.restored()?.snapshot as PackedSnapshot | PlainSnapshot | undefined;
-      restore(keys, snapshot);
+      slab = new StateSlab(config.maxKeys + 1); // + 1: see restore
+      const states = slab;
+      const keys = new HeavyKeys<KeyState>(heavyConfig, (state) => states.release(state));
+      const snapshot = ctx.restored()?.snapshot as SlabSnapshot | PackedSnapshot | PlainSnapshot | undefined;
+      restore(keys, slab, snapshot);
       if (config.model !== undefined && config.model !== "off") {
         liveModels = await StreamModels.load(config.model, config.maxModelStreams);
         if (snapshot !== undefined && !Array.isArray(snapshot) && snapshot.models) liveModels.restore(snapshot.models);
       }
-      return { keys, models: liveModels };
+      return { keys, slab, models: liveModels };
     },
     receive(state, input, ctx) {
       if (input.kind !== "message") return state;
@@ -168,6 +190,7 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
       const scored = ctx.metrics.counter("tw_windows_scored_total", "Windows scored by detect");
       const signals = ctx.metrics.counter("tw_trend_signals_total", "Trend signals published, by stream and direction");
       const keys = state.keys;
+      const slab = state.slab;
       const models = state.models;
       const byRank = keys.evictedByRank;
       const idle = keys.evictedIdle;
@@ -190,7 +213,8 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
         }
         // A key idle past idleWindows was evicted by record() and comes back new (last = now).
         const gap = Math.max(0, Math.round((w.windowStart - entry.last) / (w.windowEnd - w.windowStart)) - 1);
-        const obs = observe(entry.value, w.sum, config.detector, gap, w.windowStart, models?.get(w.stream));
+        const obs = observe(slab.load(entry.value), w.sum, config.detector, gap, w.windowStart, models?.get(w.stream));
+        slab.store(entry.value);
         entry.last = w.windowStart;
         scored.inc();
         if (!obs.anomalous) continue;
@@ -227,7 +251,7 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
     },
     checkpoint(state) {
       const started = performance.now();
-      const snapshot = pack(state.keys);
+      const snapshot: SlabSnapshot = pack(state.keys, state.slab);
       if (state.models) snapshot.models = state.models.pack();
       packMs = performance.now() - started;
       return { state, snapshot };
@@ -235,34 +259,59 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
   };
 }
 
-function pack(keys: HeavyKeys<KeyState>): PackedSnapshot {
-  const width = STATE_FIELDS.length + LONG_STATE_LENGTH + 3;
-  const numbers = new Float64Array(keys.size * width);
+function pack(keys: HeavyKeys<KeyState>, slab: StateSlab): SlabSnapshot {
+  const slots = new Uint32Array(keys.size);
+  const meta = new Float64Array(3 * keys.size);
   const ids: string[] = [];
-  let o = 0;
+  let k = 0;
   for (const e of keys.values()) {
     ids.push(e.id);
-    for (const f of STATE_FIELDS) numbers[o++] = e.value[f];
-    o = packLong(e.value.long, numbers, o);
-    numbers[o++] = e.last;
-    numbers[o++] = e.weight;
-    numbers[o++] = e.rate;
+    slots[k] = slotOf(e.value);
+    meta[3 * k] = e.last;
+    meta[3 * k + 1] = e.weight;
+    meta[3 * k + 2] = e.rate;
+    k++;
   }
-  return { packed: 2, fields: STATE_FIELDS, long: LONG_STATE_LENGTH, ids: ids.join("\u0000"), numbers: float64Bytes(numbers), sketch: keys.sketch.snapshot() };
+  return {
+    packed: 3, fields: STATE_FIELDS, long: LONG_STATE_LENGTH, blockSlots: BLOCK_SLOTS, blocks: slab.blocks().map(float64Bytes),
+    ids: ids.join("\u0000"), slots: uint32Bytes(slots), meta: float64Bytes(meta), sketch: keys.sketch.snapshot(),
+  };
 }
 
-function restore(keys: HeavyKeys<KeyState>, snapshot: PackedSnapshot | PlainSnapshot | undefined): void {
+function restore(keys: HeavyKeys<KeyState>, slab: StateSlab, snapshot: SlabSnapshot | PackedSnapshot | PlainSnapshot | undefined): void {
   if (snapshot === undefined) return;
+  // Each key is put in a slot before HeavyKeys decides on it: the slab's spare slot holds it
+  // while, beyond capacity, it displaces the lightest key (whose slot is then released).
+  const admit = (id: string, state: KeyState, last: number, weight: number, rate: number) => {
+    if (!keys.restore(id, state, last, weight, rate)) slab.release(state);
+  };
   if (Array.isArray(snapshot)) {
-    for (const [id, state, last] of snapshot) keys.restore(id, state, last, 0, 0);
+    for (const [id, state, last] of snapshot) {
+      if (!keys.get(id)) admit(id, slab.adopt(state) as unknown as KeyState, last, 0, 0);
+    }
     return;
   }
   // Another sketch shape (width, depth or half-life changed): start the sketch afresh, keep the keys.
   if (keys.sketch.fits(snapshot.sketch)) keys.sketch.restore(snapshot.sketch);
+  const parts = snapshot.ids === "" ? [] : snapshot.ids.split("\u0000");
+  const idOf = (k: number) => `${parts[2 * k]}\u0000${parts[2 * k + 1]}`;
+  if (snapshot.packed === 3) {
+    const same = snapshot.long === LONG_STATE_LENGTH && snapshot.fields.length === STATE_FIELDS.length && snapshot.fields.every((f, i) => f === STATE_FIELDS[i]);
+    if (!same) throw new RangeError(`detect checkpoint: slot layout ${snapshot.fields.length} + ${snapshot.long} numbers, this version's is ${STATE_FIELDS.length} + ${LONG_STATE_LENGTH}`);
+    const blocks = snapshot.blocks.map(readFloat64s);
+    const slots = readUint32s(snapshot.slots);
+    const meta = readFloat64s(snapshot.meta);
+    for (let k = 0; k < slots.length; k++) {
+      const slot = slots[k]!;
+      const block = blocks[Math.floor(slot / snapshot.blockSlots)]!;
+      const state = slab.adoptSlot(block, (slot % snapshot.blockSlots) * SLOT_WIDTH);
+      admit(idOf(k), state as unknown as KeyState, meta[3 * k]!, meta[3 * k + 1]!, meta[3 * k + 2]!);
+    }
+    return;
+  }
   const numbers = readFloat64s(snapshot.numbers);
   const long = snapshot.long ?? 0;
   const width = snapshot.fields.length + long + 3;
-  const parts = snapshot.ids === "" ? [] : snapshot.ids.split("\u0000");
   for (let k = 0, o = 0; k < numbers.length / width; k++, o += width) {
     const state = newKeyState();
     snapshot.fields.forEach((f, i) => {
@@ -270,6 +319,6 @@ function restore(keys: HeavyKeys<KeyState>, snapshot: PackedSnapshot | PlainSnap
     });
     // (Its own length: blocks from before the forecast chain are shorter.)
     if (long > 0) state.long = unpackLong(numbers, o + snapshot.fields.length, long);
-    keys.restore(`${parts[2 * k]}\u0000${parts[2 * k + 1]}`, state, numbers[o + width - 3]!, numbers[o + width - 2]!, numbers[o + width - 1]!);
+    admit(idOf(k), slab.adopt(state) as unknown as KeyState, numbers[o + width - 3]!, numbers[o + width - 2]!, numbers[o + width - 1]!);
   }
 }

@@ -71,4 +71,22 @@ test("a checkpoint from before the forecast chain (shorter long blocks) restores
   assert.equal(view(state), expected);
 });
 
+test("a checkpoint (format 2 or 3) restored with a smaller maxKeys keeps the heaviest keys and frees the others' slots", async () => {
+  const running = await restoreFrom(codec.decodeValue(bytesOf(AFTER)));
+  const format3 = codec.decodeValue(codec.encodeLarge((await running.actor.checkpoint!(running.state, running.ctx)).snapshot));
+  assert.is((format3 as { packed: number }).packed, 3);
+  const heaviest = [...running.state.keys.values()].sort((a, b) => b.weight - a.weight).slice(0, 3).map((e) => e.id).sort();
+  for (const snapshot of [codec.decodeValue(bytesOf(AFTER)), format3]) {
+    const actor = detectActor({ partitions: 1, owned: [0], detector: detectorConfig({ warmupWindows: 5, windowMs: HOUR }), maxKeys: 3, jsonSignals: false, sketchWidth: 16, sketchDepth: 2 });
+    const ctx = fakeContext({ now: T0, restored: { seqs: {}, snapshot } });
+    let state = await actor.init(ctx);
+    assert.equal([...state.keys.values()].map((e) => e.id).sort(), heaviest);
+    assert.is(state.slab.used, 3);
+    const full = view(running.state).filter(([id]) => heaviest.includes(id as string));
+    assert.equal(view(state), full, "their states intact");
+    for (let i = 160; i < 170; i++) state = await feed(actor, state, ctx, i);
+    assert.ok(state.slab.used <= 3);
+  }
+});
+
 test.run();

@@ -40,7 +40,7 @@ import type { DetectorConfig } from "./detector_config.ts";
 import { explain } from "./detector_explain.ts";
 import { countTest, valueTest } from "./detector_point.ts";
 import { surprise } from "./detector_stats.ts";
-import { LEARN, newLongState, SHORT, voteLong, type ForecastModel, type LongDetector, type LongVote } from "./likelihood.ts";
+import { LEARN, resetLongState, SHORT, voteLong, type ForecastModel, type LongDetector, type LongVote } from "./likelihood.ts";
 
 export { newKeyState, resetKeyState, type KeyState } from "./baseline.ts";
 export {
@@ -131,7 +131,7 @@ export function observe(state: KeyState, value: number, config: DetectorConfig, 
   if (!Number.isFinite(value)) throw new DetectorInputError("value", `must be a finite number, got ${value}`);
   if (!(Number.isSafeInteger(gap) && gap >= 0)) throw new DetectorInputError("gap", `must be an integer ≥ 0, got ${gap}`);
   if (ts !== undefined && !Number.isFinite(ts)) throw new DetectorInputError("ts", `must be a finite epoch ms, got ${ts}`);
-  if (gap >= LEARN) state.long = newLongState(); // its history is stale: the key starts its long memory afresh
+  if (gap >= LEARN) resetLongState(state.long); // its history is stale: the key starts its long memory afresh
   else if (gap > 0) for (let i = 0; i < Math.min(gap, SHORT); i++) voteLong(state.long, 0, undefined, Infinity, model);
   if (gap > 0) foldGap(state, gap, config);
   const scored = scoreWindow(state, value, config);

@@ -262,7 +262,11 @@ export class HeavyKeys<V> {
   #now = -Infinity;
   #nextSweep = -Infinity;
 
-  constructor(config: HeavyKeysConfig) {
+  /** Called with the value of a key that loses its state without handing it to a newcomer (idle, or displaced on restore). */
+  readonly #release: (value: V) => void;
+
+  constructor(config: HeavyKeysConfig, release: (value: V) => void = () => {}) {
+    this.#release = release;
     if (!(Number.isSafeInteger(config.capacity) && config.capacity >= 1)) throw new RangeError(`capacity must be a positive integer, got ${config.capacity}`);
     if (!(config.idleMs > 0)) throw new RangeError(`idleMs must be > 0, got ${config.idleMs}`);
     this.sketch = new DecayedCountMin(config.width, config.depth, config.halfLifeMs);
@@ -331,16 +335,18 @@ export class HeavyKeys<V> {
     return heap[0]!;
   }
 
-  /** Re-admits a key from a checkpoint (ahead of any `record`); beyond capacity the lighter keys lose. */
-  restore(id: string, value: V, last: number, weight: number, rate: number): void {
-    if (this.#byId.has(id)) return;
+  /** Re-admits a key from a checkpoint (ahead of any `record`); beyond capacity the lighter keys lose. Whether it was. */
+  restore(id: string, value: V, last: number, weight: number, rate: number): boolean {
+    if (this.#byId.has(id)) return false;
     if (this.#heap.length >= this.capacity) {
       const lightest = this.#lightest();
-      if (!(weight > lightest.weight)) return;
+      if (!(weight > lightest.weight)) return false;
       this.#remove(lightest);
+      this.#release(lightest.value);
     }
     this.#insert({ id, value, last, weight, heapWeight: weight, rate, slot: -1 });
     this.#now = Math.max(this.#now, last);
+    return true;
   }
 
   /** Drops every key with no window for longer than `idleMs` before `now`. Returns how many. */
@@ -349,6 +355,7 @@ export class HeavyKeys<V> {
     for (const e of this.#byId.values()) {
       if (now - e.last > this.idleMs) {
         this.#remove(e);
+        this.#release(e.value);
         evicted++;
       }
     }

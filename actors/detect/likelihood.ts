@@ -75,7 +75,7 @@ export interface ForecastModel {
 /** One anomaly-likelihood chain: the last SHORT raw scores and the running normal of their mean. */
 export interface Chain {
   /** Raw scores, a ring of SHORT. */
-  ring: number[];
+  ring: number[] | Float64Array;
   sum: number;
   mean: number;
   variance: number;
@@ -88,8 +88,8 @@ export interface LongState {
   zMean: number;
   zVariance: number;
   /** Hour-of-week profile, and which buckets have been seen (bit b%30 of seasonSeenBits[b/30]). */
-  season: number[];
-  seasonSeenBits: number[];
+  season: number[] | Float64Array;
+  seasonSeenBits: number[] | Float64Array;
   seasonVariance: number;
   seasonSeen: number;
   /** Running extremes of the values. */
@@ -100,7 +100,7 @@ export interface LongState {
   /** 1 while the previous window's chains were in the extreme zone (its later windows are damped). */
   extreme: number;
   /** The last FORECAST_LAGS values, a ring (value i at slot i % FORECAST_LAGS): the forecast's inputs. */
-  recent: number[];
+  recent: number[] | Float64Array;
   /** The forecast's errors so far (forecast_error.ts), in standardised units. */
   forecastError: ForecastErrorState;
   forecast: Chain;
@@ -128,7 +128,11 @@ export function resetLongState(s: LongState): LongState {
     chain.sum = chain.mean = chain.variance = 0;
   }
   s.recent.fill(0);
-  s.forecastError = newForecastErrorState();
+  // In place: a slab state's parts are views over its slot (state_slab.ts).
+  const fresh = newForecastErrorState();
+  s.forecastError.count = fresh.count;
+  s.forecastError.mean = fresh.mean;
+  s.forecastError.variance = fresh.variance;
   s.n = s.zMean = s.zVariance = s.seasonVariance = s.seasonSeen = s.extreme = 0;
   s.min = Infinity;
   s.max = -Infinity;

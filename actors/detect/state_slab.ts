@@ -1,0 +1,275 @@
+/**
+ * Detector state for many keys in preallocated float64 blocks instead of one object graph per
+ * key: a key's state as plain objects (newKeyState) costs about 2.5 KB of V8 heap (boxed
+ * numbers, a 168-number array, a dozen small objects), and 100 000 of them keep the heap large
+ * and its collections slow. Here a key has a slot of SLOT_WIDTH float64s (the numbers, bit for
+ * bit what the plain state would hold), and a KeyState *view* over its slot: accessors for the
+ * numbers, typed subarrays for the profile and rings. The detector's maths (baseline.ts,
+ * likelihood.ts, detector.ts) reads and writes a view exactly as a plain state: same fields,
+ * same float64 values, so scores are identical whichever form a key's state takes.
+ *
+ * Slot layout: the statistical numbers in STATE_FIELDS order, then the long layer as packLong
+ * writes it (LONG_STATE_LENGTH numbers). So a slot is its checkpoint form, and a block of slots
+ * is written to a checkpoint as it is (detect.ts, format 3).
+ *
+ * Views compare (uvu's deep equality walks enumerable keys) and serialise (toJSON) as the plain
+ * state they stand for: their numbers are enumerable accessors, their bookkeeping symbol-keyed.
+ */
+import { resetKeyState, type KeyState } from "./baseline.ts";
+import type { ForecastErrorState } from "./forecast_error.ts";
+import { FORECAST_LAGS, LONG_STATE_LENGTH, packLong, SEASON_BUCKETS, SHORT, unpackLong, type Chain, type LongState } from "./likelihood.ts";
+
+/** The statistical KeyState numbers, in slot (and newKeyState) order. */
+export const STATE_FIELDS = [
+  "n", "level", "variance", "absError", "upperVariance", "upperAbs", "fast", "cusumUp", "cusumDown", "run", "noise", "counts",
+] as const;
+export type StatisticalField = (typeof STATE_FIELDS)[number];
+/** Offset of the long layer in a slot. */
+const LONG = STATE_FIELDS.length;
+/** float64s per slot. */
+export const SLOT_WIDTH = LONG + LONG_STATE_LENGTH;
+/** Slots per block: the slab grows a block (≈ 1.9 MB) at a time. */
+export const BLOCK_SLOTS = 1024;
+
+/** Long-layer offsets within its block (as packLong writes it). */
+const L_SCALARS = ["n", "zMean", "zVariance", "seasonVariance", "seasonSeen", "min", "max", "extreme"] as const;
+const L_BUCKETS = 8;
+const L_SEASON = 9;
+const SEEN_WORDS = Math.ceil(SEASON_BUCKETS / 30);
+const L_SEEN = L_SEASON + SEASON_BUCKETS;
+const CHAIN_LENGTH = SHORT + 3;
+const L_LEVEL = L_SEEN + SEEN_WORDS;
+const L_SEASONAL = L_LEVEL + CHAIN_LENGTH;
+const L_RECENT = L_SEASONAL + CHAIN_LENGTH;
+const L_ERROR = L_RECENT + FORECAST_LAGS;
+const L_FORECAST = L_ERROR + 3;
+if (L_FORECAST + CHAIN_LENGTH !== LONG_STATE_LENGTH) throw new Error("state_slab: the long layout does not match packLong");
+
+/** A slot state's index in its slab. */
+const SLOT = Symbol("slot");
+/** A view's block and its base offset: symbol keys, so deep equality, Object.keys and JSON do not see them. */
+const D = Symbol("slab block");
+const O = Symbol("offset");
+interface View {
+  [D]: Float64Array;
+  [O]: number;
+}
+
+/** Number fields as accessors at fixed offsets from the view's base, enumerable so deep equality compares them. */
+function numberFields(proto: object, names: readonly string[]): void {
+  names.forEach((name, i) => {
+    Object.defineProperty(proto, name, {
+      enumerable: true,
+      get(this: View) {
+        return this[D][this[O] + i];
+      },
+      set(this: View, v: number) {
+        this[D][this[O] + i] = v;
+      },
+    });
+  });
+}
+
+class ChainView implements View {
+  readonly ring: Float64Array;
+  readonly [D]: Float64Array;
+  readonly [O]: number;
+  constructor(d: Float64Array, o: number) {
+    this.ring = d.subarray(o, o + SHORT);
+    this[D] = d;
+    this[O] = o + SHORT;
+  }
+}
+numberFields(ChainView.prototype, ["sum", "mean", "variance"]);
+
+class ErrorView implements View {
+  readonly [D]: Float64Array;
+  readonly [O]: number;
+  constructor(d: Float64Array, o: number) {
+    this[D] = d;
+    this[O] = o;
+  }
+}
+numberFields(ErrorView.prototype, ["count", "mean", "variance"]);
+
+class LongView implements View {
+  readonly season: Float64Array;
+  readonly seasonSeenBits: Float64Array;
+  readonly level: Chain;
+  readonly seasonal: Chain;
+  readonly recent: Float64Array;
+  readonly forecastError: ForecastErrorState;
+  readonly forecast: Chain;
+  readonly [D]: Float64Array;
+  readonly [O]: number;
+  constructor(d: Float64Array, o: number) {
+    this[D] = d;
+    this[O] = o;
+    this.season = d.subarray(o + L_SEASON, o + L_SEASON + SEASON_BUCKETS);
+    this.seasonSeenBits = d.subarray(o + L_SEEN, o + L_SEEN + SEEN_WORDS);
+    this.level = new ChainView(d, o + L_LEVEL) as unknown as Chain;
+    this.seasonal = new ChainView(d, o + L_SEASONAL) as unknown as Chain;
+    this.recent = d.subarray(o + L_RECENT, o + L_RECENT + FORECAST_LAGS);
+    this.forecastError = new ErrorView(d, o + L_ERROR) as unknown as ForecastErrorState;
+    this.forecast = new ChainView(d, o + L_FORECAST) as unknown as Chain;
+  }
+}
+numberFields(LongView.prototype, L_SCALARS);
+
+/**
+ * A key's state in its slot of a slab block: the handle a key keeps (about 60 bytes of heap).
+ * Its long layer is viewed on demand (tests, restore); the detector itself works on a block's
+ * working view (StateSlab.load), whose parts are made once.
+ */
+export class SlotState implements View, KeyState {
+  // The numbers are accessors on the prototype (numberFields below).
+  declare n: number;
+  declare level: number;
+  declare variance: number;
+  declare absError: number;
+  declare upperVariance: number;
+  declare upperAbs: number;
+  declare fast: number;
+  declare cusumUp: number;
+  declare cusumDown: number;
+  declare run: number;
+  declare noise: number;
+  declare counts: number;
+  readonly [D]: Float64Array;
+  readonly [O]: number;
+  /** The slot's index in its slab (-1 for a working view). */
+  readonly [SLOT]: number;
+  readonly #long: LongState | undefined;
+  constructor(d: Float64Array, o: number, slot: number) {
+    this[D] = d;
+    this[O] = o;
+    this[SLOT] = slot;
+    // Only a working view keeps its long layer's view: a handle's would cost ~900 bytes of heap a key.
+    this.#long = slot < 0 ? (new LongView(d, o + LONG) as unknown as LongState) : undefined;
+    d[o + LONG + L_BUCKETS] = SEASON_BUCKETS;
+  }
+
+  get long(): LongState {
+    return this.#long ?? (new LongView(this[D], this[O] + LONG) as unknown as LongState);
+  }
+
+  /** The plain KeyState this view stands for. */
+  toJSON(): KeyState {
+    const plain = { long: unpackLong(this[D], this[O] + LONG) } as KeyState;
+    for (let i = 0; i < LONG; i++) plain[STATE_FIELDS[i]!] = this[D][this[O] + i]!;
+    return plain;
+  }
+}
+numberFields(SlotState.prototype, STATE_FIELDS);
+Object.defineProperty(SlotState.prototype, "long", { ...Object.getOwnPropertyDescriptor(SlotState.prototype, "long"), enumerable: true });
+
+/** A fresh state's slot (newKeyState's numbers), copied into a slot to reset it. */
+const FRESH = new Float64Array(SLOT_WIDTH);
+resetKeyState(new SlotState(FRESH, 0, -1));
+
+/**
+ * Slots for up to `capacity` keys' states, allocated a block at a time; freed slots are reused.
+ * Each block has one more slot, its working slot: `load` copies a key's slot there and returns
+ * the working view, `store` copies it back (two 1.8 KB copies a window, instead of a view with
+ * its own typed subarrays per key).
+ */
+export class StateSlab {
+  readonly capacity: number;
+  readonly #blocks: Float64Array[] = [];
+  readonly #working: SlotState[] = [];
+  readonly #handles: SlotState[] = [];
+  readonly #free: number[] = [];
+
+  constructor(capacity: number) {
+    if (!(Number.isSafeInteger(capacity) && capacity >= 1)) throw new RangeError(`slab capacity must be a positive integer, got ${capacity}`);
+    this.capacity = capacity;
+  }
+
+  /** Slots in use or freed so far (the high-water mark): the checkpoint writes slots below it. */
+  get slots(): number {
+    return this.#handles.length;
+  }
+
+  /** Slots holding a key's state. */
+  get used(): number {
+    return this.#handles.length - this.#free.length;
+  }
+
+  /** A state equal to newKeyState(), in a free slot. Throws beyond capacity. */
+  acquire(): SlotState {
+    const free = this.#free.pop();
+    if (free !== undefined) return this.reset(this.#handles[free]!);
+    const slot = this.#handles.length;
+    if (slot >= this.capacity) throw new RangeError(`state slab full (${this.capacity} slots)`);
+    const b = Math.floor(slot / BLOCK_SLOTS);
+    if (b === this.#blocks.length) {
+      const slots = Math.min(BLOCK_SLOTS, this.capacity - b * BLOCK_SLOTS);
+      const block = new Float64Array((slots + 1) * SLOT_WIDTH);
+      this.#blocks.push(block);
+      this.#working.push(new SlotState(block, slots * SLOT_WIDTH, -1));
+    }
+    const handle = new SlotState(this.#blocks[b]!, (slot % BLOCK_SLOTS) * SLOT_WIDTH, slot);
+    this.#handles.push(handle);
+    return this.reset(handle);
+  }
+
+  /** `state` (of this slab) made equal to newKeyState() again. */
+  reset(state: KeyState): SlotState {
+    const handle = state as unknown as SlotState;
+    handle[D].set(FRESH, handle[O]);
+    return handle;
+  }
+
+  /** Gives a slot back (its key lost its state). */
+  release(state: KeyState): void {
+    const handle = state as unknown as SlotState;
+    if (this.#handles[handle[SLOT]] !== handle) throw new RangeError("not a state of this slab");
+    this.#free.push(handle[SLOT]);
+  }
+
+  /** The working view of `state`'s block, holding a copy of it: the detector works on it, then `store`. */
+  load(state: KeyState): KeyState {
+    const handle = state as unknown as SlotState;
+    const working = this.#working[Math.floor(handle[SLOT] / BLOCK_SLOTS)]!;
+    handle[D].copyWithin(working[O], handle[O], handle[O] + SLOT_WIDTH);
+    return working;
+  }
+
+  /** Copies the working view back into `state`'s slot (after `load(state)`). */
+  store(state: KeyState): void {
+    const handle = state as unknown as SlotState;
+    const working = this.#working[Math.floor(handle[SLOT] / BLOCK_SLOTS)]!;
+    handle[D].copyWithin(handle[O], working[O], working[O] + SLOT_WIDTH);
+  }
+
+  /** A slot holding a copy of `state` (a plain KeyState or another view). */
+  adopt(state: KeyState): SlotState {
+    const handle = this.acquire();
+    for (let i = 0; i < LONG; i++) handle[D][handle[O] + i] = state[STATE_FIELDS[i]!];
+    packLong(state.long, handle[D], handle[O] + LONG);
+    return handle;
+  }
+
+  /** A slot holding the SLOT_WIDTH numbers at `numbers[o]` (a slot as a checkpoint wrote it). */
+  adoptSlot(numbers: Float64Array, o: number): SlotState {
+    if (numbers[o + LONG + L_BUCKETS] !== SEASON_BUCKETS) throw new RangeError(`a checkpointed slot has ${numbers[o + LONG + L_BUCKETS]} season buckets, expected ${SEASON_BUCKETS}`);
+    const handle = this.acquire();
+    for (let i = 0; i < SLOT_WIDTH; i++) handle[D][handle[O] + i] = numbers[o + i]!;
+    return handle;
+  }
+
+  /** The blocks' numbers below the high-water slot (working slots left out), as views: valid until the next change. */
+  blocks(): Float64Array[] {
+    const out: Float64Array[] = [];
+    for (let b = 0; b * BLOCK_SLOTS < this.#handles.length; b++) {
+      const slots = Math.min(BLOCK_SLOTS, this.#handles.length - b * BLOCK_SLOTS);
+      out.push(this.#blocks[b]!.subarray(0, slots * SLOT_WIDTH));
+    }
+    return out;
+  }
+}
+
+/** The slot a slab state lives in (for the checkpoint's key → slot list). */
+export function slotOf(state: KeyState): number {
+  return (state as unknown as SlotState)[SLOT];
+}

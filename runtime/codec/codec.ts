@@ -7,7 +7,7 @@
  */
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import { CodecError } from "../core/errors.ts";
-import { markLargeBinaries, spliceBinaries } from "./large_binaries.ts";
+import { concatParts, markLargeBinaries, spliceBinaries } from "./large_binaries.ts";
 
 /** The Encoder's buffer is let go once it has grown beyond this (bytes). */
 export const MAX_RETAINED_BUFFER = 4 << 20;
@@ -46,14 +46,22 @@ export class MessageCodec {
   /**
    * The same bytes as encodeValue, for values holding large binaries (checkpoints): those of
    * 1 MiB or more are copied once, straight into an exactly sized result, instead of through
-   * the Encoder's buffer (large_binaries.ts). They must not change during the call.
+   * the Encoder's buffer (large_binaries.ts).
    */
   encodeLarge(value: unknown): Uint8Array {
+    return concatParts(this.encodeLargeParts(value));
+  }
+
+  /**
+   * encodeLarge's bytes as parts to be written one after the other, the large binaries among
+   * them as they are (not copied): they must not change until the parts have been written.
+   */
+  encodeLargeParts(value: unknown): Uint8Array[] {
     const marked = markLargeBinaries(value, this.#nonce);
-    if (marked.binaries.length === 0) return this.#encodeCopy(value);
-    const out = spliceBinaries(this.#encodeShared(marked.value), marked.binaries, this.#nonce);
+    if (marked.binaries.length === 0) return [this.#encodeCopy(value)];
+    const parts = spliceBinaries(this.#encodeShared(marked.value), marked.binaries, this.#nonce);
     this.#release();
-    return out;
+    return parts;
   }
 
   /** Bytes held by the Encoder's buffer (it grows to fit the largest recent encoding, up to MAX_RETAINED_BUFFER). */

@@ -4,8 +4,9 @@
  * it needs and `encode` returns a copy: a 200 MB binary costs 400 MB of buffer plus the 200 MB
  * copy. Here each binary of at least LARGE_BINARY bytes is replaced by a small marker (an ext
  * value carrying a random nonce and the binary's index), the rest is encoded as usual, and the
- * result is assembled once, exactly sized, with each marker replaced by the binary as a bin 32.
- * The bytes are what encoding the value directly gives.
+ * result is a list of parts: the encoded pieces between markers (copied), each binary's bin 32
+ * header, and the binaries themselves (not copied). Concatenated, the parts are what encoding
+ * the value directly gives.
  */
 import { ExtData } from "@msgpack/msgpack";
 
@@ -68,8 +69,8 @@ export function markLargeBinaries(value: unknown, nonce: Uint8Array): Marked {
   return { value: walk(value, 0), binaries };
 }
 
-/** The encoding of the original value: `encoded` (of the marked value) with each marker replaced by its binary. */
-export function spliceBinaries(encoded: Uint8Array, binaries: Uint8Array[], nonce: Uint8Array): Uint8Array {
+/** The encoding of the original value, in parts: `encoded` (of the marked value) with each marker replaced by its binary. */
+export function spliceBinaries(encoded: Uint8Array, binaries: Uint8Array[], nonce: Uint8Array): Uint8Array[] {
   const at: number[] = new Array<number>(binaries.length).fill(-1);
   const view = new DataView(encoded.buffer, encoded.byteOffset, encoded.byteLength);
   for (let i = 0; i + MARKER_BYTES <= encoded.length; i++) {
@@ -77,28 +78,38 @@ export function spliceBinaries(encoded: Uint8Array, binaries: Uint8Array[], nonc
     at[view.getUint32(i + 2 + NONCE_BYTES)] = i;
     i += MARKER_BYTES - 1;
   }
-  let size = encoded.length;
   for (let k = 0; k < binaries.length; k++) {
     if (at[k] === -1) throw new Error(`large binary ${k}: its marker is missing from the encoding`);
     if (binaries[k]!.byteLength > 0xffff_ffff) throw new RangeError(`a binary of ${binaries[k]!.byteLength} bytes exceeds MessagePack's bin 32`);
-    size += 5 + binaries[k]!.byteLength - MARKER_BYTES;
   }
-  const out = new Uint8Array(size);
-  const outView = new DataView(out.buffer);
+  const parts: Uint8Array[] = [];
   const order = binaries.map((_, k) => k).sort((a, b) => at[a]! - at[b]!);
   let from = 0;
-  let o = 0;
   for (const k of order) {
     const marker = at[k]!;
-    out.set(encoded.subarray(from, marker), o);
-    o += marker - from;
-    out[o] = BIN32;
-    outView.setUint32(o + 1, binaries[k]!.byteLength);
-    out.set(binaries[k]!, o + 5);
-    o += 5 + binaries[k]!.byteLength;
+    // The piece before the marker and the bin 32 header, as one copy (`encoded` is the Encoder's buffer).
+    const piece = new Uint8Array(marker - from + 5);
+    piece.set(encoded.subarray(from, marker));
+    piece[marker - from] = BIN32;
+    new DataView(piece.buffer).setUint32(marker - from + 1, binaries[k]!.byteLength);
+    parts.push(piece, binaries[k]!);
     from = marker + MARKER_BYTES;
   }
-  out.set(encoded.subarray(from), o);
+  parts.push(encoded.slice(from));
+  return parts;
+}
+
+/** The parts as one buffer. */
+export function concatParts(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let size = 0;
+  for (const p of parts) size += p.byteLength;
+  const out = new Uint8Array(size);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
   return out;
 }
 

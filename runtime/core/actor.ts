@@ -98,7 +98,9 @@ export interface ActorBehaviour<S> {
   /**
    * For ack mode "checkpoint": make the state durable-ready. Returns the snapshot to save
    * (undefined saves none, e.g. a stage that just flushed its output), and the state to go on
-   * with. Input received before this call is acknowledged once the snapshot is saved.
+   * with. Input received before this call is acknowledged once the snapshot is saved. The
+   * snapshot may share memory with the state (e.g. typed-array views): it is encoded and saved
+   * before the next receive.
    */
   checkpoint?(state: S, ctx: ActorContext): { state: S; snapshot?: unknown } | Promise<{ state: S; snapshot?: unknown }>;
   /** Orderly stop: flush what is buffered (publish through ctx). Not called after a crash. */

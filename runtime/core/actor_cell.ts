@@ -380,7 +380,9 @@ export class ActorCell<S> {
           carried[f] = [...(folded[f] ?? []), ...(this.#previouslyFolded[f] ?? [])];
         }
         const checkpoint: Checkpoint = { seqs: { ...this.#seqs }, folded: carried, snapshot };
-        await this.#save(this.deps.codec.encodeLarge(checkpoint));
+        // In parts: a snapshot's large binaries (a state slab) are written as they are, not copied
+        // (they may be the live state, which no receive changes before this checkpoint is saved).
+        await this.#save(this.deps.codec.encodeLargeParts(checkpoint));
         this.#previouslyFolded = folded;
         this.#lastFolded = new Map(Object.entries(folded).map(([f, list]) => [f, new Set(list)]));
       }
@@ -412,7 +414,7 @@ export class ActorCell<S> {
    * Saves a checkpoint, retrying a few times with backoff before giving up (a crash): right
    * after a NATS server restart, JetStream answers nothing for a few seconds while it recovers.
    */
-  async #save(bytes: Uint8Array): Promise<void> {
+  async #save(bytes: readonly Uint8Array[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.deps.checkpoints.save(this.name, bytes);

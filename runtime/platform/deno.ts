@@ -30,8 +30,10 @@ export const denoFileSystem: FileSystem = {
     const tmp = `${path}.${Deno.pid}.${tmpCounter++}.tmp`;
     const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
     try {
-      let off = 0;
-      while (off < data.byteLength) off += await file.write(data.subarray(off));
+      for (const part of data instanceof Uint8Array ? [data] : data) {
+        let off = 0;
+        while (off < part.byteLength) off += await file.write(part.subarray(off));
+      }
       if (options?.sync) await file.syncData();
     } finally {
       file.close();

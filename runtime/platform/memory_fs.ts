@@ -45,7 +45,8 @@ export class MemoryFileSystem implements FileSystem {
     return file ? file.buf.slice(0, file.len) : undefined;
   }
 
-  async writeFileAtomic(path: string, data: Uint8Array, options?: { sync?: boolean }): Promise<void> {
+  async writeFileAtomic(path: string, parts: Uint8Array | readonly Uint8Array[], options?: { sync?: boolean }): Promise<void> {
+    const data = parts instanceof Uint8Array ? parts : concat(parts);
     const p = normalize(path);
     this.#requireParent(p);
     const old = this.#files.get(p);
@@ -147,6 +148,17 @@ export class MemoryFileSystem implements FileSystem {
     const parent = parentOf(path);
     if (parent !== "" && parent !== "/" && !this.#dirs.has(parent)) throw new FileNotFoundError(parent);
   }
+}
+
+/** The parts as one new buffer. */
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return out;
 }
 
 function normalize(path: string): string {

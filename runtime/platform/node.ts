@@ -32,7 +32,9 @@ export const nodeFileSystem: FileSystem = {
     const tmp = `${path}.${process.pid}.${tmpCounter++}.tmp`;
     const handle = await fsp.open(tmp, "w");
     try {
-      await handle.writeFile(data);
+      for (const part of data instanceof Uint8Array ? [data] : data) {
+        for (let off = 0; off < part.byteLength; ) off += (await handle.write(part, off)).bytesWritten;
+      }
       if (options?.sync) await handle.datasync();
     } finally {
       await handle.close();

@@ -15,8 +15,8 @@ export interface AppendFile {
 
 export interface FileSystem {
   readFile(path: string): Promise<Uint8Array | undefined>;
-  /** Writes through a temporary file and a rename, so readers see the old or the new bytes. */
-  writeFileAtomic(path: string, data: Uint8Array, options?: { sync?: boolean }): Promise<void>;
+  /** Writes through a temporary file and a rename, so readers see the old or the new bytes (parts: one after the other). */
+  writeFileAtomic(path: string, data: Uint8Array | readonly Uint8Array[], options?: { sync?: boolean }): Promise<void>;
   openAppend(path: string): Promise<AppendFile>;
   mkdirp(path: string): Promise<void>;
   /** Names in a directory; [] when it does not exist. */

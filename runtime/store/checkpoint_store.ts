@@ -6,7 +6,8 @@ import type { FileSystem } from "../platform/platform.ts";
 
 export interface CheckpointStore {
   load(name: string): Promise<Uint8Array | undefined>;
-  save(name: string, bytes: Uint8Array): Promise<void>;
+  /** Saves the bytes, or parts to be stored one after the other (load returns them as one). */
+  save(name: string, bytes: Uint8Array | readonly Uint8Array[]): Promise<void>;
 }
 
 /** One file per actor instance under `dir`, replaced atomically and synced. */
@@ -18,7 +19,7 @@ export class FileCheckpointStore implements CheckpointStore {
     return await this.fs.readFile(this.#path(name));
   }
 
-  async save(name: string, bytes: Uint8Array): Promise<void> {
+  async save(name: string, bytes: Uint8Array | readonly Uint8Array[]): Promise<void> {
     this.#ready ??= this.fs.mkdirp(this.dir);
     await this.#ready;
     await this.fs.writeFileAtomic(this.#path(name), bytes, { sync: true });
@@ -35,7 +36,18 @@ export class MemoryCheckpointStore implements CheckpointStore {
   async load(name: string) {
     return this.saved.get(name);
   }
-  async save(name: string, bytes: Uint8Array) {
-    this.saved.set(name, bytes.slice());
+  async save(name: string, bytes: Uint8Array | readonly Uint8Array[]) {
+    this.saved.set(name, concat(bytes instanceof Uint8Array ? [bytes] : bytes));
   }
+}
+
+/** The parts as one new buffer. */
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return out;
 }

@@ -4,6 +4,7 @@ import * as assert from "uvu/assert";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { startNatsServer, type NatsServerHandle } from "../../../test/helpers/nats_server.ts";
 import { KvCheckpointStore, NatsTransport } from "./mod.ts";
+import { pieces } from "./kv_checkpoint_store.ts";
 
 let shared: Promise<NatsServerHandle> | undefined;
 
@@ -65,6 +66,29 @@ test("small chunks: many pieces, names with any characters", () =>
     assert.equal(await store.load("a.b c/é"), value);
     assert.equal(await store.load("a=2Eb"), bytes(10, 5));
   }, 1000));
+
+test("saved in parts (a checkpoint's encoding with its state slab uncopied), a value loads as their concatenation", () =>
+  withStore(async (store) => {
+    const parts = [bytes(10, 6), bytes(2500, 7), bytes(1, 8), bytes(999, 9), bytes(3000, 10)];
+    const whole = new Uint8Array(parts.flatMap((p) => [...p]));
+    await store.save("parts", parts);
+    assert.ok(same(await store.load("parts"), whole), "chunked");
+    await store.save("inline", [bytes(3, 11), bytes(4, 12)]);
+    assert.equal(await store.load("inline"), new Uint8Array([...bytes(3, 11), ...bytes(4, 12)]));
+  }, 1000));
+
+test("pieces: parts cut into equal pieces, views within a part, copies across parts", () => {
+  const parts = [bytes(10, 1), bytes(25, 2), bytes(0, 3), bytes(3, 4)];
+  const whole = new Uint8Array(parts.flatMap((p) => [...p]));
+  for (const size of [1, 4, 7, 10, 38, 100]) {
+    const out = pieces(parts, size);
+    assert.equal(new Uint8Array(out.flatMap((p) => [...p])), whole, `size ${size}`);
+    assert.ok(out.slice(0, -1).every((p) => p.byteLength === size) && out.at(-1)!.byteLength <= size);
+  }
+  const [first, second] = pieces(parts, 10);
+  assert.is(first!.buffer, parts[0]!.buffer, "within a part: a view");
+  assert.is(second!.buffer, parts[1]!.buffer);
+});
 
 test("the shared nats-server stops", async () => {
   if (shared) await (await shared).cleanup();

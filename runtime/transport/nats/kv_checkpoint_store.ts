@@ -106,21 +106,25 @@ export class KvCheckpointStore implements CheckpointStore {
     }
   }
 
-  async save(name: string, bytes: Uint8Array): Promise<void> {
+  async save(name: string, bytes: Uint8Array | readonly Uint8Array[]): Promise<void> {
     const key = kvKey(name);
+    const parts = bytes instanceof Uint8Array ? [bytes] : bytes;
+    const size = parts.reduce((n, p) => n + p.byteLength, 0);
     try {
       const previous = await this.#manifest(key);
-      if (bytes.length + 1 <= this.#chunkBytes) {
-        const value = new Uint8Array(bytes.length + 1);
+      if (size + 1 <= this.#chunkBytes) {
+        const value = new Uint8Array(size + 1);
         value[0] = INLINE;
-        value.set(bytes, 1);
+        let o = 1;
+        for (const p of parts) {
+          value.set(p, o);
+          o += p.byteLength;
+        }
         await this.#kv.put(key, value);
       } else {
         const slot = previous?.slot === "a" ? "b" : "a";
-        const count = Math.ceil(bytes.length / this.#chunkBytes);
-        const revs = await Promise.all(Array.from({ length: count }, (_, i) =>
-          this.#kv.put(`${key}.${slot}.${i}`, bytes.subarray(i * this.#chunkBytes, (i + 1) * this.#chunkBytes))));
-        const manifest: Manifest = { slot, size: bytes.length, revs };
+        const revs = await Promise.all(pieces(parts, this.#chunkBytes).map((piece, i) => this.#kv.put(`${key}.${slot}.${i}`, piece)));
+        const manifest: Manifest = { slot, size, revs };
         const json = enc.encode(JSON.stringify(manifest));
         const value = new Uint8Array(json.length + 1);
         value[0] = CHUNKED;
@@ -139,4 +143,31 @@ export class KvCheckpointStore implements CheckpointStore {
     if (!entry || entry.operation !== "PUT" || entry.value[0] !== CHUNKED) return undefined;
     return JSON.parse(dec.decode(entry.value.subarray(1))) as Manifest;
   }
+}
+
+/** The parts cut into pieces of `size` bytes (the last may be shorter): views where a piece lies within one part, copies where it spans parts. */
+export function pieces(parts: readonly Uint8Array[], size: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let pending: Uint8Array | undefined; // a piece being filled across parts
+  let filled = 0;
+  for (const part of parts) {
+    let o = 0;
+    if (pending) {
+      const n = Math.min(size - filled, part.byteLength);
+      pending.set(part.subarray(0, n), filled);
+      filled += n;
+      o = n;
+      if (filled < size) continue;
+      out.push(pending);
+      pending = undefined;
+    }
+    for (; o + size <= part.byteLength; o += size) out.push(part.subarray(o, o + size));
+    if (o < part.byteLength) {
+      pending = new Uint8Array(size);
+      pending.set(part.subarray(o));
+      filled = part.byteLength - o;
+    }
+  }
+  if (pending) out.push(pending.subarray(0, filled));
+  return out;
 }

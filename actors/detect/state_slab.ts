@@ -17,33 +17,15 @@
  */
 import { resetKeyState, type KeyState } from "./baseline.ts";
 import type { ForecastErrorState } from "./forecast_error.ts";
-import { FORECAST_LAGS, LONG_STATE_LENGTH, packLong, SEASON_BUCKETS, SHORT, unpackLong, type Chain, type LongState } from "./likelihood.ts";
+import { FORECAST_LAGS, packLong, SEASON_BUCKETS, SHORT, unpackLong, type Chain, type LongState } from "./likelihood.ts";
+import {
+  BLOCK_SLOTS, L_BUCKETS, L_ERROR, L_FORECAST, L_LEVEL, L_RECENT, L_SCALARS, L_SEASON, L_SEASONAL, L_SEEN, LONG, SEEN_WORDS, SLOT_WIDTH,
+  STATE_FIELDS,
+} from "./slot_layout.ts";
+import { WorkingState } from "./working_state.ts";
 
-/** The statistical KeyState numbers, in slot (and newKeyState) order. */
-export const STATE_FIELDS = [
-  "n", "level", "variance", "absError", "upperVariance", "upperAbs", "fast", "cusumUp", "cusumDown", "run", "noise", "counts",
-] as const;
-export type StatisticalField = (typeof STATE_FIELDS)[number];
-/** Offset of the long layer in a slot. */
-const LONG = STATE_FIELDS.length;
-/** float64s per slot. */
-export const SLOT_WIDTH = LONG + LONG_STATE_LENGTH;
-/** Slots per block: the slab grows a block (≈ 1.9 MB) at a time. */
-export const BLOCK_SLOTS = 1024;
+export { BLOCK_SLOTS, SLOT_WIDTH, STATE_FIELDS, type StatisticalField } from "./slot_layout.ts";
 
-/** Long-layer offsets within its block (as packLong writes it). */
-const L_SCALARS = ["n", "zMean", "zVariance", "seasonVariance", "seasonSeen", "min", "max", "extreme"] as const;
-const L_BUCKETS = 8;
-const L_SEASON = 9;
-const SEEN_WORDS = Math.ceil(SEASON_BUCKETS / 30);
-const L_SEEN = L_SEASON + SEASON_BUCKETS;
-const CHAIN_LENGTH = SHORT + 3;
-const L_LEVEL = L_SEEN + SEEN_WORDS;
-const L_SEASONAL = L_LEVEL + CHAIN_LENGTH;
-const L_RECENT = L_SEASONAL + CHAIN_LENGTH;
-const L_ERROR = L_RECENT + FORECAST_LAGS;
-const L_FORECAST = L_ERROR + 3;
-if (L_FORECAST + CHAIN_LENGTH !== LONG_STATE_LENGTH) throw new Error("state_slab: the long layout does not match packLong");
 
 /** A slot state's index in its slab. */
 const SLOT = Symbol("slot");
@@ -119,7 +101,7 @@ numberFields(LongView.prototype, L_SCALARS);
 /**
  * A key's state in its slot of a slab block: the handle a key keeps (about 60 bytes of heap).
  * Its long layer is viewed on demand (tests, restore); the detector itself works on a block's
- * working view (StateSlab.load), whose parts are made once.
+ * working state (StateSlab.load, working_state.ts), whose parts are made once.
  */
 export class SlotState implements View, KeyState {
   // The numbers are accessors on the prototype (numberFields below).
@@ -137,20 +119,18 @@ export class SlotState implements View, KeyState {
   declare counts: number;
   readonly [D]: Float64Array;
   readonly [O]: number;
-  /** The slot's index in its slab (-1 for a working view). */
+  /** The slot's index in its slab (-1 outside one). */
   readonly [SLOT]: number;
-  readonly #long: LongState | undefined;
   constructor(d: Float64Array, o: number, slot: number) {
     this[D] = d;
     this[O] = o;
     this[SLOT] = slot;
-    // Only a working view keeps its long layer's view: a handle's would cost ~900 bytes of heap a key.
-    this.#long = slot < 0 ? (new LongView(d, o + LONG) as unknown as LongState) : undefined;
     d[o + LONG + L_BUCKETS] = SEASON_BUCKETS;
   }
 
+  /** Made on each read (tests, restore): kept, it would cost ~900 bytes of heap a key. */
   get long(): LongState {
-    return this.#long ?? (new LongView(this[D], this[O] + LONG) as unknown as LongState);
+    return new LongView(this[D], this[O] + LONG) as unknown as LongState;
   }
 
   /** The plain KeyState this view stands for. */
@@ -170,13 +150,13 @@ resetKeyState(new SlotState(FRESH, 0, -1));
 /**
  * Slots for up to `capacity` keys' states, allocated a block at a time; freed slots are reused.
  * Each block has one more slot, its working slot: `load` copies a key's slot there and returns
- * the working view, `store` copies it back (two 1.8 KB copies a window, instead of a view with
- * its own typed subarrays per key).
+ * the working state over it, `store` copies it back (two 1.8 KB copies a window, instead of a
+ * view with its own typed subarrays per key).
  */
 export class StateSlab {
   readonly capacity: number;
   readonly #blocks: Float64Array[] = [];
-  readonly #working: SlotState[] = [];
+  readonly #working: WorkingState[] = [];
   readonly #handles: SlotState[] = [];
   readonly #free: number[] = [];
 
@@ -206,7 +186,7 @@ export class StateSlab {
       const slots = Math.min(BLOCK_SLOTS, this.capacity - b * BLOCK_SLOTS);
       const block = new Float64Array((slots + 1) * SLOT_WIDTH);
       this.#blocks.push(block);
-      this.#working.push(new SlotState(block, slots * SLOT_WIDTH, -1));
+      this.#working.push(new WorkingState(block, slots * SLOT_WIDTH));
     }
     const handle = new SlotState(this.#blocks[b]!, (slot % BLOCK_SLOTS) * SLOT_WIDTH, slot);
     this.#handles.push(handle);
@@ -230,16 +210,13 @@ export class StateSlab {
   /** The working view of `state`'s block, holding a copy of it: the detector works on it, then `store`. */
   load(state: KeyState): KeyState {
     const handle = state as unknown as SlotState;
-    const working = this.#working[Math.floor(handle[SLOT] / BLOCK_SLOTS)]!;
-    handle[D].copyWithin(working[O], handle[O], handle[O] + SLOT_WIDTH);
-    return working;
+    return this.#working[Math.floor(handle[SLOT] / BLOCK_SLOTS)]!.load(handle[O]);
   }
 
   /** Copies the working view back into `state`'s slot (after `load(state)`). */
   store(state: KeyState): void {
     const handle = state as unknown as SlotState;
-    const working = this.#working[Math.floor(handle[SLOT] / BLOCK_SLOTS)]!;
-    handle[D].copyWithin(handle[O], working[O], working[O] + SLOT_WIDTH);
+    this.#working[Math.floor(handle[SLOT] / BLOCK_SLOTS)]!.store(handle[O]);
   }
 
   /** A slot holding a copy of `state` (a plain KeyState or another view). */

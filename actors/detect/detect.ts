@@ -27,17 +27,16 @@
  * `trendwire detect --csv` scores a row at its timestamp, so both give the same scores.
  */
 import type { ActorBehaviour, MessageInput } from "../../runtime/core/actor.ts";
-import { float64Bytes, readFloat64s, readUint32s, uint32Bytes } from "../../schemas/mod.ts";
 import { partitionInputs } from "../../runtime/core/partitions.ts";
 import {
   encodeSubjectToken, MessageType, validateAggBatch, type AggBatch, type TrendSignal, type WindowAggregate,
 } from "../../schemas/mod.ts";
 import { startFromPrior } from "./baseline.ts";
-import { LONG_STATE_LENGTH, unpackLong } from "./likelihood.ts";
-import { newKeyState, observe, type DetectorConfig, type KeyState } from "./detector.ts";
-import { BLOCK_SLOTS, SLOT_WIDTH, slotOf, STATE_FIELDS, StateSlab, type StatisticalField } from "./state_slab.ts";
-import { HeavyKeys, type Activity, type SketchSnapshot } from "./heavy_keys.ts";
-import { StreamModels, type PackedModel } from "./stream_models.ts";
+import { observe, type DetectorConfig, type KeyState } from "./detector.ts";
+import { StateSlab } from "./state_slab.ts";
+import { HeavyKeys, type Activity } from "./heavy_keys.ts";
+import { pack, restore, type DetectSnapshot } from "./detect_checkpoint.ts";
+import { StreamModels } from "./stream_models.ts";
 import type { ForecastBackend } from "./tf_loader.ts";
 
 export interface DetectConfig {
@@ -80,45 +79,6 @@ export interface DetectState {
   models?: StreamModels;
 }
 
-/**
- * Checkpoint (format 3): the state slab's blocks as they are (little-endian float64, slots of
- * `fields` then `long` numbers, state_slab.ts; `blockSlots` slots a block, the last one cut
- * after the highest slot ever used), the keys' ids joined by U+0000 (each is stream U+0000 key;
- * neither contains control characters), per key its slot (uint32) and its last, weight and rate
- * (float64), and the sketch. Writing it copies nothing of the slab: the blocks go to the
- * encoder as views (MessageCodec.encodeLarge), which the runtime runs before the next receive.
- */
-interface SlabSnapshot {
-  packed: 3;
-  fields: readonly string[];
-  long: number;
-  blockSlots: number;
-  blocks: Uint8Array[];
-  ids: string;
-  slots: Uint8Array;
-  meta: Uint8Array;
-  sketch: SketchSnapshot;
-  /** The streams' forecasters (absent with the model off). */
-  models?: PackedModel[];
-}
-/**
- * Format 2: the ids as above, the numbers as one block of float64s per key (the KeyState
- * `fields` in that order, then `long` numbers of the long layer (likelihood.ts packLong; 0 in
- * checkpoints written before it, whose keys restart their long memory), then last, weight and
- * rate), and the sketch.
- */
-interface PackedSnapshot {
-  packed: 2;
-  fields: string[];
-  long?: number;
-  ids: string;
-  numbers: Uint8Array;
-  sketch: SketchSnapshot;
-  /** The streams' forecasters (absent with the model off, and in checkpoints from before it). */
-  models?: PackedModel[];
-}
-/** Checkpoints written before the sketch: [id, state, last] per key. */
-type PlainSnapshot = [string, KeyState, number][];
 
 
 const MIN_CHECKPOINT_INTERVAL_MS = 1000;
@@ -176,7 +136,7 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
       slab = new StateSlab(config.maxKeys + 1); // + 1: see restore
       const states = slab;
       const keys = new HeavyKeys<KeyState>(heavyConfig, (state) => states.release(state));
-      const snapshot = ctx.restored()?.snapshot as SlabSnapshot | PackedSnapshot | PlainSnapshot | undefined;
+      const snapshot = ctx.restored()?.snapshot as DetectSnapshot | undefined;
       restore(keys, slab, snapshot);
       if (config.model !== undefined && config.model !== "off") {
         liveModels = await StreamModels.load(config.model, config.maxModelStreams);
@@ -251,74 +211,10 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
     },
     checkpoint(state) {
       const started = performance.now();
-      const snapshot: SlabSnapshot = pack(state.keys, state.slab);
+      const snapshot = pack(state.keys, state.slab);
       if (state.models) snapshot.models = state.models.pack();
       packMs = performance.now() - started;
       return { state, snapshot };
     },
   };
-}
-
-function pack(keys: HeavyKeys<KeyState>, slab: StateSlab): SlabSnapshot {
-  const slots = new Uint32Array(keys.size);
-  const meta = new Float64Array(3 * keys.size);
-  const ids: string[] = [];
-  let k = 0;
-  for (const e of keys.values()) {
-    ids.push(e.id);
-    slots[k] = slotOf(e.value);
-    meta[3 * k] = e.last;
-    meta[3 * k + 1] = e.weight;
-    meta[3 * k + 2] = e.rate;
-    k++;
-  }
-  return {
-    packed: 3, fields: STATE_FIELDS, long: LONG_STATE_LENGTH, blockSlots: BLOCK_SLOTS, blocks: slab.blocks().map(float64Bytes),
-    ids: ids.join("\u0000"), slots: uint32Bytes(slots), meta: float64Bytes(meta), sketch: keys.sketch.snapshot(),
-  };
-}
-
-function restore(keys: HeavyKeys<KeyState>, slab: StateSlab, snapshot: SlabSnapshot | PackedSnapshot | PlainSnapshot | undefined): void {
-  if (snapshot === undefined) return;
-  // Each key is put in a slot before HeavyKeys decides on it: the slab's spare slot holds it
-  // while, beyond capacity, it displaces the lightest key (whose slot is then released).
-  const admit = (id: string, state: KeyState, last: number, weight: number, rate: number) => {
-    if (!keys.restore(id, state, last, weight, rate)) slab.release(state);
-  };
-  if (Array.isArray(snapshot)) {
-    for (const [id, state, last] of snapshot) {
-      if (!keys.get(id)) admit(id, slab.adopt(state) as unknown as KeyState, last, 0, 0);
-    }
-    return;
-  }
-  // Another sketch shape (width, depth or half-life changed): start the sketch afresh, keep the keys.
-  if (keys.sketch.fits(snapshot.sketch)) keys.sketch.restore(snapshot.sketch);
-  const parts = snapshot.ids === "" ? [] : snapshot.ids.split("\u0000");
-  const idOf = (k: number) => `${parts[2 * k]}\u0000${parts[2 * k + 1]}`;
-  if (snapshot.packed === 3) {
-    const same = snapshot.long === LONG_STATE_LENGTH && snapshot.fields.length === STATE_FIELDS.length && snapshot.fields.every((f, i) => f === STATE_FIELDS[i]);
-    if (!same) throw new RangeError(`detect checkpoint: slot layout ${snapshot.fields.length} + ${snapshot.long} numbers, this version's is ${STATE_FIELDS.length} + ${LONG_STATE_LENGTH}`);
-    const blocks = snapshot.blocks.map(readFloat64s);
-    const slots = readUint32s(snapshot.slots);
-    const meta = readFloat64s(snapshot.meta);
-    for (let k = 0; k < slots.length; k++) {
-      const slot = slots[k]!;
-      const block = blocks[Math.floor(slot / snapshot.blockSlots)]!;
-      const state = slab.adoptSlot(block, (slot % snapshot.blockSlots) * SLOT_WIDTH);
-      admit(idOf(k), state as unknown as KeyState, meta[3 * k]!, meta[3 * k + 1]!, meta[3 * k + 2]!);
-    }
-    return;
-  }
-  const numbers = readFloat64s(snapshot.numbers);
-  const long = snapshot.long ?? 0;
-  const width = snapshot.fields.length + long + 3;
-  for (let k = 0, o = 0; k < numbers.length / width; k++, o += width) {
-    const state = newKeyState();
-    snapshot.fields.forEach((f, i) => {
-      if (f in state && f !== "long") state[f as StatisticalField] = numbers[o + i]!;
-    });
-    // (Its own length: blocks from before the forecast chain are shorter.)
-    if (long > 0) state.long = unpackLong(numbers, o + snapshot.fields.length, long);
-    admit(idOf(k), slab.adopt(state) as unknown as KeyState, numbers[o + width - 3]!, numbers[o + width - 2]!, numbers[o + width - 1]!);
-  }
 }

@@ -83,10 +83,16 @@ export interface DetectState {
 
 const MIN_CHECKPOINT_INTERVAL_MS = 1000;
 const MAX_CHECKPOINT_INTERVAL_MS = 60_000;
-/** Checkpoint interval per ms of packing: encoding and saving cost about as much again, so ≈ 5 % of the time. */
+/** Checkpoint interval per ms a checkpoint costs, so it takes ≈ 2.5 % of the time. */
 const CHECKPOINT_COST_RATIO = 40;
+/**
+ * What saving a checkpoint is reckoned to cost (bytes/ms, ≈ 200 MB/s: an fsync'd file or
+ * JetStream KV): packing copies nothing of the slab any more, so the bytes to write are most of
+ * a checkpoint's cost.
+ */
+const SAVE_BYTES_PER_MS = 200_000;
 
-/** The checkpoint interval after a checkpoint that took `packMs` to pack: 40×, within 1 s … 60 s. */
+/** The checkpoint interval after a checkpoint that cost `packMs` (packing plus saving, reckoned): 40×, within 1 s … 60 s. */
 export function checkpointInterval(packMs: number): number {
   return Math.min(MAX_CHECKPOINT_INTERVAL_MS, Math.max(MIN_CHECKPOINT_INTERVAL_MS, CHECKPOINT_COST_RATIO * packMs));
 }
@@ -102,7 +108,7 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
   };
   /** The window being recorded (read by startState; one function, not a closure per window). */
   let current: WindowAggregate;
-  /** How long the last checkpoint took to pack: the next one waits CHECKPOINT_COST_RATIO times that. */
+  /** What the last checkpoint cost (ms packing, plus its bytes at SAVE_BYTES_PER_MS): the next one waits CHECKPOINT_COST_RATIO times that. */
   let packMs = 0;
   /** The models of the running incarnation: a restart after a crash frees them (tensors are not garbage collected). */
   let liveModels: StreamModels | undefined;
@@ -124,8 +130,8 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
       validate: validateAggBatch,
       ack: "checkpoint" as const,
     })),
-    // A full snapshot of many keys is costly (≈ 1 s to pack 100 000 keys): checkpoint often
-    // while that is cheap, rarely once it is not, so it stays a small share of the stage's time.
+    // A full snapshot of many keys is costly (≈ 200 MB to write at 100 000 keys): checkpoint
+    // often while that is cheap, rarely once it is not, so it stays a small share of the time.
     // Input stays held (and is redelivered after a crash) until the next checkpoint.
     get checkpointIntervalMs() {
       return checkpointInterval(packMs);
@@ -213,7 +219,8 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
       const started = performance.now();
       const snapshot = pack(state.keys, state.slab);
       if (state.models) snapshot.models = state.models.pack();
-      packMs = performance.now() - started;
+      const bytes = snapshot.blocks.reduce((n, b) => n + b.byteLength, 0) + snapshot.sketch.counters.byteLength;
+      packMs = performance.now() - started + bytes / SAVE_BYTES_PER_MS;
       return { state, snapshot };
     },
   };

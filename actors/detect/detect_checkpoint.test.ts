@@ -89,4 +89,16 @@ test("a checkpoint (format 2 or 3) restored with a smaller maxKeys keeps the hea
   }
 });
 
+test("the checkpoint interval counts the bytes a checkpoint writes (≈ 200 MB/s), not just packing (which copies nothing)", async () => {
+  const actor = detectActor({ partitions: 1, owned: [0], detector: detectorConfig({ warmupWindows: 5 }), maxKeys: 3000, jsonSignals: false });
+  const ctx = fakeContext({ now: T0 });
+  const windows = Array.from({ length: 3000 }, (_, k) => ({ stream: "s", key: `k${k}`, windowStart: T0, windowEnd: T0 + 10_000, count: 5, sum: 5, min: 1, max: 1, revision: 0 }));
+  const state = await actor.receive(await actor.init(ctx), message("tw.agg.0", MessageType.AggBatch, { partition: 0, windows, watermarks: {} }), ctx);
+  const { snapshot } = await actor.checkpoint!(state, ctx);
+  const s = snapshot as { blocks: Uint8Array[]; sketch: { counters: Uint8Array } };
+  const bytes = s.blocks.reduce((n, b) => n + b.byteLength, 0) + s.sketch.counters.byteLength;
+  assert.ok(bytes > 3000 * 1800, `${bytes} bytes`);
+  assert.ok(actor.checkpointIntervalMs! >= (40 * bytes) / 200_000, `${actor.checkpointIntervalMs} ms for ${bytes} bytes`);
+});
+
 test.run();

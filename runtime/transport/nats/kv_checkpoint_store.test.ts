@@ -5,6 +5,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { startNatsServer, type NatsServerHandle } from "../../../test/helpers/nats_server.ts";
 import { KvCheckpointStore, NatsTransport } from "./mod.ts";
 import { pieces } from "./kv_checkpoint_store.ts";
+import { MessageCodec } from "../../codec/codec.ts";
 
 let shared: Promise<NatsServerHandle> | undefined;
 
@@ -76,6 +77,17 @@ test("saved in parts (a checkpoint's encoding with its state slab uncopied), a v
     await store.save("inline", [bytes(3, 11), bytes(4, 12)]);
     assert.equal(await store.load("inline"), new Uint8Array([...bytes(3, 11), ...bytes(4, 12)]));
   }, 1000));
+
+test("a checkpoint encoded in parts around a large binary (default chunk size) loads as its plain encoding", () =>
+  withStore(async (store) => {
+    const numbers = new Float64Array(400_000).map((_, i) => i * 0.5);
+    const value = { seqs: { a: 3 }, snapshot: [[0, { keys: "k", columns: new Uint8Array(numbers.buffer), windows: 7 }]] };
+    const codec = new MessageCodec();
+    const parts = codec.encodeLargeParts(value);
+    assert.ok(parts.length > 1);
+    await store.save("aggregate/9", parts);
+    assert.ok(same(await store.load("aggregate/9"), codec.encodeValue(value)));
+  }));
 
 test("pieces: parts cut into equal pieces, views within a part, copies across parts", () => {
   const parts = [bytes(10, 1), bytes(25, 2), bytes(0, 3), bytes(3, 4)];

@@ -32,7 +32,7 @@ import {
   encodeSubjectToken, MessageType, validateAggBatch, type AggBatch, type TrendSignal, type WindowAggregate,
 } from "../../schemas/mod.ts";
 import { startFromPrior } from "./baseline.ts";
-import { observe, type DetectorConfig, type KeyState } from "./detector.ts";
+import { scoreObservation, toObservation, type DetectorConfig, type KeyState } from "./detector.ts";
 import { StateSlab } from "./state_slab.ts";
 import { HeavyKeys, type Activity } from "./heavy_keys.ts";
 import { pack, restore, type DetectSnapshot } from "./detect_checkpoint.ts";
@@ -161,6 +161,7 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
       const byRank = keys.evictedByRank;
       const idle = keys.evictedIdle;
       let sketchOnly = 0;
+      let scoredWindows = 0;
       for (const w of batch.windows) {
         if (w.partial) continue; // emitted early on shutdown; its final revision comes later
         const id = `${w.stream}\u0000${w.key}`;
@@ -179,11 +180,12 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
         }
         // A key idle past idleWindows was evicted by record() and comes back new (last = now).
         const gap = Math.max(0, Math.round((w.windowStart - entry.last) / (w.windowEnd - w.windowStart)) - 1);
-        const obs = observe(slab.load(entry.value), w.sum, config.detector, gap, w.windowStart, models?.get(w.stream));
+        const judged = scoreObservation(slab.load(entry.value), w.sum, config.detector, gap, w.windowStart, models?.get(w.stream));
         slab.store(entry.value);
         entry.last = w.windowStart;
-        scored.inc();
-        if (!obs.anomalous) continue;
+        scoredWindows++;
+        if (!judged.anomalous) continue; // most windows: no Observation (p, scores, wording) is made for them
+        const obs = toObservation(judged, config.detector);
         const signal: TrendSignal = {
           stream: w.stream,
           key: w.key,
@@ -207,6 +209,7 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
         });
         if (config.jsonSignals) ctx.notify(`tw.json.trends.${w.stream}.${token}`, utf8.encode(JSON.stringify(signal)), jsonHeaders);
       }
+      if (scoredWindows > 0) scored.inc(undefined, scoredWindows);
       const evicted = ctx.metrics.counter("tw_detect_keys_evicted_total", "Keys whose detector state was dropped, by reason: rank (pushed out of the maxKeys most active) or idle");
       if (keys.evictedByRank > byRank) evicted.inc({ reason: "rank" }, keys.evictedByRank - byRank);
       if (keys.evictedIdle > idle) evicted.inc({ reason: "idle" }, keys.evictedIdle - idle);

@@ -128,6 +128,14 @@ export interface Scored {
  * forecaster, if the stream has one: the long layer adds its prediction error as a vote.
  */
 export function observe(state: KeyState, value: number, config: DetectorConfig, gap = 0, ts?: number, model?: ForecastModel): Observation {
+  return new WindowObservation(scoreObservation(state, value, config, gap, ts, model), config);
+}
+
+/**
+ * observe() up to the scoring: what it found, not yet an Observation (for callers that act only
+ * on anomalous windows: `toObservation` makes the same Observation observe() would have).
+ */
+export function scoreObservation(state: KeyState, value: number, config: DetectorConfig, gap = 0, ts?: number, model?: ForecastModel): Scored {
   if (!Number.isFinite(value)) throw new DetectorInputError("value", `must be a finite number, got ${value}`);
   if (!(Number.isSafeInteger(gap) && gap >= 0)) throw new DetectorInputError("gap", `must be an integer ≥ 0, got ${gap}`);
   if (ts !== undefined && !Number.isFinite(ts)) throw new DetectorInputError("ts", `must be a finite epoch ms, got ${ts}`);
@@ -135,7 +143,12 @@ export function observe(state: KeyState, value: number, config: DetectorConfig, 
   else if (gap > 0) for (let i = 0; i < Math.min(gap, SHORT); i++) voteLong(state.long, 0, undefined, Infinity, model);
   if (gap > 0) foldGap(state, gap, config);
   const scored = scoreWindow(state, value, config);
-  return new WindowObservation(judgeLong(state, scored, voteLong(state.long, value, ts, scored.surprise, model), config), config);
+  return judgeLong(state, scored, voteLong(state.long, value, ts, scored.surprise, model), config);
+}
+
+/** The Observation of a window scoreObservation scored. */
+export function toObservation(scored: Scored, config: DetectorConfig): Observation {
+  return new WindowObservation(scored, config);
 }
 
 /**

@@ -3,16 +3,17 @@
  * key: a key's state as plain objects (newKeyState) costs about 2.5 KB of V8 heap (boxed
  * numbers, a 168-number array, a dozen small objects), and 100 000 of them keep the heap large
  * and its collections slow. Here a key has a slot of SLOT_WIDTH float64s (the numbers, bit for
- * bit what the plain state would hold), and a KeyState *view* over its slot: accessors for the
- * numbers, typed subarrays for the profile and rings. The detector's maths (baseline.ts,
- * likelihood.ts, detector.ts) reads and writes a view exactly as a plain state: same fields,
- * same float64 values, so scores are identical whichever form a key's state takes.
+ * bit what the plain state would hold) and a small handle (SlotState: accessors over its slot).
+ * The detector works on a block's working state (working_state.ts), into which `load` copies a
+ * key's slot and from which `store` copies it back: the maths (baseline.ts, likelihood.ts,
+ * detector.ts) reads and writes it exactly as a plain state, same fields, same float64 values,
+ * so scores are identical whichever form a key's state takes.
  *
  * Slot layout: the statistical numbers in STATE_FIELDS order, then the long layer as packLong
  * writes it (LONG_STATE_LENGTH numbers). So a slot is its checkpoint form, and a block of slots
- * is written to a checkpoint as it is (detect.ts, format 3).
+ * is written to a checkpoint as it is (detect_checkpoint.ts, format 3).
  *
- * Views compare (uvu's deep equality walks enumerable keys) and serialise (toJSON) as the plain
+ * Handles compare (uvu's deep equality walks enumerable keys) and serialise (toJSON) as the plain
  * state they stand for: their numbers are enumerable accessors, their bookkeeping symbol-keyed.
  */
 import { resetKeyState, type KeyState } from "./baseline.ts";

@@ -9,6 +9,7 @@
  * the value directly gives.
  */
 import { ExtData } from "@msgpack/msgpack";
+import { concatBytes } from "../bytes.ts";
 
 /** Binaries from this size on are spliced in; smaller ones are encoded in place. */
 export const LARGE_BINARY = 1 << 20;
@@ -101,16 +102,7 @@ export function spliceBinaries(encoded: Uint8Array, binaries: Uint8Array[], nonc
 
 /** The parts as one buffer. */
 export function concatParts(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let size = 0;
-  for (const p of parts) size += p.byteLength;
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
+  return parts.length === 1 ? parts[0]! : concatBytes(parts);
 }
 
 function nonceAt(bytes: Uint8Array, o: number, nonce: Uint8Array): boolean {

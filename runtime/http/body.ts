@@ -3,6 +3,8 @@
  * Web-standard path (any runtime). The Node adapter has a faster path straight from the
  * IncomingMessage (see runtime/platform/node.ts).
  */
+import { concatBytes } from "../bytes.ts";
+
 export class BodyTooLargeError extends Error {
   constructor(readonly limit: number) {
     super(`body exceeds ${limit} bytes`);
@@ -11,14 +13,7 @@ export class BodyTooLargeError extends Error {
 }
 
 export function concatChunks(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return chunks.length === 1 ? chunks[0]! : concatBytes(chunks, total);
 }
 
 export async function readWebBody(request: Request, maxBytes: number): Promise<Uint8Array> {

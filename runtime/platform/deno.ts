@@ -5,6 +5,7 @@
  */
 import { upgradeWebSocket } from "hono/deno";
 import { readWebBody } from "../http/body.ts";
+import { concatBytes } from "../bytes.ts";
 import type { AppendFile, FileSystem, HttpHost, HttpServer, Platform, ServeOptions } from "./platform.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -45,14 +46,7 @@ export const denoFileSystem: FileSystem = {
     return {
       async write(chunks) {
         // One write for the group: concatenating is cheaper than a syscall per chunk.
-        let total = 0;
-        for (const c of chunks) total += c.byteLength;
-        const buf = new Uint8Array(total);
-        let at = 0;
-        for (const c of chunks) {
-          buf.set(c, at);
-          at += c.byteLength;
-        }
+        const buf = concatBytes(chunks);
         let off = 0;
         while (off < buf.byteLength) off += await file.write(buf.subarray(off));
       },

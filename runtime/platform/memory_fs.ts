@@ -10,6 +10,7 @@
  * Paths are normalised (`a//b/./c` = `a/b/c`); files need an existing parent directory.
  */
 import { TrendwireError } from "../core/errors.ts";
+import { concatBytes } from "../bytes.ts";
 import type { AppendFile, FileSystem } from "./platform.ts";
 
 /** A path that should exist does not (a missing parent directory). */
@@ -46,7 +47,7 @@ export class MemoryFileSystem implements FileSystem {
   }
 
   async writeFileAtomic(path: string, parts: Uint8Array | readonly Uint8Array[], options?: { sync?: boolean }): Promise<void> {
-    const data = parts instanceof Uint8Array ? parts : concat(parts);
+    const data = parts instanceof Uint8Array ? parts : concatBytes(parts);
     const p = normalize(path);
     this.#requireParent(p);
     const old = this.#files.get(p);
@@ -150,16 +151,6 @@ export class MemoryFileSystem implements FileSystem {
   }
 }
 
-/** The parts as one new buffer. */
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
-}
 
 function normalize(path: string): string {
   const parts: string[] = [];

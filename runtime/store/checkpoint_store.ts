@@ -3,6 +3,7 @@
  * directory; the NATS deployment a JetStream KV bucket. `save` resolves once durable.
  */
 import type { FileSystem } from "../platform/platform.ts";
+import { concatBytes } from "../bytes.ts";
 
 export interface CheckpointStore {
   load(name: string): Promise<Uint8Array | undefined>;
@@ -37,17 +38,6 @@ export class MemoryCheckpointStore implements CheckpointStore {
     return this.saved.get(name);
   }
   async save(name: string, bytes: Uint8Array | readonly Uint8Array[]) {
-    this.saved.set(name, concat(bytes instanceof Uint8Array ? [bytes] : bytes));
+    this.saved.set(name, concatBytes(bytes instanceof Uint8Array ? [bytes] : bytes));
   }
-}
-
-/** The parts as one new buffer. */
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
 }

@@ -3,7 +3,8 @@
  *
  * Throughput: window updates/s scored by the statistical path, through the detect actor's
  * receive() (fake context, AggBatches of 1000 windows: key lookup, activity sketch, top-k,
- * detector, signals) and through bare `observe()` on the same values, side by side, on one
+ * detector, signals) and through the bare detector (`observe()`, and `scoreObservation()` as the
+ * actor calls it) on the same values, side by side, on one
  * core (this process). Keys have a Zipf-like mix of counts, a few windows surge.
  *
  * Memory: 1 M distinct keys of one stream, several windows each, Zipf-like activity, through
@@ -19,7 +20,7 @@ import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { MessageCodec } from "../runtime/codec/codec.ts";
 import { detectActor, DEFAULT_SKETCH_DEPTH, type DetectState } from "../actors/detect/detect.ts";
-import { detectorConfig, newKeyState, observe } from "../actors/detect/detector.ts";
+import { detectorConfig, newKeyState, observe, scoreObservation, toObservation, type DetectorConfig, type KeyState } from "../actors/detect/detector.ts";
 import { MessageType, type AggBatch, type WindowAggregate } from "../schemas/mod.ts";
 import { fakeContext, message } from "../test/helpers/fake_ctx.ts";
 import { mulberry32 } from "../test/helpers/random.ts";
@@ -100,8 +101,16 @@ async function feedActor(keys: number, rounds: number, maxKeys: number, seed: nu
   return { updates: keys * rounds, ms: elapsed, signals, state, actor, ctx };
 }
 
-/** The same values through bare observe(), one KeyState per key, no actor. */
-function feedObserve(keys: number, rounds: number, seed: number): { updates: number; ms: number; signals: number } {
+/** Whether one window signals: observe(), or the actor's path (scoreObservation, an Observation only when anomalous). */
+type Judge = (state: KeyState, value: number, config: DetectorConfig) => boolean;
+const byObserve: Judge = (state, value, config) => observe(state, value, config).anomalous;
+const byScore: Judge = (state, value, config) => {
+  const scored = scoreObservation(state, value, config);
+  return scored.anomalous && toObservation(scored, config).anomalous;
+};
+
+/** The same values through the bare detector (`judge`), one KeyState per key, no actor. */
+function feedObserve(keys: number, rounds: number, seed: number, judge: Judge): { updates: number; ms: number; signals: number } {
   const config = detectorConfig({ windowMs: WINDOW_MS });
   const states = Array.from({ length: keys }, newKeyState);
   const random = mulberry32(seed);
@@ -111,7 +120,7 @@ function feedObserve(keys: number, rounds: number, seed: number): { updates: num
     for (let b = 0; b < keys; b += BATCH) {
       const windows = windowsOf(b, Math.min(keys, b + BATCH), w, random);
       const t = performance.now();
-      for (let i = 0; i < windows.length; i++) if (observe(states[b + i]!, windows[i]!.sum, config).anomalous) signals++;
+      for (let i = 0; i < windows.length; i++) if (judge(states[b + i]!, windows[i]!.sum, config)) signals++;
       elapsed += performance.now() - t;
     }
   }
@@ -196,12 +205,15 @@ export async function detectBench(flags: Record<string, string | boolean>): Prom
   if (cases.includes("throughput")) {
     // Warm-up (JIT) on a smaller run of each, then the measured runs.
     await feedActor(Math.min(keys, 20_000), 5, maxKeys, 1);
-    feedObserve(Math.min(keys, 20_000), 5, 1);
+    feedObserve(Math.min(keys, 20_000), 5, 1, byObserve);
+    feedObserve(Math.min(keys, 20_000), 5, 1, byScore);
     const actor = await feedActor(keys, rounds, maxKeys, 7);
-    const bare = feedObserve(keys, rounds, 7);
+    const bare = feedObserve(keys, rounds, 7, byObserve);
+    const scored = feedObserve(keys, rounds, 7, byScore);
     const through = [
       { name: `receive() (detect actor), ${si(keys)} keys × ${rounds} windows`, ...actor },
       { name: `observe() (bare detector), same values`, ...bare },
+      { name: `scoreObservation() (bare detector, the actor's path), same values`, ...scored },
     ];
     for (const r of through) {
       const perS = r.updates / (r.ms / 1000);

@@ -6,7 +6,8 @@
  * sizes) and with the scoring path the detector uses (step(): one row at a time, plain-JS
  * forward pass), on the cpu and the wasm backends side by side, with the model's accuracy on the
  * same rows (mean |error| ÷ the naive last-value error).
- * (2) The detector with the model on: windows/s through observe() for the keys of one stream
+ * (2) The detector with the model on: windows/s through the detect actor's scoring path
+ * (scoreObservation; an Observation is made only for anomalous windows) for the keys of one stream
  * (statistical detectors + long layer + forecast vote) beside the same windows with the model
  * off. The issue's target (≥ 100 k window updates/s with the model on, one core) is read here.
  *
@@ -18,7 +19,7 @@ import { formatTable, si } from "./table.ts";
 import { BenchUsageError, intFlag, listFlag, secondsFlag } from "./flags.ts";
 import { createForecaster, defaultForecasterOptions, type ForecasterOptions } from "../actors/detect/forecaster.ts";
 import { forecastBackends, loadTf } from "../actors/detect/tf_loader.ts";
-import { detectorConfig, newKeyState, observe } from "../actors/detect/detector.ts";
+import { detectorConfig, newKeyState, scoreObservation, toObservation } from "../actors/detect/detector.ts";
 import { FORECAST_LAGS } from "../actors/detect/likelihood.ts";
 import { mulberry32 } from "../test/helpers/random.ts";
 
@@ -143,7 +144,7 @@ export async function forecastBench(flags: Record<string, string | boolean>): Pr
 
   const keys = intFlag(flags, "keys", 1000, 1);
   const detector = await detectorCases(backends, keys, durationS);
-  console.log(`\n(2) the detector: observe() over ${keys} keys of one stream (one model shared by the stream), model off vs on, same windows`);
+  console.log(`\n(2) the detector (the detect actor's path: scoreObservation, an Observation for anomalous windows) over ${keys} keys of one stream (one model shared by the stream), model off vs on, same windows`);
   console.log(formatTable(
     ["model", "windows/s", "µs/window", `≥ ${si(TARGET_PER_S)}/s?`, "anomalous"],
     detector.map((r) => [r.model, si(r.updatesPerS), r.usPerUpdate.toFixed(2), r.model === "off" ? "(baseline)" : r.updatesPerS >= TARGET_PER_S ? "yes" : "NO", r.anomalous]),
@@ -162,7 +163,7 @@ interface DetectorCase {
 
 /**
  * Rounds of one window per key (a daily sine per key, phase by key, Gaussian-ish noise) through
- * observe(), with no model and with each backend's; the first 300 rounds warm the keys past the
+ * the detect actor's scoring path, with no model and with each backend's; the first 300 rounds warm the keys past the
  * long layer's learning phase untimed, then rounds run for `durationS`.
  */
 async function detectorCases(backends: readonly string[], keys: number, durationS: number): Promise<DetectorCase[]> {
@@ -178,7 +179,8 @@ async function detectorCases(backends: readonly string[], keys: number, duration
       const ts = Date.UTC(2026, 0, 1) + rounds * 300_000;
       for (let k = 0; k < keys; k++) {
         const value = 100 + 20 * Math.sin((2 * Math.PI * rounds) / 288 + k) + 5 * (random() + random() + random() - 1.5);
-        if (observe(states[k]!, value, config, 0, ts, model).anomalous) anomalous++;
+        const scored = scoreObservation(states[k]!, value, config, 0, ts, model);
+        if (scored.anomalous && toObservation(scored, config).anomalous) anomalous++;
       }
       rounds++;
     };

@@ -165,24 +165,23 @@ function judgeLong(state: KeyState, scored: Scored, vote: LongVote, config: Dete
   const damped = extreme && long.extreme === 1;
   if (damped) s = Math.min(s, DAMPED);
   long.extreme = extreme ? 1 : 0;
-  const thresholdSurprise = scored.thresholdSurprise;
+  // In place: `scored` and `vote` are this window's own (a spread here cost ~15 % of observe()).
   const expected = Number.isNaN(vote.expected) ? scored.expected : vote.expected;
   const delta = Math.abs(scored.observed - expected);
   const belowMinDelta = scored.counts && delta < config.minDelta;
-  return {
-    ...scored,
-    expected,
-    spread: vote.spread,
-    surprise: s,
-    thresholdSurprise,
-    anomalous: s >= thresholdSurprise && !belowMinDelta,
-    direction: scored.observed >= expected ? "up" : "down",
-    detector: vote.detector,
-    delta,
-    statistic: vote.z,
-    belowMinDelta,
-    long: { ...vote, damped },
-  };
+  const judged = vote as LongVote & { damped: boolean };
+  judged.damped = damped;
+  scored.expected = expected;
+  scored.spread = vote.spread;
+  scored.surprise = s;
+  scored.anomalous = s >= scored.thresholdSurprise && !belowMinDelta;
+  scored.direction = scored.observed >= expected ? "up" : "down";
+  scored.detector = vote.detector;
+  scored.delta = delta;
+  scored.statistic = vote.z;
+  scored.belowMinDelta = belowMinDelta;
+  scored.long = judged;
+  return scored;
 }
 
 /**

@@ -255,7 +255,9 @@ export function voteLong(s: LongState, x: number, ts: number | undefined, pointS
   };
   if (n >= LEARN) {
     const level = chainSurprise(s.level, mLevel);
-    vote = { ...vote, surprise: level.surprise, usual: level.usual, usualSpread: level.spread };
+    vote.surprise = level.surprise;
+    vote.usual = level.usual;
+    vote.usualSpread = level.spread;
     const season = chainSurprise(s.seasonal, mSeason);
     if (!Number.isNaN(sExpected) && season.surprise > vote.surprise) {
       vote = {

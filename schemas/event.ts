@@ -125,9 +125,17 @@ export function parseEvents(inputs: unknown[], opts: ParseEventOptions): ParseEv
  * shares nothing with `inputs`; events with equal tags share one copy (treat tags as read-only).
  */
 export function parseEventColumns(inputs: unknown[], opts: ParseEventOptions): ParseEventColumnsResult {
+  return parseEventColumnsOf(inputs.length, (i) => inputs[i], opts);
+}
+
+/**
+ * parseEventColumns over `n` events that `eventAt(i)` supplies, in order i = 0 … n − 1: the
+ * event is read before the next call, so a reader may hand out one reused object
+ * (msgpack_events.ts).
+ */
+export function parseEventColumnsOf(n: number, eventAt: (i: number) => unknown, opts: ParseEventOptions): ParseEventColumnsResult {
   const limits = resolveLimits(opts.limits);
   const base = opts.path ?? "";
-  const n = inputs.length;
   const keys: string[] = [];
   let ts = new Float64Array(n);
   let values = new Float64Array(n);
@@ -138,7 +146,7 @@ export function parseEventColumns(inputs: unknown[], opts: ParseEventOptions): P
   const interned = n > 1 ? newTagNode() : undefined;
   let j = 0;
   for (let i = 0; i < n; i++) {
-    const issues = parseCore(inputs[i], opts.receivedAt, base, i, limits, interned);
+    const issues = parseCore(eventAt(i), opts.receivedAt, base, i, limits, interned);
     if (issues !== undefined) {
       invalid.push({ index: i, issues });
       continue;

@@ -5,6 +5,7 @@
  * module stays free of dependencies.
  */
 import { parseEventColumns, type EventColumns, type EventLimits, type InvalidEvent } from "./event.ts";
+import { msgpackEventColumns } from "./msgpack_events.ts";
 import type { RawFormat } from "./types.ts";
 
 export class BodyParseError extends Error {
@@ -114,19 +115,24 @@ export interface ParsedBody {
   columns: EventColumns;
   /** The invalid ones, by index into `values`. */
   invalid: InvalidEvent[];
-  /** The parsed event values (what the invalid ones were). */
+  /** The parsed event values (what the invalid ones were); empty when every event was valid and the body took a fast path. */
   values: unknown[];
 }
 
 /**
  * parseRawBody + parseEventColumns in one: the body's events, validated, as columns. Throws
- * as parseRawBody does.
+ * as parseRawBody does. MessagePack bodies of the common shape skip the per-event objects
+ * (msgpack_events.ts), with the same result.
  */
 export function parseBodyColumns(
   format: RawFormat,
   bytes: Uint8Array,
   options: { maxEvents: number; decodeMsgpack: (bytes: Uint8Array) => unknown; receivedAt: number; limits?: Partial<EventLimits> },
 ): ParsedBody {
+  if (format === "msgpack") {
+    const columns = msgpackEventColumns(bytes, options);
+    if (columns !== undefined) return { columns, invalid: [], values: [] };
+  }
   const values = parseRawBody(format, bytes, options);
   const { columns, invalid } = parseEventColumns(values, { receivedAt: options.receivedAt, limits: options.limits });
   return { columns, invalid, values };

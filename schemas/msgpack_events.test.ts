@@ -1,0 +1,150 @@
+/**
+ * The MessagePack fast path against the general one (the codec's decoder + parseEventColumns)
+ * on generated bodies, valid and not: the same columns, the same invalid events, the same errors.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { decode, encode } from "@msgpack/msgpack";
+import { parseEventColumns, type EventColumns } from "./event.ts";
+import { msgpackEventColumns } from "./msgpack_events.ts";
+import { parseBodyColumns, parseRawBody } from "./raw_body.ts";
+import { mulberry32 } from "../test/helpers/random.ts";
+
+const receivedAt = Date.UTC(2026, 10, 22, 12);
+const maxEvents = 50;
+const options = { maxEvents, receivedAt, decodeMsgpack: (b: Uint8Array) => decode(b) };
+
+/** What the general path makes of a body: columns + invalid, or the error thrown. */
+function general(bytes: Uint8Array): unknown {
+  try {
+    const values = parseRawBody("msgpack", bytes, options);
+    const { columns, invalid } = parseEventColumns(values, { receivedAt });
+    return { columns: plain(columns), invalid };
+  } catch (error) {
+    return { error: (error as Error).name, message: (error as Error).message };
+  }
+}
+
+function viaBody(bytes: Uint8Array): unknown {
+  try {
+    const { columns, invalid } = parseBodyColumns("msgpack", bytes, options);
+    return { columns: plain(columns), invalid };
+  } catch (error) {
+    return { error: (error as Error).name, message: (error as Error).message };
+  }
+}
+
+function plain(c: EventColumns): unknown {
+  return { length: c.length, keys: c.keys, ts: Array.from(c.ts), values: Array.from(c.values), tags: c.tags, ids: c.ids };
+}
+
+function pick<T>(random: () => number, xs: readonly T[]): T {
+  return xs[Math.floor(random() * xs.length)]!;
+}
+
+const validKeys = ["a", "hot-a", "hot/b é", "ключ", "🔥", "k".repeat(200), "user:42"];
+const badKeys = ["", "k".repeat(300), 5, true];
+const validTs = [receivedAt - 5000, receivedAt - 1, 1_700_000_000_000, receivedAt - 0.5, "2026-11-22T11:00:00Z", 946_684_800_000];
+const badTs = [1_700_000_000, receivedAt + 3_600_000, -1, "yesterday", 5e15];
+const validValues = [0, 1, -3, 2.5, 1e300, -0, 123456789012, 0.1];
+const badValues = [Number.NaN, Number.POSITIVE_INFINITY, "3", true];
+const validTags = [{}, { region: "eu", n: 2, ok: true }, { "a.b:c-d_e": "x" }, { v: "é".repeat(100) }];
+const badTags = [{ "a b": "x" }, { x: {} }, { x: null }, Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`t${i}`, i])), "tags", { v: "x".repeat(300) }];
+const validIds = ["e-1", "x".repeat(128)];
+const badIds = ["", "x".repeat(129), 7];
+
+function event(random: () => number, validity: number): Record<string, unknown> {
+  const bad = random() < validity;
+  const e: Record<string, unknown> = {};
+  const field = Math.floor(random() * 5);
+  e.key = bad && field === 0 ? pick(random, badKeys) : pick(random, validKeys);
+  if (random() < 0.7) e.ts = bad && field === 1 ? pick(random, badTs) : pick(random, validTs);
+  if (random() < 0.7) e.value = bad && field === 2 ? pick(random, badValues) : pick(random, validValues);
+  if (random() < 0.4 || (bad && field === 3)) e.tags = bad && field === 3 ? pick(random, badTags) : pick(random, validTags);
+  if (random() < 0.2 || (bad && field === 4)) e.id = bad && field === 4 ? pick(random, badIds) : pick(random, validIds);
+  if (bad && random() < 0.2) e.extra = 1;
+  if (bad && random() < 0.1) e.value = null;
+  return e;
+}
+
+test("valid bodies take the fast path and give the general path's columns exactly", () => {
+  const random = mulberry32(11);
+  for (let round = 0; round < 300; round++) {
+    const n = 1 + Math.floor(random() * 40);
+    const events = Array.from({ length: n }, () => event(random, 0));
+    const bodies = [encode(events), ...(n === 1 ? [encode(events[0])] : [])];
+    for (const bytes of bodies) {
+      assert.ok(msgpackEventColumns(bytes, { maxEvents, receivedAt }) !== undefined, `fast path taken for ${JSON.stringify(events).slice(0, 200)}`);
+      assert.equal(viaBody(bytes), general(bytes));
+    }
+  }
+});
+
+test("bodies with invalid events fall back and report exactly what the general path reports", () => {
+  const random = mulberry32(12);
+  let invalidSeen = 0;
+  for (let round = 0; round < 400; round++) {
+    const n = 1 + Math.floor(random() * 10);
+    const bytes = encode(Array.from({ length: n }, () => event(random, 0.3)));
+    const expected = general(bytes) as { invalid?: unknown[] };
+    if ((expected.invalid?.length ?? 0) > 0) {
+      invalidSeen++;
+      assert.is(msgpackEventColumns(bytes, { maxEvents, receivedAt }), undefined);
+    }
+    assert.equal(viaBody(bytes), expected);
+  }
+  assert.ok(invalidSeen > 100, `enough invalid bodies generated (${invalidSeen})`);
+});
+
+test("unusual and broken bodies fall back to the general path's result or error", () => {
+  const random = mulberry32(13);
+  const good = encode([{ key: "a", ts: receivedAt - 10, value: 2 }, { key: "b" }]);
+  const bodies: Uint8Array[] = [
+    encode([]),
+    encode({}),
+    encode([[{ key: "a" }]]),
+    encode("just a string"),
+    encode(42),
+    encode(null),
+    encode([{ key: "a", value: new Uint8Array([1, 2]) }]), // bin
+    encode([{ key: "a", tags: { t: [1, 2] } }]), // array in tags
+    encode(new Map<unknown, unknown>([[1, "x"], ["key", "a"]])), // a numeric map key
+    encode([{ key: "a", tags: new Map([[7, "x"]]) }]),
+    encode(Array.from({ length: maxEvents + 1 }, (_, i) => ({ key: `k${i}` }))),
+    encode(Array.from({ length: maxEvents }, (_, i) => ({ key: `k${i}` }))),
+    Uint8Array.of(...good, 0xc0), // a byte after the body
+    Uint8Array.of(0x91, 0x81, 0xa3, 0x6b, 0x65, 0x79, 0xa2, 0xff, 0xfe), // invalid UTF-8 in a key
+    Uint8Array.of(0x92, 0x81, 0xa3, 0x6b, 0x65, 0x79, 0xa1, 0x61, 0x82, 0xa3, 0x6b, 0x65, 0x79, 0xa1, 0x62, 0xa3, 0x6b, 0x65, 0x79, 0xa1, 0x63), // a repeated field
+    Uint8Array.of(0x91, 0x81, 0xa9, ...new TextEncoder().encode("__proto__"), 0xc0),
+    Uint8Array.of(0x91, 0x81, 0xa4, ...new TextEncoder().encode("tags"), 0x81, 0xa9, ...new TextEncoder().encode("__proto__"), 0xa1, 0x78),
+    Uint8Array.of(0xd4, 0x01, 0x02), // fixext
+    new Uint8Array(0),
+  ];
+  for (let cut = 1; cut < good.length; cut++) bodies.push(good.subarray(0, cut)); // every truncation
+  for (let i = 0; i < 300; i++) {
+    const body = encode(Array.from({ length: 3 }, () => event(random, 0.2))).slice();
+    body[Math.floor(random() * body.length)] = Math.floor(random() * 256); // one byte flipped
+    bodies.push(body);
+  }
+  for (const bytes of bodies) assert.equal(viaBody(bytes), general(bytes), `body ${Array.from(bytes.subarray(0, 40))}`);
+});
+
+test("64-bit integers, floats and negative fixints read as the codec's decoder reads them", () => {
+  const bytes = encode([
+    { key: "u64", ts: 1_763_000_000_123, value: 2 ** 40 + 3 },
+    { key: "i64", value: -(2 ** 40) - 7 },
+    { key: "neg", value: -5 },
+    { key: "f32", value: 1.5 },
+  ]);
+  assert.ok(msgpackEventColumns(bytes, { maxEvents, receivedAt: 1_763_000_000_200 }) !== undefined);
+  const at = { ...options, receivedAt: 1_763_000_000_200 };
+  const { columns } = parseBodyColumns("msgpack", bytes, at);
+  assert.equal(Array.from(columns.values), [2 ** 40 + 3, -(2 ** 40) - 7, -5, 1.5]);
+  assert.equal(Array.from(columns.ts), [1_763_000_000_123, 1_763_000_000_200, 1_763_000_000_200, 1_763_000_000_200]);
+  // float32 on the wire (a hand-made body: the encoder writes float64)
+  const f32 = Uint8Array.of(0x82, 0xa3, 0x6b, 0x65, 0x79, 0xa1, 0x78, 0xa5, ...new TextEncoder().encode("value"), 0xca, 0x3f, 0xc0, 0x00, 0x00);
+  assert.equal(viaBody(f32), general(f32));
+  assert.equal(Array.from(parseBodyColumns("msgpack", f32, options).columns.values), [1.5]);
+});
+
+test.run();

@@ -61,7 +61,7 @@ test("partial windows (shutdown) and revisions of scored windows are not scored"
   assert.is(ctx.metrics.counter("tw_windows_scored_total", "").get(), 21);
 });
 
-const ids = (state: DetectState) => [...state.keys.values()].map((e) => e.id.split("\u0000")[1]).sort();
+const ids = (state: DetectState) => [...state.keys.values()].map((e) => e.key).sort();
 
 test("per-key state is bounded by maxKeys: the most active keys keep it, the rest are counted in the sketch only", async () => {
   const actor = make(3);
@@ -88,7 +88,7 @@ test("50 000 distinct keys with maxKeys 1000: at most 1000 keep state, the heavy
     assert.ok(state.keys.size <= 1000, `${state.keys.size} keys with state`);
   }
   assert.is(state.keys.size, 1000);
-  for (let k = 0; k < 20; k++) assert.ok(state.keys.get(`s\u0000k${k}`), `heavy key k${k} has state`);
+  for (let k = 0; k < 20; k++) assert.ok(state.keys.get("s", `k${k}`), `heavy key k${k} has state`);
   const evicted = ctx.metrics.counter("tw_detect_keys_evicted_total", "").get({ reason: "rank" });
   const sketchOnly = ctx.metrics.counter("tw_windows_sketch_only_total", "").get();
   assert.is(ctx.metrics.counter("tw_windows_scored_total", "").get() + sketchOnly, 150_000, "every window either scored or sketched");
@@ -116,10 +116,10 @@ test("a quiet tail key outside the top k that surges is admitted by the surge an
     return [...windows, win("tail", i, tail)];
   };
   for (let i = 0; i < 30; i++) state = await feed(actor, state, ctx, round(i, 2 + (i % 2)));
-  assert.is(state.keys.get("s\u0000tail"), undefined, "the tail key has no state");
+  assert.is(state.keys.get("s", "tail"), undefined, "the tail key has no state");
   assert.is(signals(ctx).length, 0);
   state = await feed(actor, state, ctx, round(30, 400));
-  assert.ok(state.keys.get("s\u0000tail"), "admitted by the burst");
+  assert.ok(state.keys.get("s", "tail"), "admitted by the burst");
   const bodies = signals(ctx).map((p) => p.body as TrendSignal);
   assert.is(bodies.length, 1, bodies.map((b) => b.key).join());
   assert.is(bodies[0]!.key, "tail");
@@ -133,11 +133,11 @@ test("a key admitted without a credible history, or with values other than 1, st
   let state = await actor.init(ctx);
   for (let i = 0; i < 30; i++) state = await feed(actor, state, ctx, [win("top", i, 40), win("valued", i, 4, { count: 2, min: 1, max: 3 })]);
   state = await feed(actor, state, ctx, [win("valued", 30, 900, { count: 300, min: 1, max: 5 })]);
-  assert.ok(state.keys.get("s\u0000valued"), "admitted");
-  assert.is(state.keys.get("s\u0000valued")!.value.n, 1, "no prior: its values are not event counts");
+  assert.ok(state.keys.get("s", "valued"), "admitted");
+  assert.is(state.keys.get("s", "valued")!.value.n, 1, "no prior: its values are not event counts");
   assert.is(signals(ctx).length, 0);
   state = await feed(actor, state, ctx, [win("new", 31, 5000)]);
-  assert.is(state.keys.get("s\u0000new")!.value.n, 1, "a key never seen before starts cold");
+  assert.is(state.keys.get("s", "new")!.value.n, 1, "a key never seen before starts cold");
   assert.is(signals(ctx).length, 0);
 });
 
@@ -152,7 +152,7 @@ test("checkpoint snapshot restores the same keys, states and sketch; the run con
   const bytes = new MessageCodec().encodeValue(snapshot);
   const restoredCtx = fakeContext({ restored: { seqs: {}, snapshot: new MessageCodec().decodeValue(bytes) } });
   let restored = await actor.init(restoredCtx);
-  const view = (s: DetectState) => [...s.keys.values()].map((e) => [e.id, e.value, e.last, e.weight]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+  const view = (s: DetectState) => [...s.keys.values()].map((e) => [`${e.stream}/${e.key}`, e.value, e.last, e.weight]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
   assert.equal(view(restored), view(state));
   for (let i = 12; i < 20; i++) {
     const windows = round(i);
@@ -167,10 +167,10 @@ test("a checkpoint of the earlier form ([id, state, last] per key) still restore
   const ctx = fakeContext({ now: T0 });
   let state = await actor.init(ctx);
   for (let i = 0; i < 10; i++) state = await feed(actor, state, ctx, [win("k", i, 20)]);
-  const entry = state.keys.get("s\u0000k")!;
+  const entry = state.keys.get("s", "k")!;
   const restored = await actor.init(fakeContext({ restored: { seqs: {}, snapshot: [["s\u0000k", entry.value, entry.last]] } }));
-  assert.equal(restored.keys.get("s\u0000k")!.value, entry.value);
-  assert.is(restored.keys.get("s\u0000k")!.last, entry.last);
+  assert.equal(restored.keys.get("s", "k")!.value, entry.value);
+  assert.is(restored.keys.get("s", "k")!.last, entry.last);
 });
 
 test("with the forecast model on, the checkpoint carries each stream's model: a restored actor scores the next windows exactly as the running one", async () => {
@@ -194,7 +194,7 @@ test("with the forecast model on, the checkpoint carries each stream's model: a 
     continued = await feed(running, continued, ctx, windows);
     restored = await feed(actor, restored, restoredCtx, windows);
   }
-  const view = (s: DetectState) => [...s.keys.values()].map((e) => [e.id, e.value]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+  const view = (s: DetectState) => [...s.keys.values()].map((e) => [`${e.stream}/${e.key}`, e.value]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
   assert.equal(view(restored), view(continued), "same key states (forecast errors included) after 250 more rounds");
   const a = continued.models!.pack();
   const b = restored.models!.pack();

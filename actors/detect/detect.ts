@@ -16,7 +16,7 @@
  * baseline (its typical window count, Poisson spread; baseline.ts `startFromPrior`), so a quiet
  * tail key that surges is admitted by the surge and signalled at once; any other starts cold.
  * Memory ≈ maxKeys × ~2.2 KB (a 1840-byte slot of float64 state incl. the long layer's 168-number
- * profile, state_slab.ts, plus its handle, entry, id, map and heap slots) + 16·width·depth bytes of sketch (default width = 2·maxKeys, at least 4096, rounded up to a power of two,
+ * profile, state_slab.ts, plus its handle, entry (with its key and its sketch hashes), map and heap slots) + 16·width·depth bytes of sketch (default width = 2·maxKeys, at least 4096, rounded up to a power of two,
  * depth 4: 16 MiB at maxKeys 100 000), whatever the number of distinct keys; see the detect
  * bench for measured RSS. The sketch is part of the checkpoint, so a restore decides admission
  * exactly as the run before it would have.
@@ -71,7 +71,7 @@ const jsonHeaders = { "content-type": "application/json", "tw-type": MessageType
 const utf8 = new TextEncoder();
 
 export interface DetectState {
-  /** Keys with detector state, by `${stream}\u0000${key}`; `last` is the windowStart of the last scored window. */
+  /** Keys with detector state, by stream and key; `last` is the windowStart of the last scored window. */
   keys: HeavyKeys<KeyState>;
   /** Where their states live (one slot each). */
   slab: StateSlab;
@@ -164,8 +164,7 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
       let scoredWindows = 0;
       for (const w of batch.windows) {
         if (w.partial) continue; // emitted early on shutdown; its final revision comes later
-        const id = `${w.stream}\u0000${w.key}`;
-        const known = keys.get(id);
+        const known = keys.get(w.stream, w.key);
         if (known && w.windowStart <= known.last) continue; // already scored (replay) or out of order
         if (!Number.isFinite(w.sum) || Math.abs(w.sum) > 1e15) {
           // Beyond what the detector's arithmetic represents exactly: count it, never score it.
@@ -173,14 +172,14 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
           continue;
         }
         current = w;
-        const entry = keys.record(id, w.windowStart, w.count, startState, known);
+        const entry = keys.record(w.stream, w.key, w.windowStart, w.count, startState, known);
         if (!entry) {
           sketchOnly++;
           continue;
         }
         // A key idle past idleWindows was evicted by record() and comes back new (last = now).
         const gap = Math.max(0, Math.round((w.windowStart - entry.last) / (w.windowEnd - w.windowStart)) - 1);
-        const judged = scoreObservation(slab.load(entry.value), w.sum, config.detector, gap, w.windowStart, models?.get(w.stream));
+        const judged = scoreObservation(slab.load(entry.value, w.windowStart), w.sum, config.detector, gap, w.windowStart, models?.get(w.stream));
         slab.store(entry.value);
         entry.last = w.windowStart;
         scoredWindows++;

@@ -26,7 +26,7 @@ async function feed(actor: ReturnType<typeof make>, state: DetectState, ctx: Fak
 /** Every key's id, state (as plain numbers), last window, weight and rate, sorted by id. */
 const view = (s: DetectState) =>
   [...s.keys.values()]
-    .map((e) => [e.id, JSON.parse(JSON.stringify(e.value)), e.last, e.weight, e.rate])
+    .map((e) => [`${e.stream}/${e.key}`, JSON.parse(JSON.stringify(e.value)), e.last, e.weight, e.rate])
     .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
 
 async function restoreFrom(snapshot: unknown) {
@@ -75,12 +75,12 @@ test("a checkpoint (format 2 or 3) restored with a smaller maxKeys keeps the hea
   const running = await restoreFrom(codec.decodeValue(bytesOf(AFTER)));
   const format3 = codec.decodeValue(codec.encodeLarge((await running.actor.checkpoint!(running.state, running.ctx)).snapshot));
   assert.is((format3 as { packed: number }).packed, 3);
-  const heaviest = [...running.state.keys.values()].sort((a, b) => b.weight - a.weight).slice(0, 3).map((e) => e.id).sort();
+  const heaviest = [...running.state.keys.values()].sort((a, b) => b.weight - a.weight).slice(0, 3).map((e) => `${e.stream}/${e.key}`).sort();
   for (const snapshot of [codec.decodeValue(bytesOf(AFTER)), format3]) {
     const actor = detectActor({ partitions: 1, owned: [0], detector: detectorConfig({ warmupWindows: 5, windowMs: HOUR }), maxKeys: 3, jsonSignals: false, sketchWidth: 16, sketchDepth: 2 });
     const ctx = fakeContext({ now: T0, restored: { seqs: {}, snapshot } });
     let state = await actor.init(ctx);
-    assert.equal([...state.keys.values()].map((e) => e.id).sort(), heaviest);
+    assert.equal([...state.keys.values()].map((e) => `${e.stream}/${e.key}`).sort(), heaviest);
     assert.is(state.slab.used, 3);
     const full = view(running.state).filter(([id]) => heaviest.includes(id as string));
     assert.equal(view(state), full, "their states intact");

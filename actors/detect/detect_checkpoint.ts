@@ -58,7 +58,7 @@ export function pack(keys: HeavyKeys<KeyState>, slab: StateSlab): SlabSnapshot {
   const ids: string[] = [];
   let k = 0;
   for (const e of keys.values()) {
-    ids.push(e.id);
+    ids.push(e.stream, e.key);
     slots[k] = slotOf(e.value);
     meta[3 * k] = e.last;
     meta[3 * k + 1] = e.weight;
@@ -75,19 +75,21 @@ export function restore(keys: HeavyKeys<KeyState>, slab: StateSlab, snapshot: De
   if (snapshot === undefined) return;
   // Each key is put in a slot before HeavyKeys decides on it: the slab's spare slot holds it
   // while, beyond capacity, it displaces the lightest key (whose slot is then released).
-  const admit = (id: string, state: KeyState, last: number, weight: number, rate: number) => {
-    if (!keys.restore(id, state, last, weight, rate)) slab.release(state);
+  const admit = (stream: string, key: string, state: KeyState, last: number, weight: number, rate: number) => {
+    if (!keys.restore(stream, key, state, last, weight, rate)) slab.release(state);
   };
   if (Array.isArray(snapshot)) {
     for (const [id, state, last] of snapshot) {
-      if (!keys.get(id)) admit(id, slab.adopt(state) as unknown as KeyState, last, 0, 0);
+      const cut = id.indexOf("\u0000"); // `${stream}\u0000${key}`: a stream name has no control characters
+      const stream = id.slice(0, cut);
+      const key = id.slice(cut + 1);
+      if (!keys.get(stream, key)) admit(stream, key, slab.adopt(state) as unknown as KeyState, last, 0, 0);
     }
     return;
   }
   // Another sketch shape (width, depth or half-life changed): start the sketch afresh, keep the keys.
   if (keys.sketch.fits(snapshot.sketch)) keys.sketch.restore(snapshot.sketch);
   const parts = snapshot.ids === "" ? [] : snapshot.ids.split("\u0000");
-  const idOf = (k: number) => `${parts[2 * k]}\u0000${parts[2 * k + 1]}`;
   if (snapshot.packed === 3) {
     const same = snapshot.long === LONG_STATE_LENGTH && snapshot.fields.length === STATE_FIELDS.length && snapshot.fields.every((f, i) => f === STATE_FIELDS[i]);
     if (!same) throw new RangeError(`detect checkpoint: slot layout ${snapshot.fields.length} + ${snapshot.long} numbers, this version's is ${STATE_FIELDS.length} + ${LONG_STATE_LENGTH}`);
@@ -98,7 +100,7 @@ export function restore(keys: HeavyKeys<KeyState>, slab: StateSlab, snapshot: De
       const slot = slots[k]!;
       const block = blocks[Math.floor(slot / snapshot.blockSlots)]!;
       const state = slab.adoptSlot(block, (slot % snapshot.blockSlots) * SLOT_WIDTH);
-      admit(idOf(k), state as unknown as KeyState, meta[3 * k]!, meta[3 * k + 1]!, meta[3 * k + 2]!);
+      admit(parts[2 * k]!, parts[2 * k + 1]!, state as unknown as KeyState, meta[3 * k]!, meta[3 * k + 1]!, meta[3 * k + 2]!);
     }
     return;
   }
@@ -112,6 +114,6 @@ export function restore(keys: HeavyKeys<KeyState>, slab: StateSlab, snapshot: De
     });
     // (Its own length: blocks from before the forecast chain are shorter.)
     if (long > 0) state.long = unpackLong(numbers, o + snapshot.fields.length, long);
-    admit(idOf(k), slab.adopt(state) as unknown as KeyState, numbers[o + width - 3]!, numbers[o + width - 2]!, numbers[o + width - 1]!);
+    admit(parts[2 * k]!, parts[2 * k + 1]!, slab.adopt(state) as unknown as KeyState, numbers[o + width - 3]!, numbers[o + width - 2]!, numbers[o + width - 1]!);
   }
 }

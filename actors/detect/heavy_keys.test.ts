@@ -80,10 +80,10 @@ test("activity decays with the half-life: one half-life later an estimate is hal
 test("the top k hold the true heavy hitters of a Zipf stream", () => {
   const keys = new HeavyKeys<null>({ capacity: 100, width: 2048, depth: 4, halfLifeMs: H, idleMs: 1e12 });
   const exact = new Exact();
-  const now = feedZipf({ add: (id, time, events) => keys.record(id, time, events, () => null) }, exact, 20_000, 11);
+  const now = feedZipf({ add: (id, time, events) => keys.record("s", id, time, events, () => null) }, exact, 20_000, 11);
   assert.is(keys.size, 100);
   const ranked = [...exact.events.keys()].sort((a, b) => exact.at(b, now).events - exact.at(a, now).events);
-  const tracked = new Set([...keys.values()].map((e) => e.id));
+  const tracked = new Set([...keys.values()].map((e) => e.key));
   const missing = ranked.slice(0, 50).filter((id) => !tracked.has(id));
   assert.equal(missing, [], "the 50 heaviest keys all have full state");
 });
@@ -92,38 +92,38 @@ test("admission: a key gets state while it is among the k most active; the light
   // Half-life half a window: activity ≈ the last window or two.
   const keys = new HeavyKeys<string>({ capacity: 2, width: 1024, depth: 4, halfLifeMs: W / 2, idleMs: 1e12 });
   const start = () => "state";
-  keys.record("a", 0, 10, start);
-  keys.record("b", 0, 3, start);
-  assert.is(keys.record("c", 0, 2, start), undefined, "2 < 3, and no burst (2 < 2·3): sketch only");
+  keys.record("s", "a", 0, 10, start);
+  keys.record("s", "b", 0, 3, start);
+  assert.is(keys.record("s", "c", 0, 2, start), undefined, "2 < 3, and no burst (2 < 2·3): sketch only");
   assert.is(keys.size, 2);
-  const c = keys.record("c", W, 2, start);
+  const c = keys.record("s", "c", W, 2, start);
   assert.ok(c, "its activity (2/4 + 2) now beats b's (3/4)");
-  assert.equal([...keys.values()].map((e) => e.id).sort(), ["a", "c"]);
+  assert.equal([...keys.values()].map((e) => e.key).sort(), ["a", "c"]);
   assert.is(keys.evictedByRank, 1);
-  assert.is(keys.get("b"), undefined, "b's state is dropped");
-  assert.is(keys.record("a", W, 1, start), keys.get("a"), "a tracked key keeps its entry");
+  assert.is(keys.get("s", "b"), undefined, "b's state is dropped");
+  assert.is(keys.record("s", "a", W, 1, start), keys.get("s", "a"), "a tracked key keeps its entry");
 });
 
 test("a burst (one window at least twice the lightest key's typical window) is admitted at once", () => {
   const keys = new HeavyKeys<null>({ capacity: 2, width: 1024, depth: 4, halfLifeMs: H, idleMs: 1e12 });
   for (let w = 0; w < 50; w++) {
-    keys.record("a", w * W, 20, () => null);
-    keys.record("b", w * W, 10, () => null);
-    if (w > 0) assert.is(keys.record("tail", w * W, 1, () => null), undefined);
+    keys.record("s", "a", w * W, 20, () => null);
+    keys.record("s", "b", w * W, 10, () => null);
+    if (w > 0) assert.is(keys.record("s", "tail", w * W, 1, () => null), undefined);
   }
-  assert.is(keys.record("tail", 50 * W, 15, () => null), undefined, "1.5× b's window: no burst");
-  assert.ok(keys.record("tail", 51 * W, 25, () => null), "2.5× b's window: admitted though its activity is far lower");
-  assert.is(keys.get("b"), undefined);
+  assert.is(keys.record("s", "tail", 50 * W, 15, () => null), undefined, "1.5× b's window: no burst");
+  assert.ok(keys.record("s", "tail", 51 * W, 25, () => null), "2.5× b's window: admitted though its activity is far lower");
+  assert.is(keys.get("s", "b"), undefined);
 });
 
 test("an admitted key starts from its activity before the window that admitted it", () => {
   const keys = new HeavyKeys<Activity>({ capacity: 1, width: 1024, depth: 4, halfLifeMs: H, idleMs: 1e12 });
   for (let w = 0; w < 5; w++) {
-    keys.record("big", w * H, 100, (before) => before);
-    assert.is(keys.record("tail", w * H, 2, (before) => before), undefined);
+    keys.record("s", "big", w * H, 100, (before) => before);
+    assert.is(keys.record("s", "tail", w * H, 2, (before) => before), undefined);
   }
-  keys.record("big", 5 * H, 100, (before) => before);
-  const tail = keys.record("tail", 5 * H, 500, (before) => before);
+  keys.record("s", "big", 5 * H, 100, (before) => before);
+  const tail = keys.record("s", "tail", 5 * H, 500, (before) => before);
   assert.ok(tail, "the surge admits it");
   // Before the surge: 2 per half-life over 5 half-lives, seen 5 times.
   const events = [1, 2, 3, 4, 5].reduce((s, age) => s + 2 * 2 ** -age, 0);
@@ -131,14 +131,27 @@ test("an admitted key starts from its activity before the window that admitted i
   assert.ok(Math.abs(tail!.value.windows - events / 2) < 1e-9);
 });
 
+test("the same key in two streams is two keys, each hashed as stream U+0000 key", () => {
+  const keys = new HeavyKeys<string>({ capacity: 4, width: 1024, depth: 4, halfLifeMs: H, idleMs: 1e12 });
+  const a = keys.record("s1", "k", 0, 5, () => "first");
+  const b = keys.record("s2", "k", 0, 7, () => "second");
+  assert.ok(a && b && a !== b);
+  assert.is(keys.get("s1", "k")!.value, "first");
+  assert.is(keys.get("s2", "k")!.value, "second");
+  assert.is(keys.get("s1\u0000k", ""), undefined);
+  assert.is(keys.size, 2);
+  assert.is(keys.sketch.estimate("s1\u0000k", 0).events, 5);
+  assert.is(keys.sketch.estimate("s2\u0000k", 0).events, 7);
+});
+
 test("a key with no window for longer than idleMs is evicted", () => {
   const keys = new HeavyKeys<null>({ capacity: 10, width: 256, depth: 4, halfLifeMs: H, idleMs: 8 * W });
-  const seen = (id: string, time: number) => (keys.record(id, time, 1, () => null)!.last = time);
+  const seen = (id: string, time: number) => (keys.record("s", id, time, 1, () => null)!.last = time);
   seen("quiet", 0);
   for (let w = 0; w <= 8; w++) seen("busy", w * W);
-  assert.ok(keys.get("quiet"), "idle for exactly idleMs: kept");
+  assert.ok(keys.get("s", "quiet"), "idle for exactly idleMs: kept");
   seen("busy", 9 * W);
-  assert.is(keys.get("quiet"), undefined, "idle beyond idleMs: evicted");
+  assert.is(keys.get("s", "quiet"), undefined, "idle beyond idleMs: evicted");
   assert.is(keys.evictedIdle, 1);
   assert.is(keys.size, 1);
 });
@@ -161,16 +174,16 @@ test("snapshot and restore give the same estimates; another shape does not fit",
 test("rebasing far in the future keeps estimates and the heap order", () => {
   const keys = new HeavyKeys<null>({ capacity: 2, width: 256, depth: 4, halfLifeMs: H, idleMs: 1e15 });
   const later = 1100 * H; // unrebased, the scale 2^1100 would overflow
-  keys.record("old", 0, 1, () => null);
-  keys.record("a", later - 2 * H, 40, () => null);
-  keys.record("b", later - 2 * H, 20, () => null);
-  assert.is(keys.get("old"), undefined, "old's activity has decayed to nothing");
-  keys.record("a", later, 1, () => null);
-  const est = keys.sketch.estimate("a", later);
+  keys.record("s", "old", 0, 1, () => null);
+  keys.record("s", "a", later - 2 * H, 40, () => null);
+  keys.record("s", "b", later - 2 * H, 20, () => null);
+  assert.is(keys.get("s", "old"), undefined, "old's activity has decayed to nothing");
+  keys.record("s", "a", later, 1, () => null);
+  const est = keys.sketch.estimate("s\u0000a", later);
   assert.ok(Math.abs(est.events - 11) < 1e-9, `40/4 + 1 = ${est.events}`);
-  assert.is(keys.record("c", later, 5, () => null), undefined, "5 does not beat b's decayed 20/4");
-  assert.is(keys.record("d", later, 6, () => null), keys.get("d"), "6 does");
-  assert.is(keys.get("b"), undefined);
+  assert.is(keys.record("s", "c", later, 5, () => null), undefined, "5 does not beat b's decayed 20/4");
+  assert.is(keys.record("s", "d", later, 6, () => null), keys.get("s", "d"), "6 does");
+  assert.is(keys.get("s", "b"), undefined);
   assert.ok([...keys.values()].every((e) => Number.isFinite(e.weight) && e.weight > 0));
 });
 

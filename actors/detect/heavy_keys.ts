@@ -98,8 +98,13 @@ export class DecayedCountMin {
    * object: this runs for every window.)
    */
   add(id: string, time: number, events: number): void {
+    this.addHashed(fnv1a(id), fnv1a(id, SECOND_BASIS) | 1, time, events);
+  }
+
+  /** `add` for the key whose `sketchHashes` are h1, h2 (a tracked key keeps them, so its windows hash nothing). */
+  addHashed(h1: number, h2: number, time: number, events: number): void {
     const scale = this.#scaleAt(time);
-    this.#locate(id);
+    this.#locate(h1, h2);
     const cells = this.#cells;
     const counters = this.#counters;
     let eventsMin = Infinity;
@@ -141,7 +146,7 @@ export class DecayedCountMin {
   /** The activity of `id` at `time`, without changing anything. */
   estimate(id: string, time: number): Activity {
     const scale = this.#origin === undefined ? 1 : 2 ** ((time - this.#origin) / this.halfLifeMs);
-    this.#locate(id);
+    this.#locate(fnv1a(id), fnv1a(id, SECOND_BASIS) | 1);
     let eventsMin = Infinity;
     let windowsMin = Infinity;
     for (const c of this.#cells) {
@@ -198,9 +203,7 @@ export class DecayedCountMin {
     return (this.#scale = 2 ** ((time - this.#origin) / this.halfLifeMs));
   }
 
-  #locate(id: string): void {
-    const h1 = fnv1a(id);
-    const h2 = fnv1a(id, SECOND_BASIS) | 1;
+  #locate(h1: number, h2: number): void {
     for (let i = 0; i < this.depth; i++) this.#cells[i] = 2 * (i * this.width + ((h1 + Math.imul(i, h2)) & this.#mask));
   }
 
@@ -225,7 +228,11 @@ export const BURST_MARGIN = 2;
  * challenged (an update is O(1), not a sift through a 100 000-key heap). `slot` is its place.
  */
 export interface Tracked<V> {
-  readonly id: string;
+  readonly stream: string;
+  readonly key: string;
+  /** The sketch's hashes of `${stream}\u0000${key}`, kept so the key's windows are not hashed again. */
+  readonly h1: number;
+  readonly h2: number;
   value: V;
   /** Time (ms) of its last window; the caller keeps it current. Idle eviction reads it. */
   last: number;
@@ -234,6 +241,20 @@ export interface Tracked<V> {
   /** Its typical window: decayed events / decayed windows it appeared in, at its last window. */
   rate: number;
   slot: number;
+}
+
+/**
+ * One stream's tracked keys, and the sketch's hash states after `${stream}\u0000`: FNV-1a runs
+ * byte by byte, so continuing them over a key hashes `${stream}\u0000${key}` without building it.
+ */
+class StreamKeys<V> {
+  readonly keys = new Map<string, Tracked<V>>();
+  readonly h1: number;
+  readonly h2: number;
+  constructor(stream: string) {
+    this.h1 = fnv1a(`${stream}\u0000`);
+    this.h2 = fnv1a(`${stream}\u0000`, SECOND_BASIS);
+  }
 }
 
 export interface HeavyKeysConfig {
@@ -256,7 +277,9 @@ export class HeavyKeys<V> {
   /** Keys pushed out of the top k (their state dropped), and keys evicted for idling, so far. */
   evictedByRank = 0;
   evictedIdle = 0;
-  readonly #byId = new Map<string, Tracked<V>>();
+  /** Tracked keys by stream, then key (no `${stream}\u0000${key}` string is built per window). */
+  readonly #streams = new Map<string, StreamKeys<V>>();
+  #size = 0;
   /** Min-heap on heapWeight. */
   readonly #heap: Tracked<V>[] = [];
   #now = -Infinity;
@@ -275,15 +298,15 @@ export class HeavyKeys<V> {
   }
 
   get size(): number {
-    return this.#byId.size;
+    return this.#size;
   }
 
-  get(id: string): Tracked<V> | undefined {
-    return this.#byId.get(id);
+  get(stream: string, key: string): Tracked<V> | undefined {
+    return this.#streams.get(stream)?.keys.get(key);
   }
 
-  values(): IterableIterator<Tracked<V>> {
-    return this.#byId.values();
+  *values(): IterableIterator<Tracked<V>> {
+    for (const group of this.#streams.values()) yield* group.keys.values();
   }
 
   /**
@@ -298,20 +321,25 @@ export class HeavyKeys<V> {
    * in the sketch only.
    */
   record(
-    id: string, time: number, events: number, start: (before: Activity, evicted?: V) => V,
-    known: Tracked<V> | undefined = this.#byId.get(id),
+    stream: string, key: string, time: number, events: number, start: (before: Activity, evicted?: V) => V,
+    known: Tracked<V> | undefined = this.get(stream, key),
   ): Tracked<V> | undefined {
     this.#advance(time);
     const factor = this.sketch.rebase(time);
     if (factor !== 1) for (const e of this.#heap) (e.weight *= factor), (e.heapWeight *= factor);
-    this.sketch.add(id, time, events);
-    const weight = this.sketch.weight;
-    const rate = this.sketch.rate();
     if (known && known.slot >= 0) {
-      known.rate = rate;
+      this.sketch.addHashed(known.h1, known.h2, time, events);
+      const weight = this.sketch.weight;
+      known.rate = this.sketch.rate();
       if (weight > known.weight) known.weight = weight;
       return known;
     }
+    const group = this.#group(stream);
+    const h1 = fnv1a(key, group.h1);
+    const h2 = fnv1a(key, group.h2) | 1;
+    this.sketch.addHashed(h1, h2, time, events);
+    const weight = this.sketch.weight;
+    const rate = this.sketch.rate();
     let evicted: V | undefined;
     if (this.#heap.length >= this.capacity) {
       const lightest = this.#lightest();
@@ -320,9 +348,15 @@ export class HeavyKeys<V> {
       this.evictedByRank++;
       evicted = lightest.value;
     }
-    const admitted: Tracked<V> = { id, value: start(this.sketch.before(), evicted), last: time, weight, heapWeight: weight, rate, slot: -1 };
-    this.#insert(admitted);
+    const admitted: Tracked<V> = { stream, key, h1, h2, value: start(this.sketch.before(), evicted), last: time, weight, heapWeight: weight, rate, slot: -1 };
+    this.#insert(admitted, group);
     return admitted;
+  }
+
+  #group(stream: string): StreamKeys<V> {
+    let group = this.#streams.get(stream);
+    if (group === undefined) this.#streams.set(stream, (group = new StreamKeys(stream)));
+    return group;
   }
 
   /** The heap's root once its weight is current: the tracked key with the least activity. */
@@ -336,28 +370,34 @@ export class HeavyKeys<V> {
   }
 
   /** Re-admits a key from a checkpoint (ahead of any `record`); beyond capacity the lighter keys lose. Whether it was. */
-  restore(id: string, value: V, last: number, weight: number, rate: number): boolean {
-    if (this.#byId.has(id)) return false;
+  restore(stream: string, key: string, value: V, last: number, weight: number, rate: number): boolean {
+    if (this.get(stream, key)) return false;
     if (this.#heap.length >= this.capacity) {
       const lightest = this.#lightest();
       if (!(weight > lightest.weight)) return false;
       this.#remove(lightest);
       this.#release(lightest.value);
     }
-    this.#insert({ id, value, last, weight, heapWeight: weight, rate, slot: -1 });
+    const group = this.#group(stream);
+    const h1 = fnv1a(key, group.h1);
+    const h2 = fnv1a(key, group.h2) | 1;
+    this.#insert({ stream, key, h1, h2, value, last, weight, heapWeight: weight, rate, slot: -1 }, group);
     this.#now = Math.max(this.#now, last);
     return true;
   }
 
-  /** Drops every key with no window for longer than `idleMs` before `now`. Returns how many. */
+  /** Drops every key with no window for longer than `idleMs` before `now` (and streams left without keys). Returns how many. */
   evictIdle(now: number): number {
     let evicted = 0;
-    for (const e of this.#byId.values()) {
-      if (now - e.last > this.idleMs) {
-        this.#remove(e);
-        this.#release(e.value);
-        evicted++;
+    for (const [stream, group] of this.#streams) {
+      for (const e of group.keys.values()) {
+        if (now - e.last > this.idleMs) {
+          this.#remove(e);
+          this.#release(e.value);
+          evicted++;
+        }
       }
+      if (group.keys.size === 0) this.#streams.delete(stream);
     }
     this.evictedIdle += evicted;
     return evicted;
@@ -372,15 +412,18 @@ export class HeavyKeys<V> {
     this.evictIdle(time);
   }
 
-  #insert(e: Tracked<V>): void {
-    this.#byId.set(e.id, e);
+  #insert(e: Tracked<V>, group: StreamKeys<V>): void {
+    group.keys.set(e.key, e);
+    this.#size++;
     e.slot = this.#heap.length;
     this.#heap.push(e);
     this.#up(e.slot);
   }
 
   #remove(e: Tracked<V>): void {
-    this.#byId.delete(e.id);
+    // An emptied stream's entry stays for its sketch-only keys' hashing; the idle sweep drops it.
+    this.#streams.get(e.stream)!.keys.delete(e.key);
+    this.#size--;
     const last = this.#heap.pop()!;
     if (last !== e) {
       this.#heap[e.slot] = last;

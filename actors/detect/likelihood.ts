@@ -183,7 +183,8 @@ const rawScore = (z: number) => Math.min(1, Math.abs(z) / RAW_CAP);
 const MAX_ERROR = 1e150;
 const clip = (d: number) => Math.max(-MAX_ERROR, Math.min(MAX_ERROR, d));
 
-function seasonBucket(ts: number): number {
+/** The hour-of-week profile bucket of time `ts` (epoch ms). */
+export function seasonBucket(ts: number): number {
   const phase = ((ts % SEASON_MS) + SEASON_MS) % SEASON_MS;
   return Math.floor((phase / SEASON_MS) * SEASON_BUCKETS);
 }

@@ -17,20 +17,28 @@ function series(kind: number, w: number, random: () => number): { x: number; gap
 
 test("a key's state in a slab slot scores bit for bit as a plain state, and reads back as one", () => {
   const slab = new StateSlab(2 * BLOCK_SLOTS + 8); // + 3 for the adopted copies
-  // Keys spread over blocks (the working slot is per block).
   const slots = Array.from({ length: 2 * BLOCK_SLOTS + 5 }, () => slab.acquire());
-  for (let kind = 0; kind < 3; kind++) {
-    const handle = slots[kind * BLOCK_SLOTS + kind]!;
-    const plain = newKeyState();
-    const random = mulberry32(kind + 1);
-    for (let w = 0; w < 220; w++) {
-      const { x, gap } = series(kind, w, random);
-      const ts = T0 + w * HOUR;
-      const a = observe(plain, x, config, gap, ts);
-      const b = observe(slab.load(handle), x, config, gap, ts);
-      slab.store(handle);
+  // Two keys share a block (and its working slot), the third has one of its own; their windows
+  // interleave, so whatever one leaves in the working slot must not leak into another.
+  const handles = [slots[0]!, slots[1]!, slots[BLOCK_SLOTS + 2]!];
+  const plains = handles.map(() => newKeyState());
+  const randoms = handles.map((_, kind) => mulberry32(kind + 1));
+  for (let w = 0; w < 330; w++) {
+    for (let kind = 0; kind < 3; kind++) {
+      const { x, gap } = series(kind, w, randoms[kind]!);
+      // Kind 2 goes silent for 105 windows once (gap ≥ LEARN: its long layer starts afresh).
+      const skip = kind === 2 && w === 250 ? 105 : gap;
+      const ts = T0 + (w + (kind === 2 && w >= 250 ? 105 : 0)) * HOUR;
+      const a = observe(plains[kind]!, x, config, skip, ts);
+      const b = observe(slab.load(handles[kind]!, ts), x, config, skip, ts);
+      slab.store(handles[kind]!);
       assert.is(JSON.stringify(b), JSON.stringify(a), `window ${w} of kind ${kind}`);
+      if (skip >= 100) assert.is(plains[kind]!.long.n, 1, "the long gap reset kind 2's long layer");
     }
+  }
+  for (let kind = 0; kind < 3; kind++) {
+    const handle = handles[kind]!;
+    const plain = plains[kind]!;
     assert.equal(JSON.parse(JSON.stringify(handle)), JSON.parse(JSON.stringify(plain)));
     assert.equal(handle as KeyState, slab.adopt(plain) as KeyState, "deep equality compares the numbers");
     assert.is(handle.long.season.length, 168);
@@ -42,7 +50,7 @@ test("slots: acquired fresh (equal to newKeyState), released and reused, bounded
   const a = slab.acquire();
   const fresh = JSON.parse(JSON.stringify(newKeyState()));
   assert.equal(JSON.parse(JSON.stringify(a)), fresh);
-  observe(slab.load(a), 10, config, 0, T0);
+  observe(slab.load(a, T0), 10, config, 0, T0);
   slab.store(a);
   assert.is(a.n, 1);
   slab.acquire();

@@ -18,7 +18,7 @@
  */
 import { resetKeyState, type KeyState } from "./baseline.ts";
 import type { ForecastErrorState } from "./forecast_error.ts";
-import { FORECAST_LAGS, packLong, SEASON_BUCKETS, SHORT, unpackLong, type Chain, type LongState } from "./likelihood.ts";
+import { FORECAST_LAGS, packLong, SEASON_BUCKETS, seasonBucket, SHORT, unpackLong, type Chain, type LongState } from "./likelihood.ts";
 import {
   BLOCK_SLOTS, L_BUCKETS, L_ERROR, L_FORECAST, L_LEVEL, L_RECENT, L_SCALARS, L_SEASON, L_SEASONAL, L_SEEN, LONG, SEEN_WORDS, SLOT_WIDTH,
   STATE_FIELDS,
@@ -208,10 +208,14 @@ export class StateSlab {
     this.#free.push(handle[SLOT]);
   }
 
-  /** The working view of `state`'s block, holding a copy of it: the detector works on it, then `store`. */
-  load(state: KeyState): KeyState {
+  /**
+   * The working view of `state`'s block, holding a copy of it for a window at time `ts` (epoch
+   * ms; undefined for a window with no time): the detector works on it, given the same `ts`,
+   * then `store`. Only that time's profile bucket is copied in (working_state.ts).
+   */
+  load(state: KeyState, ts: number | undefined): KeyState {
     const handle = state as unknown as SlotState;
-    return this.#working[Math.floor(handle[SLOT] / BLOCK_SLOTS)]!.load(handle[O]);
+    return this.#working[Math.floor(handle[SLOT] / BLOCK_SLOTS)]!.load(handle[O], ts === undefined ? -1 : seasonBucket(ts));
   }
 
   /** Copies the working view back into `state`'s slot (after `load(state)`). */

@@ -26,7 +26,7 @@ async function setup() {
   const fs = new MemoryFileSystem();
   await fs.mkdirp("/data");
   const store = new LocalDirObjectStore(fs, "/data/objects");
-  return { fs, store, actor: persistActor({ store, encode: (v) => encode(v) }) };
+  return { fs, store, actor: persistActor({ store, encode: (head, records) => encode({ ...head, records }) }) };
 }
 
 async function run(actor: ReturnType<typeof persistActor>, inputs: MessageInput[], ctx = fakeContext({ now: at })) {

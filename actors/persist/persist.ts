@@ -32,8 +32,8 @@ import {
 
 export interface PersistConfig {
   store: ObjectStore;
-  /** Encodes an object's content (MessagePack). */
-  encode(value: unknown): Uint8Array;
+  /** Encodes an object's content (MessagePack): the map of `head`'s fields and then `records`, the list. */
+  encode(head: Record<string, unknown>, records: readonly unknown[]): Uint8Array;
 }
 
 export type ArchiveKind = "raw" | "agg" | "trends" | "dlq";
@@ -98,8 +98,8 @@ async function flush(state: PersistState, config: PersistConfig, ctx: ActorConte
     if (list.length === 0) return;
     const firstSeq = list.reduce((m, r) => Math.min(m, r.seq), Infinity);
     const lastSeq = list.reduce((m, r) => Math.max(m, r.seq), 0);
-    const object = { kind: buf.kind, partition: buf.partition, firstSeq, lastSeq, count: list.length, records: list };
-    await config.store.put(objectName(buf.dir, buf.partition, firstSeq, lastSeq), config.encode(object));
+    const head = { kind: buf.kind, partition: buf.partition, firstSeq, lastSeq, count: list.length };
+    await config.store.put(objectName(buf.dir, buf.partition, firstSeq, lastSeq), config.encode(head, list));
     written.inc({ kind: buf.kind });
     records.inc({ kind: buf.kind }, list.length);
   });

@@ -1,5 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { concatBytes } from "../bytes.ts";
 import { MAX_RETAINED_BUFFER, MessageCodec } from "./codec.ts";
 import { LARGE_BINARY } from "./large_binaries.ts";
 import { CodecError } from "../core/errors.ts";
@@ -69,6 +70,20 @@ test("encodeLarge: the same bytes as encodeValue, large binaries (any typed arra
   for (const v of [{ a: 1, b: pattern(10, 5) }, { a: [pattern(LARGE_BINARY - 1, 4), pattern(LARGE_BINARY, 6)] }]) {
     assert.equal(codec.encodeLarge(v), new MessageCodec().encodeValue(v));
   }
+});
+
+test("encodeWithList: the same bytes as encodeValue with the list last, at every array-header size and with items larger than a chunk", () => {
+  const fresh = new MessageCodec();
+  const head = { kind: "raw", partition: 3, skipped: undefined, firstSeq: 7 };
+  const big = new Uint8Array(3 << 20).map((_, i) => i % 251);
+  for (const n of [0, 1, 15, 16, 300, 65535, 65536, 70000]) {
+    const items = Array.from({ length: n }, (_, i) => ({ seq: i, window: { key: `k${i % 97}`, count: i * 3, sum: i / 7 } }));
+    if (n === 300) items.splice(150, 0, { seq: -1, window: { key: "big", count: 0, sum: 0, bytes: big } as never });
+    const parts = fresh.encodeWithList(head, "records", items);
+    assert.equal(concatBytes(parts), fresh.encodeValue({ ...head, records: items }), `${n} items`);
+  }
+  assert.ok(fresh.bufferBytes <= MAX_RETAINED_BUFFER, "the 3 MiB item's buffer is kept or let go within the bound");
+  assert.throws(() => fresh.encodeWithList({ records: 1 }, "records", []), /last field/);
 });
 
 test.run();

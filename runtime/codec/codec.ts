@@ -11,6 +11,8 @@ import { concatParts, markLargeBinaries, spliceBinaries } from "./large_binaries
 
 /** The Encoder's buffer is let go once it has grown beyond this (bytes). */
 export const MAX_RETAINED_BUFFER = 4 << 20;
+/** encodeWithList gathers its items' bytes in chunks of this size. */
+const LIST_CHUNK = 1 << 20;
 const encoderOptions = { ignoreUndefined: true };
 
 export const ENVELOPE_VERSION = 1;
@@ -24,6 +26,15 @@ export interface Envelope<T = unknown> {
   /** Creation time, epoch ms. */
   ts: number;
   body: T;
+}
+
+const EMPTY_ARRAY = 0x90;
+
+/** A MessagePack array header for `n` items. */
+function arrayHeader(n: number): Uint8Array {
+  if (n < 16) return Uint8Array.of(EMPTY_ARRAY | n);
+  if (n < 0x10000) return Uint8Array.of(0xdc, n >>> 8, n & 0xff);
+  return Uint8Array.of(0xdd, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
 }
 
 export class MessageCodec {
@@ -60,6 +71,33 @@ export class MessageCodec {
     const marked = markLargeBinaries(value, this.#nonce);
     if (marked.binaries.length === 0) return [this.#encodeCopy(value)];
     const parts = spliceBinaries(this.#encodeShared(marked.value), marked.binaries, this.#nonce);
+    this.#release();
+    return parts;
+  }
+
+  /**
+   * encodeValue({ ...head, [key]: items }) — the list last — as parts to be written one after
+   * the other: the items are encoded one at a time and gathered in 1 MiB chunks, so the
+   * Encoder's buffer holds one item, never the whole value. (A persist flush of ~20 MB encoded
+   * whole grew a fresh Encoder's buffer from 2 KB, and had it let go, every second.)
+   */
+  encodeWithList(head: Record<string, unknown>, key: string, items: readonly unknown[]): Uint8Array[] {
+    const prefix = this.#encodeCopy({ ...head, [key]: [] });
+    if (prefix[prefix.length - 1] !== EMPTY_ARRAY || key in head) throw new RangeError(`encodeWithList: "${key}" must be the last field, and only the list`);
+    const parts = [prefix.subarray(0, prefix.length - 1), arrayHeader(items.length)];
+    let chunk = new Uint8Array(0);
+    let used = 0;
+    for (const item of items) {
+      const bytes = this.#encodeShared(item);
+      if (used + bytes.length > chunk.length) {
+        if (used > 0) parts.push(chunk.subarray(0, used));
+        chunk = new Uint8Array(Math.max(LIST_CHUNK, bytes.length));
+        used = 0;
+      }
+      chunk.set(bytes, used);
+      used += bytes.length;
+    }
+    if (used > 0) parts.push(chunk.subarray(0, used));
     this.#release();
     return parts;
   }

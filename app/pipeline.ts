@@ -34,7 +34,6 @@ import { retrying } from "./retry.ts";
 import type { ActorBehaviour } from "../runtime/core/actor.ts";
 import { streamSpecs } from "./streams.ts";
 import { edgeApp } from "./edge.ts";
-import { concatBytes } from "../runtime/bytes.ts";
 import type { Hono } from "hono";
 
 export interface PipelineOptions {
@@ -63,7 +62,7 @@ export interface Pipeline {
 /** The behaviours of the pipeline's actor kinds (trends aside), for the given partitions. */
 function stageBehaviours(config: TrendwireConfig, owned: number[], system: ActorSystem, store: ObjectStore): Map<ActorKind, ActorBehaviour<any>> {
   const out = new Map<ActorKind, ActorBehaviour<any>>();
-  out.set("persist", persistActor({ store, encode: (head, records) => concatBytes(system.codec.encodeWithList(head, "records", records)) }));
+  out.set("persist", persistActor({ store, encode: (head, records) => system.codec.encodeWithList(head, "records", records) }));
   const detector = detectorSettings(config);
   out.set("detect", detectActor({ partitions: config.partitions, owned, detector, maxKeys: config.detectMaxKeys, jsonSignals: true, model: detectModel(config) }));
   const perStream: Record<string, { sizeMs: number }> = {};

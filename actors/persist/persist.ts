@@ -32,8 +32,8 @@ import {
 
 export interface PersistConfig {
   store: ObjectStore;
-  /** Encodes an object's content (MessagePack): the map of `head`'s fields and then `records`, the list. */
-  encode(head: Record<string, unknown>, records: readonly unknown[]): Uint8Array;
+  /** Encodes an object's content (MessagePack): the map of `head`'s fields and then `records`, the list; its bytes or their parts in order. */
+  encode(head: Record<string, unknown>, records: readonly unknown[]): Uint8Array | Uint8Array[];
 }
 
 export type ArchiveKind = "raw" | "agg" | "trends" | "dlq";

@@ -6,8 +6,8 @@
 import type { FileSystem } from "../platform/platform.ts";
 
 export interface ObjectStore {
-  /** Writes (or overwrites) an object; resolves once durable. */
-  put(key: string, data: Uint8Array): Promise<void>;
+  /** Writes (or overwrites) an object (its bytes, or parts of them in order); resolves once durable. */
+  put(key: string, data: Uint8Array | readonly Uint8Array[]): Promise<void>;
   get(key: string): Promise<Uint8Array | undefined>;
   /** Keys of objects directly below `dirPrefix` (a path ending in `/`) whose name starts with `namePrefix`. */
   list(dirPrefix: string, namePrefix?: string): Promise<string[]>;
@@ -18,7 +18,7 @@ export class LocalDirObjectStore implements ObjectStore {
   #made = new Set<string>();
   constructor(readonly fs: FileSystem, readonly root: string) {}
 
-  async put(key: string, data: Uint8Array): Promise<void> {
+  async put(key: string, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
     const path = this.#path(key);
     const dir = path.slice(0, path.lastIndexOf("/"));
     if (!this.#made.has(dir)) {

@@ -259,15 +259,16 @@ export function voteLong(s: LongState, x: number, ts: number | undefined, pointS
     vote.surprise = level.surprise;
     vote.usual = level.usual;
     vote.usualSpread = level.spread;
-    const season = chainSurprise(s.seasonal, mSeason);
-    if (!Number.isNaN(sExpected) && season.surprise > vote.surprise) {
+    // A chain without a prediction this window cannot win: its surprise is not worked out.
+    const season = Number.isNaN(sExpected) ? undefined : chainSurprise(s.seasonal, mSeason);
+    if (season !== undefined && season.surprise > vote.surprise) {
       vote = {
         surprise: season.surprise, detector: "seasonal", expected: sExpected, spread: sSpread, z: zs,
         recent: mSeason, usual: season.usual, usualSpread: season.spread,
       };
     }
-    const forecast = chainSurprise(s.forecast, mForecast);
-    if (!Number.isNaN(fExpected) && forecasts > LEARN && forecast.surprise > vote.surprise) {
+    const forecast = Number.isNaN(fExpected) || forecasts <= LEARN ? undefined : chainSurprise(s.forecast, mForecast);
+    if (forecast !== undefined && forecast.surprise > vote.surprise) {
       vote = {
         surprise: forecast.surprise, detector: "forecast", expected: fExpected, spread: fSpread, z: fz,
         recent: mForecast, usual: forecast.usual, usualSpread: forecast.spread,

@@ -101,7 +101,7 @@ export class DecayedCountMin {
     this.addHashed(fnv1a(id), fnv1a(id, SECOND_BASIS) | 1, time, events);
   }
 
-  /** `add` for the key whose `sketchHashes` are h1, h2 (a tracked key keeps them, so its windows hash nothing). */
+  /** `add` for the key whose two hashes (FNV-1a under the two bases) are h1 and h2 | 1. */
   addHashed(h1: number, h2: number, time: number, events: number): void {
     const scale = this.#scaleAt(time);
     this.#locate(h1, h2);
@@ -230,9 +230,6 @@ export const BURST_MARGIN = 2;
 export interface Tracked<V> {
   readonly stream: string;
   readonly key: string;
-  /** The sketch's hashes of `${stream}\u0000${key}`, kept so the key's windows are not hashed again. */
-  readonly h1: number;
-  readonly h2: number;
   value: V;
   /** Time (ms) of its last window; the caller keeps it current. Idle eviction reads it. */
   last: number;
@@ -305,8 +302,9 @@ export class HeavyKeys<V> {
     return this.#streams.get(stream)?.keys.get(key);
   }
 
-  *values(): IterableIterator<Tracked<V>> {
-    for (const group of this.#streams.values()) yield* group.keys.values();
+  /** The tracked keys, in no particular order (not while keys are being recorded). */
+  values(): IterableIterator<Tracked<V>> {
+    return this.#heap.values();
   }
 
   /**
@@ -327,19 +325,15 @@ export class HeavyKeys<V> {
     this.#advance(time);
     const factor = this.sketch.rebase(time);
     if (factor !== 1) for (const e of this.#heap) (e.weight *= factor), (e.heapWeight *= factor);
+    const group = this.#group(stream);
+    this.sketch.addHashed(fnv1a(key, group.h1), fnv1a(key, group.h2) | 1, time, events);
+    const weight = this.sketch.weight;
+    const rate = this.sketch.rate();
     if (known && known.slot >= 0) {
-      this.sketch.addHashed(known.h1, known.h2, time, events);
-      const weight = this.sketch.weight;
-      known.rate = this.sketch.rate();
+      known.rate = rate;
       if (weight > known.weight) known.weight = weight;
       return known;
     }
-    const group = this.#group(stream);
-    const h1 = fnv1a(key, group.h1);
-    const h2 = fnv1a(key, group.h2) | 1;
-    this.sketch.addHashed(h1, h2, time, events);
-    const weight = this.sketch.weight;
-    const rate = this.sketch.rate();
     let evicted: V | undefined;
     if (this.#heap.length >= this.capacity) {
       const lightest = this.#lightest();
@@ -348,7 +342,7 @@ export class HeavyKeys<V> {
       this.evictedByRank++;
       evicted = lightest.value;
     }
-    const admitted: Tracked<V> = { stream, key, h1, h2, value: start(this.sketch.before(), evicted), last: time, weight, heapWeight: weight, rate, slot: -1 };
+    const admitted: Tracked<V> = { stream, key, value: start(this.sketch.before(), evicted), last: time, weight, heapWeight: weight, rate, slot: -1 };
     this.#insert(admitted, group);
     return admitted;
   }
@@ -379,9 +373,7 @@ export class HeavyKeys<V> {
       this.#release(lightest.value);
     }
     const group = this.#group(stream);
-    const h1 = fnv1a(key, group.h1);
-    const h2 = fnv1a(key, group.h2) | 1;
-    this.#insert({ stream, key, h1, h2, value, last, weight, heapWeight: weight, rate, slot: -1 }, group);
+    this.#insert({ stream, key, value, last, weight, heapWeight: weight, rate, slot: -1 }, group);
     this.#now = Math.max(this.#now, last);
     return true;
   }

@@ -101,7 +101,7 @@ export class DecayedCountMin {
     this.addHashed(fnv1a(id), fnv1a(id, SECOND_BASIS) | 1, time, events);
   }
 
-  /** `add` for the key whose two hashes (FNV-1a under the two bases) are h1 and h2 | 1. */
+  /** `add` for a key given its hashes as `add` computes them from its id: h1 = FNV-1a, h2 = FNV-1a under SECOND_BASIS, | 1. */
   addHashed(h1: number, h2: number, time: number, events: number): void {
     const scale = this.#scaleAt(time);
     this.#locate(h1, h2);

@@ -8,7 +8,7 @@
  * server runs in child processes; the load generator runs in this process. Prints the
  * machine, tables and, as the last line, one JSON object. Targets are reported, never asserted.
  */
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,6 +21,7 @@ import { natsTopologies, startNatsPipeline } from "./deploy_nats.ts";
 import { natsServerBinary } from "./nats_server.ts";
 import { describeMachine, machineInfo } from "./machine.ts";
 import { printPipelineReport, comparisons, latencyComparisons, transportComparisons } from "./pipeline_report.ts";
+import { medianRuns, printRepeats, repeatRatios, summariseRepeats } from "./pipeline_repeats.ts";
 import { summariseProfile, type ProfileSummary } from "./cpuprofile.ts";
 import { printProfile } from "./profile_report.ts";
 import { BenchUsageError, intFlag, listFlag, secondsFlag } from "./flags.ts";
@@ -34,7 +35,7 @@ const transportNames = ["embedded", "nats"] as const;
 
 const known = [
   "duration", "warmup", "connections", "batch-connections", "single-connections", "batch-size", "bodies", "keys", "cases", "servers",
-  "drain-timeout", "run-args", "profile", "top", "transport", "nats-topology", "aggregate-instances", "window-ms",
+  "drain-timeout", "run-args", "profile", "top", "repeat", "transport", "nats-topology", "aggregate-instances", "window-ms",
   "max-out-of-order-ms", "latency-surges", "latency-rate", "latency-interval-ms", "latency-surge-events", "latency-keys",
 ];
 
@@ -69,9 +70,11 @@ export async function pipelineBench(flags: Record<string, string | boolean>): Pr
   const aggregateInstances = intFlag(flags, "aggregate-instances", 1, 1);
   const drainTimeoutS = secondsFlag(flags, "drain-timeout", 60, 1);
   const top = intFlag(flags, "top", 25, 1);
+  const repeats = intFlag(flags, "repeat", 1, 1);
   for (const name of ["run-args", "profile"]) if (flags[name] === true) throw new BenchUsageError(`--${name} needs a value`);
   const runArgs = typeof flags["run-args"] === "string" ? flags["run-args"].split(/\s+/).filter(Boolean) : [];
   const profileDir = typeof flags.profile === "string" ? path.resolve(flags.profile) : undefined;
+  if (profileDir && repeats > 1) throw new BenchUsageError("--profile profiles one run of each case: leave out --repeat");
   const surges = intFlag(flags, "latency-surges", withNats ? 6 : 0, 0);
   const latencySpec = {
     windowMs: intFlag(flags, "window-ms", 10_000, 100),
@@ -103,8 +106,11 @@ export async function pipelineBench(flags: Record<string, string | boolean>): Pr
   const natsServer = withNats ? await natsServerBinary(repoRoot) : undefined;
   if (natsServer) console.log(`nats-server ${natsServer.version} (${natsServer.path}), JetStream file store, sync_interval: always; topology ${topology[0]}${topology[0] === "split" ? `, aggregate × ${aggregateInstances}` : ""}`);
 
-  const deployers = (caseName: string, server: string, transport: TransportName, profileName: string): (() => Promise<Deployment>) => {
-    const dataDir = path.join(tempRoot, `${caseName}-${server}-${transport}`);
+  // A fresh data directory for every run (a repetition must not start from the last one's log), removed after it.
+  const runDir = (caseName: string, server: string, transport: TransportName, repeat: number) =>
+    path.join(tempRoot, `${caseName}-${server}-${transport}${repeat > 0 ? `-${repeat + 1}` : ""}`);
+  const deployers = (caseName: string, server: string, transport: TransportName, profileName: string, repeat: number): (() => Promise<Deployment>) => {
+    const dataDir = runDir(caseName, server, transport, repeat);
     if (server === "bare") return () => startBare(distDir);
     if (transport === "embedded") return () => startEmbedded({ distDir, dataDir, runArgs, ...(profileDir ? { profile: { dir: profileDir, name: `${profileName}.cpuprofile` } } : {}) });
     return () =>
@@ -126,7 +132,7 @@ export async function pipelineBench(flags: Record<string, string | boolean>): Pr
   const results: RunResult[] = [];
   const profiles: ProfileSummary[] = [];
   const otherProfiles: string[] = [];
-  for (const caseName of cases) {
+  for (let repeat = 0; repeat < repeats; repeat++) for (const caseName of cases) {
     const format: BodyFormat = caseName === "msgpack" ? "msgpack" : "json";
     const single = caseName === "single";
     const bodies = makeBodies({ format, eventsPerBody: single ? 1 : batchSize, distinct, keys, single });
@@ -145,10 +151,13 @@ export async function pipelineBench(flags: Record<string, string | boolean>): Pr
         warmupMs: warmupS * 1000,
         durationMs: durationS * 1000,
         drainTimeoutMs: drainTimeoutS * 1000,
-        deploy: deployers(caseName, server, transport, profileName),
+        deploy: deployers(caseName, server, transport, profileName, repeat),
       };
-      const result = await attempt(`${caseName} / ${label}`, () => runOne(spec, progress));
+      const run = repeats > 1 ? `${caseName} / ${label} (repeat ${repeat + 1} of ${repeats})` : `${caseName} / ${label}`;
+      const result = await attempt(run, () => runOne(spec, progress));
+      rmSync(runDir(caseName, server, transport, repeat), { recursive: true, force: true });
       if (!result) continue;
+      if (repeats > 1) result.repeat = repeat;
       results.push(result);
       if (profileDir && server === "pipeline") {
         // The hottest process (most CPU from the phase start until drained) is summarised.
@@ -175,8 +184,14 @@ export async function pipelineBench(flags: Record<string, string | boolean>): Pr
     }
   }
 
+  // With --repeat the tables show each deployment's median run; the repetitions' ratios follow.
+  const shown = repeats > 1 ? medianRuns(results) : results;
+  const ratios = repeats > 1 ? repeatRatios(results) : [];
+  const repeatSummary = summariseRepeats(ratios);
   console.log("");
-  printPipelineReport(results, latency);
+  if (repeats > 1) console.log(`Median of ${repeats} repetitions for each case and deployment:\n`);
+  printPipelineReport(shown, latency);
+  if (repeats > 1) printRepeats(ratios, repeatSummary);
   for (const p of profiles) printProfile(p);
   if (failures.length > 0) console.log(`\nFailed runs:\n${failures.map((f) => `- ${f.run}: ${f.error}`).join("\n")}`);
   if (otherProfiles.length > 0) console.log(`\nOther profiles (summarise with 'npm run bench -- cpuprofile <file>'):\n${otherProfiles.join("\n")}`);
@@ -187,12 +202,13 @@ export async function pipelineBench(flags: Record<string, string | boolean>): Pr
     config: {
       durationS, warmupS, batchConnections, singleConnections, batchSize, distinctBodies: distinct, keys, cases, servers, transports,
       ...(withNats ? { natsTopology: topology[0], aggregateInstances, natsServer: natsServer?.version } : {}),
-      drainTimeoutS, runArgs,
+      drainTimeoutS, runArgs, repeats,
       ...(surges > 0 ? { latency: { ...latencySpec, stream: "latency" } } : {}),
     },
     results,
-    comparisons: comparisons(results),
-    transportComparisons: transportComparisons(results),
+    comparisons: comparisons(shown),
+    transportComparisons: transportComparisons(shown),
+    ...(repeats > 1 ? { repeats: { count: repeats, medianRuns: shown.map((r) => `${r.case}/${r.label}/repeat ${(r.repeat ?? 0) + 1}`), ratios, summary: repeatSummary } } : {}),
     ...(latency.length > 0 ? { latency, latencyComparisons: latencyComparisons(latency) } : {}),
     ...(profiles.length > 0 ? { profiles } : {}),
     ...(failures.length > 0 ? { failures } : {}),

@@ -43,6 +43,10 @@ Options:
                             one process over NATS
   --aggregate-instances <n> aggregate processes in the split topology (default 1)
   --drain-timeout <s>       longest wait for the pipeline to drain (default 60)
+  --repeat <n>              run the cases n times over (default 1); the tables then show each
+                            deployment's median run, followed by every repetition's
+                            pipeline/bare ratio (bare and pipeline measured one after the
+                            other) and their median, range and target
   --run-args="<args>"       extra arguments for every 'trendwire run' (note the =), e.g.
                             --run-args="--sync-interval-ms 5"
   --profile <dir>           run the pipeline processes under node --cpu-prof, keep the

@@ -69,6 +69,8 @@ export interface ProcessStat {
 
 export interface RunResult {
   case: string;
+  /** Which repetition of the bench's cases this run belongs to (--repeat; from 0). */
+  repeat?: number;
   server: ServerKind;
   /** Pipeline runs: the transport and topology (embedded; split or single over NATS). */
   transport?: TransportName;

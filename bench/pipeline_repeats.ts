@@ -1,0 +1,92 @@
+/**
+ * `--repeat N`: the pipeline bench's cases run N times over, each repetition measuring bare and
+ * pipeline one after the other, so each repetition's ratio compares two runs seconds apart. On
+ * a noisy machine (a VM's neighbours move the bare server's figure by ±30 % from one minute to
+ * the next) the median of those ratios says more than any single pair. The main tables then
+ * show, per case and deployment, the run with the median headline figure.
+ */
+import type { RunResult } from "./pipeline_run.ts";
+import { target } from "./pipeline_report.ts";
+import { formatTable, si } from "./table.ts";
+
+/** What a run is judged by: requests/s for single events, events/s end to end for batches (bare: accepted). */
+export function headline(r: RunResult): number {
+  if (r.case === "single") return r.requestsPerSec;
+  return r.server === "bare" ? r.ingestEventsPerSec : (r.endToEnd?.eventsPerSec ?? 0);
+}
+
+/** Per case, server and transport, the run with the median headline figure (the lower middle of an even count). */
+export function medianRuns(results: RunResult[]): RunResult[] {
+  const groups = new Map<string, RunResult[]>();
+  for (const r of results) {
+    const id = `${r.case}|${r.server}|${r.transport ?? ""}`;
+    groups.set(id, [...(groups.get(id) ?? []), r]);
+  }
+  return [...groups.values()].map((runs) => [...runs].sort((a, b) => headline(a) - headline(b))[(runs.length - 1) >> 1]!);
+}
+
+export interface RepeatRatio {
+  case: string;
+  repeat: number;
+  bare: number;
+  pipeline: number;
+  ratio: number;
+}
+
+export interface RepeatSummary {
+  case: string;
+  measure: string;
+  repeats: number;
+  medianRatio: number;
+  minRatio: number;
+  maxRatio: number;
+  target: number;
+  met: boolean;
+}
+
+/**
+ * Each repetition's embedded pipeline ÷ bare, for the measure the target is set on: batches
+ * against the bare server parsing JSON batches (the issue's ceiling), single events by requests/s.
+ */
+export function repeatRatios(results: RunResult[]): RepeatRatio[] {
+  const out: RepeatRatio[] = [];
+  const at = (repeat: number, caseName: string, server: string) =>
+    results.find((r) => r.repeat === repeat && r.case === caseName && r.server === server && (server === "bare" || r.transport === "embedded"));
+  const repeats = new Set(results.map((r) => r.repeat ?? 0));
+  for (const repeat of repeats) {
+    for (const caseName of ["json", "msgpack", "single"]) {
+      const bare = at(repeat, caseName === "single" ? "single" : "json", "bare");
+      const pipe = at(repeat, caseName, "pipeline");
+      if (!bare || !pipe || headline(bare) <= 0) continue;
+      out.push({ case: caseName, repeat, bare: headline(bare), pipeline: headline(pipe), ratio: headline(pipe) / headline(bare) });
+    }
+  }
+  return out;
+}
+
+export function summariseRepeats(ratios: RepeatRatio[]): RepeatSummary[] {
+  const out: RepeatSummary[] = [];
+  for (const caseName of new Set(ratios.map((r) => r.case))) {
+    const sorted = ratios.filter((r) => r.case === caseName).map((r) => r.ratio).sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+    out.push({
+      case: caseName,
+      measure: caseName === "single" ? "requests/s (202)" : "events/s end to end ÷ bare JSON parse",
+      repeats: sorted.length, medianRatio: median, minRatio: sorted[0]!, maxRatio: sorted.at(-1)!, target, met: median >= target,
+    });
+  }
+  return out;
+}
+
+export function printRepeats(ratios: RepeatRatio[], summary: RepeatSummary[]): void {
+  const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
+  console.log("\nEach repetition, bare and pipeline measured one after the other:\n");
+  console.log(formatTable(["case", "repeat", "bare", "pipeline", "pipeline/bare"], ratios.map((r) => [r.case, r.repeat + 1, si(r.bare), si(r.pipeline), pct(r.ratio)]), [false, true, true, true, true]));
+  console.log("");
+  console.log(formatTable(
+    ["case", "measure", "repeats", "median pipeline/bare", "range", "target", "met"],
+    summary.map((s) => [s.case, s.measure, s.repeats, pct(s.medianRatio), `${pct(s.minRatio)} – ${pct(s.maxRatio)}`, `≥ ${pct(s.target)}`, s.met ? "yes" : "NO"]),
+    [false, false, true, true, false, true, false],
+  ));
+}

@@ -191,7 +191,7 @@ export async function pipelineBench(flags: Record<string, string | boolean>): Pr
   console.log("");
   if (repeats > 1) console.log(`Median of ${repeats} repetitions for each case and deployment:\n`);
   printPipelineReport(shown, latency);
-  if (repeats > 1) printRepeats(ratios, repeatSummary);
+  if (ratios.length > 0) printRepeats(ratios, repeatSummary);
   for (const p of profiles) printProfile(p);
   if (failures.length > 0) console.log(`\nFailed runs:\n${failures.map((f) => `- ${f.run}: ${f.error}`).join("\n")}`);
   if (otherProfiles.length > 0) console.log(`\nOther profiles (summarise with 'npm run bench -- cpuprofile <file>'):\n${otherProfiles.join("\n")}`);

@@ -144,6 +144,21 @@ test("the same key in two streams is two keys, each hashed as stream U+0000 key"
   assert.is(keys.sketch.estimate("s2\u0000k", 0).events, 7);
 });
 
+test("streams are held only while they have tracked keys; a key that evicts its stream's last one lands in its own stream", () => {
+  const keys = new HeavyKeys<string>({ capacity: 1, width: 1024, depth: 4, halfLifeMs: H, idleMs: 1e12 });
+  assert.ok(keys.record("s1", "a", 0, 5, () => "a"));
+  for (let i = 0; i < 1000; i++) assert.is(keys.record(`quiet${i}`, "k", 0, 1, () => "never"), undefined, "sketch only");
+  assert.is(keys.streams, 1, "a thousand streams of sketch-only keys hold nothing");
+  assert.is(keys.sketch.estimate("quiet7\u0000k", 0).events >= 1, true, "their windows are in the sketch under stream U+0000 key");
+  const b = keys.record("s1", "b", 0, 50, () => "b"); // a burst: pushes a, s1's only key, out
+  assert.ok(b);
+  assert.is(keys.get("s1", "b"), b, "b is findable in s1 although a's removal emptied it");
+  assert.is(keys.get("s1", "a"), undefined);
+  const c = keys.record("s2", "c", 0, 500, () => "c");
+  assert.ok(c);
+  assert.equal([keys.streams, keys.size, keys.get("s2", "c") === c, keys.get("s1", "b")], [1, 1, true, undefined]);
+});
+
 test("a key with no window for longer than idleMs is evicted", () => {
   const keys = new HeavyKeys<null>({ capacity: 10, width: 256, depth: 4, halfLifeMs: H, idleMs: 8 * W });
   const seen = (id: string, time: number) => (keys.record("s", id, time, 1, () => null)!.last = time);

@@ -241,16 +241,19 @@ export interface Tracked<V> {
 }
 
 /**
- * One stream's tracked keys, and the sketch's hash states after `${stream}\u0000`: FNV-1a runs
- * byte by byte, so continuing them over a key hashes `${stream}\u0000${key}` without building it.
+ * The sketch's hash state after the bytes of `${stream}\u0000` under `basis`: FNV-1a runs byte by
+ * byte, so continuing it over a key hashes `${stream}\u0000${key}` without building that string.
  */
+const streamHash = (stream: string, basis?: number) => fnv1a("\u0000", fnv1a(stream, basis));
+
+/** One stream's tracked keys (it exists while it has some), with its two stream hash states. */
 class StreamKeys<V> {
   readonly keys = new Map<string, Tracked<V>>();
   readonly h1: number;
   readonly h2: number;
   constructor(stream: string) {
-    this.h1 = fnv1a(`${stream}\u0000`);
-    this.h2 = fnv1a(`${stream}\u0000`, SECOND_BASIS);
+    this.h1 = streamHash(stream);
+    this.h2 = streamHash(stream, SECOND_BASIS);
   }
 }
 
@@ -298,6 +301,11 @@ export class HeavyKeys<V> {
     return this.#size;
   }
 
+  /** Streams with tracked keys (no more are held: a stream goes with its last tracked key). */
+  get streams(): number {
+    return this.#streams.size;
+  }
+
   get(stream: string, key: string): Tracked<V> | undefined {
     return this.#streams.get(stream)?.keys.get(key);
   }
@@ -308,7 +316,7 @@ export class HeavyKeys<V> {
   }
 
   /**
-   * Records one window of `id` with `events` at `time` (ms) and returns the key's entry if it
+   * Records one window of `key` in `stream` with `events` at `time` (ms) and returns the key's entry if it
    * has full state: already, or admitted now because the heap has room, or its activity beats
    * the lightest tracked key's (which is evicted), or this one window is a burst: at least
    * BURST_MARGIN times the lightest key's typical window (`rate`). Without the burst rule a
@@ -325,8 +333,11 @@ export class HeavyKeys<V> {
     this.#advance(time);
     const factor = this.sketch.rebase(time);
     if (factor !== 1) for (const e of this.#heap) (e.weight *= factor), (e.heapWeight *= factor);
-    const group = this.#group(stream);
-    this.sketch.addHashed(fnv1a(key, group.h1), fnv1a(key, group.h2) | 1, time, events);
+    // A stream with tracked keys keeps its hash states; one with none (sketch-only keys) has them worked out.
+    const group = this.#streams.get(stream);
+    const h1 = fnv1a(key, group?.h1 ?? streamHash(stream));
+    const h2 = fnv1a(key, group?.h2 ?? streamHash(stream, SECOND_BASIS)) | 1;
+    this.sketch.addHashed(h1, h2, time, events);
     const weight = this.sketch.weight;
     const rate = this.sketch.rate();
     if (known && known.slot >= 0) {
@@ -343,14 +354,8 @@ export class HeavyKeys<V> {
       evicted = lightest.value;
     }
     const admitted: Tracked<V> = { stream, key, value: start(this.sketch.before(), evicted), last: time, weight, heapWeight: weight, rate, slot: -1 };
-    this.#insert(admitted, group);
+    this.#insert(admitted);
     return admitted;
-  }
-
-  #group(stream: string): StreamKeys<V> {
-    let group = this.#streams.get(stream);
-    if (group === undefined) this.#streams.set(stream, (group = new StreamKeys(stream)));
-    return group;
   }
 
   /** The heap's root once its weight is current: the tracked key with the least activity. */
@@ -372,16 +377,16 @@ export class HeavyKeys<V> {
       this.#remove(lightest);
       this.#release(lightest.value);
     }
-    const group = this.#group(stream);
-    this.#insert({ stream, key, value, last, weight, heapWeight: weight, rate, slot: -1 }, group);
+    this.#insert({ stream, key, value, last, weight, heapWeight: weight, rate, slot: -1 });
     this.#now = Math.max(this.#now, last);
     return true;
   }
 
-  /** Drops every key with no window for longer than `idleMs` before `now` (and streams left without keys). Returns how many. */
+  /** Drops every key with no window for longer than `idleMs` before `now`. Returns how many. */
   evictIdle(now: number): number {
     let evicted = 0;
-    for (const [stream, group] of this.#streams) {
+    // (Removing entries, and emptied streams, from maps being iterated is safe in JavaScript.)
+    for (const group of this.#streams.values()) {
       for (const e of group.keys.values()) {
         if (now - e.last > this.idleMs) {
           this.#remove(e);
@@ -389,7 +394,6 @@ export class HeavyKeys<V> {
           evicted++;
         }
       }
-      if (group.keys.size === 0) this.#streams.delete(stream);
     }
     this.evictedIdle += evicted;
     return evicted;
@@ -404,7 +408,9 @@ export class HeavyKeys<V> {
     this.evictIdle(time);
   }
 
-  #insert(e: Tracked<V>, group: StreamKeys<V>): void {
+  #insert(e: Tracked<V>): void {
+    let group = this.#streams.get(e.stream);
+    if (group === undefined) this.#streams.set(e.stream, (group = new StreamKeys(e.stream)));
     group.keys.set(e.key, e);
     this.#size++;
     e.slot = this.#heap.length;
@@ -413,8 +419,9 @@ export class HeavyKeys<V> {
   }
 
   #remove(e: Tracked<V>): void {
-    // An emptied stream's entry stays for its sketch-only keys' hashing; the idle sweep drops it.
-    this.#streams.get(e.stream)!.keys.delete(e.key);
+    const group = this.#streams.get(e.stream)!;
+    group.keys.delete(e.key);
+    if (group.keys.size === 0) this.#streams.delete(e.stream); // so streams held are bounded by the keys tracked
     this.#size--;
     const last = this.#heap.pop()!;
     if (last !== e) {

@@ -83,6 +83,8 @@ test("encodeWithList: the same bytes as encodeValue with the list last, at every
     assert.equal(concatBytes(parts), fresh.encodeValue({ ...head, records: items }), `${n} items`);
   }
   assert.ok(fresh.bufferBytes <= MAX_RETAINED_BUFFER, "the 3 MiB item's buffer is kept or let go within the bound");
+  const small = fresh.encodeWithList(head, "records", [{ seq: 1 }, { seq: 2 }]);
+  assert.ok(small.every((p) => p.buffer.byteLength < 1024), "a short list's chunk is sized to it, not a whole MiB");
   assert.throws(() => fresh.encodeWithList({ records: 1 }, "records", []), /last field/);
 });
 

@@ -11,7 +11,7 @@ import { concatParts, markLargeBinaries, spliceBinaries } from "./large_binaries
 
 /** The Encoder's buffer is let go once it has grown beyond this (bytes). */
 export const MAX_RETAINED_BUFFER = 4 << 20;
-/** encodeWithList gathers its items' bytes in chunks of this size. */
+/** encodeWithList gathers its items' bytes in chunks of at most this size. */
 const LIST_CHUNK = 1 << 20;
 const encoderOptions = { ignoreUndefined: true };
 
@@ -77,8 +77,8 @@ export class MessageCodec {
 
   /**
    * encodeValue({ ...head, [key]: items }) — the list last — as parts to be written one after
-   * the other: the items are encoded one at a time and gathered in 1 MiB chunks, so the
-   * Encoder's buffer holds one item, never the whole value. (A persist flush of ~20 MB encoded
+   * the other: the items are encoded one at a time and gathered in chunks of at most 1 MiB (or
+   * one larger item), so the Encoder's buffer holds one item, never the whole value. (A persist flush of ~20 MB encoded
    * whole grew a fresh Encoder's buffer from 2 KB, and had it let go, every second.)
    */
   encodeWithList(head: Record<string, unknown>, key: string, items: readonly unknown[]): Uint8Array[] {
@@ -87,11 +87,13 @@ export class MessageCodec {
     const parts = [prefix.subarray(0, prefix.length - 1), arrayHeader(items.length)];
     let chunk = new Uint8Array(0);
     let used = 0;
-    for (const item of items) {
-      const bytes = this.#encodeShared(item);
+    for (let i = 0; i < items.length; i++) {
+      const bytes = this.#encodeShared(items[i]);
       if (used + bytes.length > chunk.length) {
         if (used > 0) parts.push(chunk.subarray(0, used));
-        chunk = new Uint8Array(Math.max(LIST_CHUNK, bytes.length));
+        // Sized for the items left as if each were this one's size, within a chunk: a list of a
+        // few small records (a trends or dead-letter object) does not take a whole MiB.
+        chunk = new Uint8Array(Math.max(bytes.length, Math.min(LIST_CHUNK, bytes.length * (items.length - i))));
         used = 0;
       }
       chunk.set(bytes, used);

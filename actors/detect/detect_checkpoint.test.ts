@@ -42,7 +42,18 @@ test("a format 2 checkpoint restores and the actor goes on exactly as the run th
   const signalled = ctx.published.map((p) => p.body as TrendSignal).map((b) => [b.key, b.windowStart, b.score, b.detector]);
   assert.equal(signalled, SIGNALS_BETWEEN);
   const after = await restoreFrom(codec.decodeValue(bytesOf(AFTER)));
-  assert.equal(view(state), view(after.state), "the same states as the older run's later checkpoint");
+  const states = (v: unknown[][]) => v.map(([id, value, last]) => [id, value, last]);
+  assert.equal(states(view(state)), states(view(after.state)), "the same states as the older run's later checkpoint");
+  // Activity: the older run kept tracked keys in its 16-wide sketch, where other keys' windows
+  // added to theirs; they are counted exactly now, so no higher, and each at least its own windows.
+  const older = view(after.state);
+  let same = 0;
+  for (const [i, [id, , , weight, rate]] of view(state).entries()) {
+    const [, , , oldWeight, oldRate] = older[i]!;
+    assert.ok(weight <= oldWeight * (1 + 1e-12), `${id}: ${weight} ≤ ${oldWeight}`);
+    if (weight === oldWeight && rate === oldRate) same++;
+  }
+  assert.is(same, 5, "keys that shared no cells with a busier one: the same activity as before");
 });
 
 test("a checkpoint from before the forecast chain (shorter long blocks) restores with a fresh forecast and every other number intact", async () => {

@@ -88,6 +88,41 @@ test("the top k hold the true heavy hitters of a Zipf stream", () => {
   assert.equal(missing, [], "the 50 heaviest keys all have full state");
 });
 
+test("tracked keys are counted in their entries, exactly; a key losing its state raises its activity into the sketch", () => {
+  const keys = new HeavyKeys<null>({ capacity: 2, width: 1024, depth: 4, halfLifeMs: H, idleMs: 5 * W });
+  const exact = new Exact();
+  const seen = (id: string, time: number, events: number) => {
+    keys.record("s", id, time, events, () => null)!.last = time;
+    exact.add(`s\u0000${id}`, time, events);
+  };
+  seen("a", 0, 3);
+  for (let w = 1; w <= 10; w++) seen("a", w * W, 5 + w);
+  const now = 10 * W;
+  assert.equal(keys.sketch.estimate("s\u0000a", now), keys.sketch.activityAt(3, 1, now), "the sketch holds only the window that admitted it");
+  const tracked = keys.activity("s", "a", now);
+  assert.ok(Math.abs(tracked.events - exact.at("s\u0000a", now).events) < 1e-9 && Math.abs(tracked.windows - exact.at("s\u0000a", now).windows) < 1e-9);
+  for (let w = 11; w <= 16; w++) seen("b", w * W, 1); // a idles past idleMs: evicted
+  assert.is(keys.get("s", "a"), undefined);
+  const after = keys.sketch.estimate("s\u0000a", 16 * W);
+  const truth = exact.at("s\u0000a", 16 * W);
+  assert.ok(after.events >= truth.events - 1e-9 && after.events - truth.events < 1e-9, `${after.events} vs ${truth.events}`);
+  assert.ok(after.windows >= truth.windows - 1e-9 && after.windows - truth.windows < 1e-9);
+});
+
+test("with keys admitted and pushed out all along, no key's activity is ever below the truth", () => {
+  const keys = new HeavyKeys<null>({ capacity: 50, width: 512, depth: 4, halfLifeMs: H, idleMs: 20 * W });
+  const exact = new Exact();
+  const now = feedZipf({ add: (id, time, events) => keys.record("s", id, time, events, () => null) }, exact, 5000, 5);
+  assert.ok(keys.evictedByRank > 100, `churn: ${keys.evictedByRank} pushed out`);
+  let below = 0;
+  for (const id of exact.events.keys()) {
+    const got = keys.activity("s", id, now);
+    const truth = exact.at(id, now);
+    if (got.events < truth.events * (1 - 1e-9) || got.windows < truth.windows * (1 - 1e-9)) below++;
+  }
+  assert.is(below, 0);
+});
+
 test("admission: a key gets state while it is among the k most active; the lightest is pushed out and its state dropped", () => {
   // Half-life half a window: activity ≈ the last window or two.
   const keys = new HeavyKeys<string>({ capacity: 2, width: 1024, depth: 4, halfLifeMs: W / 2, idleMs: 1e12 });
@@ -140,7 +175,7 @@ test("the same key in two streams is two keys, each hashed as stream U+0000 key"
   assert.is(keys.get("s2", "k")!.value, "second");
   assert.is(keys.get("s1\u0000k", ""), undefined);
   assert.is(keys.size, 2);
-  assert.is(keys.sketch.estimate("s1\u0000k", 0).events, 5);
+  assert.is(keys.sketch.estimate("s1\u0000k", 0).events, 5, "admitted by its first window, which the sketch counts");
   assert.is(keys.sketch.estimate("s2\u0000k", 0).events, 7);
 });
 
@@ -194,7 +229,7 @@ test("rebasing far in the future keeps estimates and the heap order", () => {
   keys.record("s", "b", later - 2 * H, 20, () => null);
   assert.is(keys.get("s", "old"), undefined, "old's activity has decayed to nothing");
   keys.record("s", "a", later, 1, () => null);
-  const est = keys.sketch.estimate("s\u0000a", later);
+  const est = keys.activity("s", "a", later);
   assert.ok(Math.abs(est.events - 11) < 1e-9, `40/4 + 1 = ${est.events}`);
   assert.is(keys.record("s", "c", later, 5, () => null), undefined, "5 does not beat b's decayed 20/4");
   assert.is(keys.record("s", "d", later, 6, () => null), keys.get("s", "d"), "6 does");

@@ -22,6 +22,12 @@
  * only lowers errors). `Activity` carries that bound, so a caller can tell a credible history
  * from one that collisions made up.
  *
+ * A key with full state is counted in its entry, exactly, not in the sketch (as in the
+ * Augmented Sketch, Roy et al., SIGMOD 2016): its window costs no hashing and no sketch cells
+ * (4 cache misses at 100 000 keys), only the totals. When it loses its state its activity is
+ * raised into its cells (conservatively, never lowering one), so its estimate stays at or
+ * above the truth as before; the error bound keeps counting all the mass.
+ *
  * Keys are hashed with FNV-1a 32 (schemas/partition.ts) under two bases, giving the rows'
  * columns by double hashing (h1 + i·h2). Pure TypeScript, typed arrays, no dependencies.
  */
@@ -92,9 +98,9 @@ export class DecayedCountMin {
   }
 
   /**
-   * Adds one window of `id` with `events` (≥ 0) at `time` (ms). Then `weight` is the key's
-   * decayed events after the window, in the sketch's scaled units (comparable between keys, see
-   * `rebase`), and `before()` its activity just before the window. (Fields, not a result
+   * Adds one window of `id` with `events` (≥ 0) at `time` (ms). Then `weight` and `windows` are
+   * the key's decayed events and windows after the window, in the sketch's scaled units
+   * (comparable between keys, see `rebase`), and `before()` its activity just before the window. (Fields, not a result
    * object: this runs for every window.)
    */
   add(id: string, time: number, events: number): void {
@@ -124,12 +130,43 @@ export class DecayedCountMin {
     this.#totalEvents += events * scale;
     this.#totalWindows += scale;
     this.weight = eventsAfter;
+    this.windows = windowsAfter;
     this.#before[0] = eventsMin;
     this.#before[1] = windowsMin;
   }
 
-  /** Decayed events of the last `add`'s key after it, in scaled units. */
+  /**
+   * Counts a window of a key kept outside the sketch (a tracked key) in the totals only, so the
+   * error bound still covers its mass; returns the scale at `time`, to scale its own counts by.
+   */
+  count(time: number, events: number): number {
+    const scale = this.#scaleAt(time);
+    this.#totalEvents += events * scale;
+    this.#totalWindows += scale;
+    return scale;
+  }
+
+  /**
+   * Raises the cells of the key with hashes h1, h2 (as `addHashed` takes them) to at least its
+   * scaled `events` and `windows`, counted outside the sketch: its estimate is then no lower.
+   */
+  raise(h1: number, h2: number, events: number, windows: number): void {
+    this.#locate(h1, h2);
+    const counters = this.#counters;
+    for (const c of this.#cells) {
+      if (counters[c]! < events) counters[c] = events;
+      if (counters[c + 1]! < windows) counters[c + 1] = windows;
+    }
+  }
+
+  /** The activity of a key counted outside the sketch (scaled `events`, `windows`) at `time`. */
+  activityAt(events: number, windows: number, time: number): Activity {
+    return this.#activity(events, windows, this.#origin === undefined ? 1 : 2 ** ((time - this.#origin) / this.halfLifeMs));
+  }
+
+  /** Decayed events, and decayed windows, of the last `add`'s key after it, in scaled units. */
   weight = 0;
+  windows = 0;
   /** The last `add`'s key's scaled events and windows before it. */
   readonly #before = new Float64Array(2);
 
@@ -140,7 +177,7 @@ export class DecayedCountMin {
 
   /** The last `add`'s key's typical window: decayed events / decayed windows, this window included. */
   rate(): number {
-    return this.weight / (this.#before[1]! + this.#scale);
+    return this.weight / this.windows;
   }
 
   /** The activity of `id` at `time`, without changing anything. */
@@ -222,22 +259,33 @@ export class DecayedCountMin {
 export const BURST_MARGIN = 2;
 
 /**
- * A key with full state. `weight` is its decayed events (scaled); the heap is ordered by
+ * A key with full state, counted here, not in the sketch. `weight` is its decayed events and
+ * `windows` its decayed windows (both scaled as the sketch's values); the heap is ordered by
  * `heapWeight`, the weight when it was last placed: weights only grow, so a stale heapWeight is
  * a lower bound and the heap is put right lazily, only at its root, when a key must be
  * challenged (an update is O(1), not a sift through a 100 000-key heap). `slot` is its place.
  */
-export interface Tracked<V> {
-  readonly stream: string;
-  readonly key: string;
-  value: V;
+export class Tracked<V> {
   /** Time (ms) of its last window; the caller keeps it current. Idle eviction reads it. */
   last: number;
-  weight: number;
   heapWeight: number;
-  /** Its typical window: decayed events / decayed windows it appeared in, at its last window. */
-  rate: number;
-  slot: number;
+  slot = -1;
+  constructor(
+    readonly stream: string,
+    readonly key: string,
+    public value: V,
+    time: number,
+    public weight: number,
+    public windows: number,
+  ) {
+    this.last = time;
+    this.heapWeight = weight;
+  }
+
+  /** Its typical window: decayed events / decayed windows it appeared in. */
+  get rate(): number {
+    return this.windows > 0 ? this.weight / this.windows : 0;
+  }
 }
 
 /**
@@ -332,19 +380,15 @@ export class HeavyKeys<V> {
   ): Tracked<V> | undefined {
     this.#advance(time);
     const factor = this.sketch.rebase(time);
-    if (factor !== 1) for (const e of this.#heap) (e.weight *= factor), (e.heapWeight *= factor);
-    // A stream with tracked keys keeps its hash states; one with none (sketch-only keys) has them worked out.
-    const group = this.#streams.get(stream);
-    const h1 = fnv1a(key, group?.h1 ?? streamHash(stream));
-    const h2 = fnv1a(key, group?.h2 ?? streamHash(stream, SECOND_BASIS)) | 1;
-    this.sketch.addHashed(h1, h2, time, events);
-    const weight = this.sketch.weight;
-    const rate = this.sketch.rate();
+    if (factor !== 1) for (const e of this.#heap) (e.weight *= factor), (e.heapWeight *= factor), (e.windows *= factor);
     if (known && known.slot >= 0) {
-      known.rate = rate;
-      if (weight > known.weight) known.weight = weight;
+      const scale = this.sketch.count(time, events);
+      known.weight += events * scale;
+      known.windows += scale;
       return known;
     }
+    this.sketch.addHashed(this.#hash1(stream, key), this.#hash2(stream, key), time, events);
+    const weight = this.sketch.weight;
     let evicted: V | undefined;
     if (this.#heap.length >= this.capacity) {
       const lightest = this.#lightest();
@@ -353,9 +397,24 @@ export class HeavyKeys<V> {
       this.evictedByRank++;
       evicted = lightest.value;
     }
-    const admitted: Tracked<V> = { stream, key, value: start(this.sketch.before(), evicted), last: time, weight, heapWeight: weight, rate, slot: -1 };
+    const admitted = new Tracked(stream, key, start(this.sketch.before(), evicted), time, weight, this.sketch.windows);
     this.#insert(admitted);
     return admitted;
+  }
+
+  /** The activity of `key` in `stream` at `time`: its own counts if it is tracked, else the sketch's estimate. */
+  activity(stream: string, key: string, time: number): Activity {
+    const e = this.get(stream, key);
+    return e ? this.sketch.activityAt(e.weight, e.windows, time) : this.sketch.estimate(`${stream}\u0000${key}`, time);
+  }
+
+  // A stream with tracked keys keeps its hash states; one with none (sketch-only keys) has them worked out.
+  #hash1(stream: string, key: string): number {
+    return fnv1a(key, this.#streams.get(stream)?.h1 ?? streamHash(stream));
+  }
+
+  #hash2(stream: string, key: string): number {
+    return fnv1a(key, this.#streams.get(stream)?.h2 ?? streamHash(stream, SECOND_BASIS)) | 1;
   }
 
   /** The heap's root once its weight is current: the tracked key with the least activity. */
@@ -368,7 +427,10 @@ export class HeavyKeys<V> {
     return heap[0]!;
   }
 
-  /** Re-admits a key from a checkpoint (ahead of any `record`); beyond capacity the lighter keys lose. Whether it was. */
+  /**
+   * Re-admits a key from a checkpoint (ahead of any `record`) with its scaled weight and typical
+   * window; beyond capacity the lighter keys lose. Whether it was.
+   */
   restore(stream: string, key: string, value: V, last: number, weight: number, rate: number): boolean {
     if (this.get(stream, key)) return false;
     if (this.#heap.length >= this.capacity) {
@@ -377,7 +439,7 @@ export class HeavyKeys<V> {
       this.#remove(lightest);
       this.#release(lightest.value);
     }
-    this.#insert({ stream, key, value, last, weight, heapWeight: weight, rate, slot: -1 });
+    this.#insert(new Tracked(stream, key, value, last, weight, rate > 0 ? weight / rate : 0));
     this.#now = Math.max(this.#now, last);
     return true;
   }
@@ -418,8 +480,10 @@ export class HeavyKeys<V> {
     this.#up(e.slot);
   }
 
+  /** Drops `e`, its activity raised into the sketch (where it goes on being counted). */
   #remove(e: Tracked<V>): void {
     const group = this.#streams.get(e.stream)!;
+    this.sketch.raise(fnv1a(e.key, group.h1), fnv1a(e.key, group.h2) | 1, e.weight, e.windows);
     group.keys.delete(e.key);
     if (group.keys.size === 0) this.#streams.delete(e.stream); // so streams held are bounded by the keys tracked
     this.#size--;

@@ -133,7 +133,9 @@ export function observe(state: KeyState, value: number, config: DetectorConfig, 
 
 /**
  * observe() up to the scoring: what it found, not yet an Observation (for callers that act only
- * on anomalous windows: `toObservation` makes the same Observation observe() would have).
+ * on anomalous windows: `toObservation` makes the same Observation observe() would have). What
+ * it returns is reused by the next scoring (a window makes no garbage): read it, or make it an
+ * Observation, before scoring another window.
  */
 export function scoreObservation(state: KeyState, value: number, config: DetectorConfig, gap = 0, ts?: number, model?: ForecastModel): Scored {
   if (!Number.isFinite(value)) throw new DetectorInputError("value", `must be a finite number, got ${value}`);
@@ -157,7 +159,7 @@ export function toObservation(scored: Scored, config: DetectorConfig): Observati
  * rest damped to DAMPED, so one event alarms once. Before that, the statistical tests decide
  * (with their warm-up and adaptive threshold), so a young key can still signal a surge.
  */
-function judgeLong(state: KeyState, scored: Scored, vote: LongVote, config: DetectorConfig): Scored {
+function judgeLong(state: KeyState, scored: Scored, vote: LongVote & { damped: boolean }, config: DetectorConfig): Scored {
   const long = state.long;
   if (long.n <= LEARN) return scored;
   let s = vote.surprise;
@@ -165,12 +167,11 @@ function judgeLong(state: KeyState, scored: Scored, vote: LongVote, config: Dete
   const damped = extreme && long.extreme === 1;
   if (damped) s = Math.min(s, DAMPED);
   long.extreme = extreme ? 1 : 0;
-  // In place: `scored` and `vote` are this window's own (a spread here cost ~15 % of observe()).
+  // In place: `scored` and `vote` are this window's own (scratch objects, see scoreWindow).
   const expected = Number.isNaN(vote.expected) ? scored.expected : vote.expected;
   const delta = Math.abs(scored.observed - expected);
   const belowMinDelta = scored.counts && delta < config.minDelta;
-  const judged = vote as LongVote & { damped: boolean };
-  judged.damped = damped;
+  vote.damped = damped;
   scored.expected = expected;
   scored.spread = vote.spread;
   scored.surprise = s;
@@ -180,7 +181,7 @@ function judgeLong(state: KeyState, scored: Scored, vote: LongVote, config: Dete
   scored.delta = delta;
   scored.statistic = vote.z;
   scored.belowMinDelta = belowMinDelta;
-  scored.long = judged;
+  scored.long = vote;
   return scored;
 }
 
@@ -213,7 +214,8 @@ class WindowObservation implements Observation {
     this.direction = scored.direction;
     this.detector = scored.detector;
     this.p = Math.pow(10, -scored.surprise);
-    this.#scored = scored;
+    // Its own copy, for the wording: `scored` is the detector's scratch, reused by the next window.
+    this.#scored = { ...scored, long: scored.long && { ...scored.long } };
     this.#config = config;
   }
 
@@ -237,7 +239,37 @@ function foldGap(state: KeyState, gap: number, config: DetectorConfig): void {
   if (gap > exact) decayThroughSilence(state, gap - exact, ewRate(config.halfLifeWindows));
 }
 
-/** Scores one window against the baseline, then learns it. Mutates `state`. */
+/**
+ * scoreWindow's result, filled in afresh each call (an object a window was a fifth of the
+ * detector's garbage): valid until the next call; judgeLong completes it in place.
+ */
+const scratch: Scored = {
+  observed: 0, expected: 0, spread: 0, surprise: 0, thresholdSurprise: 0, anomalous: false,
+  direction: "up", detector: "warmup", delta: 0, statistic: 0, seen: 0, counts: false, belowMinDelta: false, long: undefined,
+};
+
+function setScored(
+  observed: number, expected: number, spread: number, surprise: number, thresholdSurprise: number, anomalous: boolean,
+  direction: "up" | "down", detector: DetectorName, delta: number, statistic: number, seen: number, counts: boolean, belowMinDelta: boolean,
+): Scored {
+  scratch.observed = observed;
+  scratch.expected = expected;
+  scratch.spread = spread;
+  scratch.surprise = surprise;
+  scratch.thresholdSurprise = thresholdSurprise;
+  scratch.anomalous = anomalous;
+  scratch.direction = direction;
+  scratch.detector = detector;
+  scratch.delta = delta;
+  scratch.statistic = statistic;
+  scratch.seen = seen;
+  scratch.counts = counts;
+  scratch.belowMinDelta = belowMinDelta;
+  scratch.long = undefined;
+  return scratch;
+}
+
+/** Scores one window against the baseline, then learns it. Mutates `state`. The result is reused by the next call. */
 export function scoreWindow(state: KeyState, x: number, config: DetectorConfig): Scored {
   if (state.counts === 1 && !(x >= 0 && Number.isInteger(x))) state.counts = 0;
   const counts = state.counts === 1;
@@ -245,10 +277,7 @@ export function scoreWindow(state: KeyState, x: number, config: DetectorConfig):
   const thresholdSurprise = adaptiveThreshold(state, config);
   if (seen === 0) {
     startBaseline(state, x);
-    return {
-      observed: x, expected: x, spread: 0, surprise: 0, thresholdSurprise, anomalous: false,
-      direction: "up", detector: "warmup", delta: 0, statistic: 0, seen, counts, belowMinDelta: false,
-    };
+    return setScored(x, x, 0, 0, thresholdSurprise, false, "up", "warmup", 0, 0, seen, counts, false);
   }
   const rate = ewRate(config.halfLifeWindows);
   const nEff = effectiveWindows(state, rate);
@@ -256,6 +285,7 @@ export function scoreWindow(state: KeyState, x: number, config: DetectorConfig):
   const warm = seen >= config.warmupWindows;
 
   const point = counts ? countTest(state, x, rate) : valueTest(state, x, rate);
+  const pointSpread = point.spread;
   let statistic = point.statistic;
 
   // Change-point statistics; they only start once the baseline is past warm-up.
@@ -291,7 +321,7 @@ export function scoreWindow(state: KeyState, x: number, config: DetectorConfig):
   // surprise of every window that began with no shift suspected (isolated spikes count).
   const ordinary = !anomalous && Math.min(logUp, logDown) > LOG_SUSPECT;
   if (warm && wasQuiet) trackNoise(state, Math.min(surprise(Math.min(0, point.logP + Math.LN2)), thresholdSurprise));
-  learnWindow(state, x, rate, point.spread, ordinary, warm);
+  learnWindow(state, x, rate, pointSpread, ordinary, warm);
   // Recovery: once the fast tracker is back across the level, a shift's evidence is spent.
   if (state.fast <= state.level) state.cusumUp = 0;
   if (state.fast >= state.level) state.cusumDown = 0;
@@ -308,10 +338,7 @@ export function scoreWindow(state: KeyState, x: number, config: DetectorConfig):
   if (Math.abs(state.run) >= config.adaptWindows) {
     reanchor(state, rate, Math.max(config.warmupWindows, config.adaptWindows));
   }
-  return {
-    observed: x, expected, spread: point.spread, surprise: s, thresholdSurprise, anomalous, direction, detector,
-    delta: shift, statistic, seen, counts, belowMinDelta,
-  };
+  return setScored(x, expected, pointSpread, s, thresholdSurprise, anomalous, direction, detector, shift, statistic, seen, counts, belowMinDelta);
 }
 
 /** The key's threshold in surprise units: the configured one, raised while its noise gauge runs hot. */

@@ -3,7 +3,8 @@
  * baseline, plus the near-normal deviate of that value that the CUSUM accumulates.
  *
  * Counts get an over-dispersion aware Poisson tail; real values a Student-t whose tail weight
- * and skew come from the key's own running moments. Both read the state and never change it.
+ * and skew come from the key's own running moments. Both read the state and never change it;
+ * the result they return is reused by the next call.
  */
 
 import { dispersion, rateFloor, spreadWindows } from "./baseline.ts";
@@ -23,6 +24,17 @@ export interface PointTest {
   statistic: number;
 }
 
+/** The tests' result, filled in afresh by each call (one window at a time): valid until the next. */
+const point: PointTest = { spread: 0, logP: 0, deviate: 0, statistic: 0 };
+
+function setPoint(spread: number, logP: number, deviate: number, statistic: number): PointTest {
+  point.spread = spread;
+  point.logP = logP;
+  point.deviate = deviate;
+  point.statistic = statistic;
+  return point;
+}
+
 /**
  * Counts: Poisson tail of x around λ = level, quasi-Poisson style for over-dispersion: with
  * φ = variance/mean (at least 1 + the level's own relative uncertainty) both x and λ are scaled
@@ -32,12 +44,8 @@ export function countTest(state: KeyState, x: number, rate: number): PointTest {
   const phi = dispersion(state, rate);
   const lambda = Math.max(state.level, rateFloor(state, rate));
   const deviate = poissonDeviate(x / phi, lambda / phi);
-  return {
-    spread: Math.sqrt(phi * lambda),
-    logP: x >= lambda ? logPoissonUpper(x / phi, lambda / phi) : logPoissonLower(x / phi, lambda / phi),
-    deviate,
-    statistic: deviate,
-  };
+  const logP = x >= lambda ? logPoissonUpper(x / phi, lambda / phi) : logPoissonLower(x / phi, lambda / phi);
+  return setPoint(Math.sqrt(phi * lambda), logP, deviate, deviate);
 }
 
 /** Windows' worth of belief in a symmetric key that its own one-sided moments must outweigh. */
@@ -80,5 +88,5 @@ export function valueTest(state: KeyState, x: number, rate: number): PointTest {
   const nu = Math.min(tail, df);
   // A heavy tail is a t scaled to the key's variance; estimation noise is a plain t.
   const t = tail < df ? z * Math.sqrt(tail / (tail - 2)) : z;
-  return { spread, logP: logStudentUpper(Math.abs(t), nu), deviate: studentToNormal(t, nu), statistic: z };
+  return setPoint(spread, logStudentUpper(Math.abs(t), nu), studentToNormal(t, nu), z);
 }

@@ -156,12 +156,15 @@ export interface LongVote {
   usualSpread: number;
 }
 
+/** A chain's usual short mean of raw scores, and its spread. */
+const chainUsual = (chain: Chain) => Math.max(chain.mean, MEAN_FLOOR);
+const chainSpread = (chain: Chain) => Math.sqrt(Math.max(chain.variance, VARIANCE_FLOOR));
+
 /** −log10 of the two-sided-by-reflection normal tail of m (Numenta's tailProbability). */
-function chainSurprise(chain: Chain, m: number): { surprise: number; usual: number; spread: number } {
-  const usual = Math.max(chain.mean, MEAN_FLOOR);
-  const spread = Math.sqrt(Math.max(chain.variance, VARIANCE_FLOOR));
+function chainSurprise(chain: Chain, m: number): number {
+  const usual = chainUsual(chain);
   const reflected = m < usual ? 2 * usual - m : m;
-  return { surprise: -logNormalUpper((reflected - usual) / spread) / Math.LN10, usual, spread };
+  return -logNormalUpper((reflected - usual) / chainSpread(chain)) / Math.LN10;
 }
 
 /** Puts raw into the ring; returns the new short mean. */
@@ -194,12 +197,35 @@ const forecastRow = new Float64Array(FORECAST_LAGS);
 const standardise = (x: number, mean: number, spread: number) => Math.max(-FORECAST_CLIP, Math.min(FORECAST_CLIP, (x - mean) / spread));
 
 /**
+ * voteLong's result, filled in afresh each call (most windows make no signal, and an object a
+ * window was a third of the detector's garbage): valid until the next call. `damped` is for
+ * the detector to fill in (detector.ts judgeLong).
+ */
+const vote: LongVote & { damped: boolean } = {
+  surprise: 0, detector: "moving-z", expected: 0, spread: 0, z: 0, recent: 0, usual: 0, usualSpread: 0, damped: false,
+};
+
+function setVote(
+  surprise: number, detector: LongDetector, expected: number, spread: number, z: number, recent: number, usual: number, usualSpread: number,
+): void {
+  vote.surprise = surprise;
+  vote.detector = detector;
+  vote.expected = expected;
+  vote.spread = spread;
+  vote.z = z;
+  vote.recent = recent;
+  vote.usual = usual;
+  vote.usualSpread = usualSpread;
+  vote.damped = false;
+}
+
+/**
  * Scores value x at time ts (epoch ms; undefined for a window with no time, e.g. a gap, which
  * skips the seasonal profile), then learns it. `pointSurprise` is the statistical point test's
  * surprise for the same window (gates out-of-range); `model` is the stream's forecaster, if it
- * has one (it learns the window too). Mutates `s`.
+ * has one (it learns the window too). Mutates `s`. The vote returned is reused by the next call.
  */
-export function voteLong(s: LongState, x: number, ts: number | undefined, pointSurprise = Infinity, model?: ForecastModel): LongVote {
+export function voteLong(s: LongState, x: number, ts: number | undefined, pointSurprise = Infinity, model?: ForecastModel): LongVote & { damped: boolean } {
   const n = s.n;
   // Moving z-score (before learning x).
   const zSpread = Math.sqrt(Math.max(s.zVariance, 1e-24));
@@ -251,29 +277,16 @@ export function voteLong(s: LongState, x: number, ts: number | undefined, pointS
   const forecasts = s.forecastError.count; // this window's included
   const mForecast = Number.isNaN(fExpected) ? 0 : pushRaw(s.forecast, rawScore(fz), forecasts - 1);
 
-  let vote: LongVote = {
-    surprise: 0, detector: "moving-z", expected: zExpected, spread: zSpread, z, recent: mLevel, usual: 0, usualSpread: 0,
-  };
+  setVote(0, "moving-z", zExpected, zSpread, z, mLevel, 0, 0);
   if (n >= LEARN) {
-    const level = chainSurprise(s.level, mLevel);
-    vote.surprise = level.surprise;
-    vote.usual = level.usual;
-    vote.usualSpread = level.spread;
+    vote.surprise = chainSurprise(s.level, mLevel);
+    vote.usual = chainUsual(s.level);
+    vote.usualSpread = chainSpread(s.level);
     // A chain without a prediction this window cannot win: its surprise is not worked out.
-    const season = Number.isNaN(sExpected) ? undefined : chainSurprise(s.seasonal, mSeason);
-    if (season !== undefined && season.surprise > vote.surprise) {
-      vote = {
-        surprise: season.surprise, detector: "seasonal", expected: sExpected, spread: sSpread, z: zs,
-        recent: mSeason, usual: season.usual, usualSpread: season.spread,
-      };
-    }
-    const forecast = Number.isNaN(fExpected) || forecasts <= LEARN ? undefined : chainSurprise(s.forecast, mForecast);
-    if (forecast !== undefined && forecast.surprise > vote.surprise) {
-      vote = {
-        surprise: forecast.surprise, detector: "forecast", expected: fExpected, spread: fSpread, z: fz,
-        recent: mForecast, usual: forecast.usual, usualSpread: forecast.spread,
-      };
-    }
+    const season = Number.isNaN(sExpected) ? 0 : chainSurprise(s.seasonal, mSeason);
+    if (season > vote.surprise) setVote(season, "seasonal", sExpected, sSpread, zs, mSeason, chainUsual(s.seasonal), chainSpread(s.seasonal));
+    const forecast = Number.isNaN(fExpected) || forecasts <= LEARN ? 0 : chainSurprise(s.forecast, mForecast);
+    if (forecast > vote.surprise) setVote(forecast, "forecast", fExpected, fSpread, fz, mForecast, chainUsual(s.forecast), chainSpread(s.forecast));
   }
   const rate = Math.max(1 / LONG, 1 / (n + 1));
   learnChain(s.level, mLevel, rate);
@@ -284,12 +297,7 @@ export function voteLong(s: LongState, x: number, ts: number | undefined, pointS
 
   const range = s.max - s.min;
   if (n >= OUT_OF_RANGE_SEEN && pointSurprise >= OUT_OF_RANGE_POINT && (x > s.max + OUT_OF_RANGE * range || x < s.min - OUT_OF_RANGE * range)) {
-    if (OUT_OF_RANGE_SURPRISE > vote.surprise) {
-      vote = {
-        surprise: OUT_OF_RANGE_SURPRISE, detector: "out-of-range", expected: x > s.max ? s.max : s.min,
-        spread: OUT_OF_RANGE * range, z, recent: 0, usual: s.min, usualSpread: s.max,
-      };
-    }
+    if (OUT_OF_RANGE_SURPRISE > vote.surprise) setVote(OUT_OF_RANGE_SURPRISE, "out-of-range", x > s.max ? s.max : s.min, OUT_OF_RANGE * range, z, 0, s.min, s.max);
   }
   if (x > s.max) s.max = x;
   if (x < s.min) s.min = x;

@@ -5,6 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { detectActor, type DetectState } from "./detect.ts";
+import { typicalWindow } from "./heavy_keys.ts";
 import { detectorConfig } from "./detector.ts";
 import { LONG_STATE_LENGTH } from "./likelihood.ts";
 import { newForecastErrorState } from "./forecast_error.ts";
@@ -26,7 +27,7 @@ async function feed(actor: ReturnType<typeof make>, state: DetectState, ctx: Fak
 /** Every key's id, state (as plain numbers), last window, weight and rate, sorted by id. */
 const view = (s: DetectState) =>
   [...s.keys.values()]
-    .map((e) => [`${e.stream}/${e.key}`, JSON.parse(JSON.stringify(e.value)), e.last, e.weight, e.rate])
+    .map((e) => [`${e.stream}/${e.key}`, JSON.parse(JSON.stringify(e.value)), e.last, e.weight, typicalWindow(e)])
     .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
 
 async function restoreFrom(snapshot: unknown) {

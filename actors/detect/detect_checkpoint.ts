@@ -6,7 +6,7 @@ import { float64Bytes, readFloat64s, readUint32s, uint32Bytes } from "../../sche
 import { LONG_STATE_LENGTH, unpackLong } from "./likelihood.ts";
 import { newKeyState, type KeyState } from "./detector.ts";
 import { BLOCK_SLOTS, SLOT_WIDTH, slotOf, STATE_FIELDS, type StateSlab, type StatisticalField } from "./state_slab.ts";
-import type { HeavyKeys, SketchSnapshot } from "./heavy_keys.ts";
+import { typicalWindow, type HeavyKeys, type SketchSnapshot } from "./heavy_keys.ts";
 import type { PackedModel } from "./stream_models.ts";
 
 /**
@@ -62,7 +62,7 @@ export function pack(keys: HeavyKeys<KeyState>, slab: StateSlab): SlabSnapshot {
     slots[k] = slotOf(e.value);
     meta[3 * k] = e.last;
     meta[3 * k + 1] = e.weight;
-    meta[3 * k + 2] = e.rate;
+    meta[3 * k + 2] = typicalWindow(e);
     k++;
   }
   return {

@@ -54,7 +54,7 @@ const TARGET_UPDATES_PER_S = 1e6;
 const TARGET_RSS_BYTES = 500e6;
 /**
  * Approximate bytes per key with detector state: its slab slot (230 float64s, state_slab.ts),
- * its handle, entry (with the key), map and heap slots (≈ 330 B of heap, measured with 100 000 keys).
+ * its handle, entry (with the key), hash-table cells and heap slot (≈ 330 B of heap, measured with 100 000 keys).
  */
 const PER_KEY_BYTES = 2200;
 

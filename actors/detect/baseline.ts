@@ -73,9 +73,17 @@ const FAST_RATE = 0.5;
 const MAX_ERROR = 1e150;
 const N_CAP = 1e15;
 
+/** The last half-life ewRate was asked for and its weight (every window asks, nearly always for the same one). */
+let lastHalfLife = NaN;
+let lastRate = NaN;
+
 /** Per-window EW weight for a half-life h: 1 − 2^(−1/h). */
 export function ewRate(halfLifeWindows: number): number {
-  return -Math.expm1(-Math.LN2 / halfLifeWindows);
+  if (halfLifeWindows !== lastHalfLife) {
+    lastRate = -Math.expm1(-Math.LN2 / halfLifeWindows);
+    lastHalfLife = halfLifeWindows;
+  }
+  return lastRate;
 }
 
 /**

@@ -16,7 +16,7 @@
  * baseline (its typical window count, Poisson spread; baseline.ts `startFromPrior`), so a quiet
  * tail key that surges is admitted by the surge and signalled at once; any other starts cold.
  * Memory ≈ maxKeys × ~2.2 KB (a 1840-byte slot of float64 state incl. the long layer's 168-number
- * profile, state_slab.ts, plus its handle, entry, map and heap slots) + 16·width·depth bytes of sketch (default width = 2·maxKeys, at least 4096, rounded up to a power of two,
+ * profile, state_slab.ts, plus its handle, entry, hash-table cells and heap slot) + 16·width·depth bytes of sketch (default width = 2·maxKeys, at least 4096, rounded up to a power of two,
  * depth 4: 16 MiB at maxKeys 100 000), whatever the number of distinct keys; see the detect
  * bench for measured RSS. The sketch is part of the checkpoint, so a restore decides admission
  * exactly as the run before it would have.

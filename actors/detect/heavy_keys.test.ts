@@ -123,6 +123,30 @@ test("with keys admitted and pushed out all along, no key's activity is ever bel
   assert.is(below, 0);
 });
 
+test("every tracked key is found and no other, through admissions, evictions and idling (its hash table)", () => {
+  // Capacity 8: a 32-cell table, so probes run long and deletions shift cells back often.
+  const keys = new HeavyKeys<number>({ capacity: 8, width: 64, depth: 2, halfLifeMs: W, idleMs: 3 * W });
+  const random = mulberry32(17);
+  const streams = ["a", "b", "c"];
+  let checks = 0;
+  for (let step = 0; step < 5000; step++) {
+    const time = Math.floor(step / 50) * W;
+    // The population moves on every 1000 steps, and the last 300 of them only 3 keys are seen: the rest idle out.
+    const quiet = step % 1000 >= 700;
+    const stream = quiet ? "a" : streams[Math.floor(random() * 3)]!;
+    const key = `k${quiet ? Math.floor(random() * 3) : Math.floor(random() ** 2 * 60) + 30 * Math.floor(step / 1000)}`;
+    const e = keys.record(stream, key, time, 1 + Math.floor(random() * 20), () => step);
+    if (e) e.last = time;
+    const tracked = [...keys.values()];
+    assert.is(tracked.length, keys.size);
+    for (const t of tracked) assert.is(keys.get(t.stream, t.key), t, `${t.stream}/${t.key} at step ${step}`);
+    const ids = new Set(tracked.map((t) => `${t.stream}/${t.key}`));
+    for (const s of streams) for (let k = 0; k < 180; k += 7) if (!ids.has(`${s}/k${k}`)) assert.is(keys.get(s, `k${k}`), undefined);
+    checks += tracked.length;
+  }
+  assert.ok(keys.evictedByRank > 500 && keys.evictedIdle > 0 && checks > 30_000, `${keys.evictedByRank} pushed out, ${keys.evictedIdle} idle`);
+});
+
 test("admission: a key gets state while it is among the k most active; the lightest is pushed out and its state dropped", () => {
   // Half-life half a window: activity ≈ the last window or two.
   const keys = new HeavyKeys<string>({ capacity: 2, width: 1024, depth: 4, halfLifeMs: W / 2, idleMs: 1e12 });

@@ -275,6 +275,9 @@ export interface Tracked<V> {
   windows: number;
   heapWeight: number;
   slot: number;
+  /** Its sketch hash h1 (as an int32: the same cells) and its index in the table's entry list (TrackedTable). */
+  hash: number;
+  id: number;
 }
 
 /**
@@ -283,7 +286,7 @@ export interface Tracked<V> {
  * number per window, promoted because the entry is old: scavenges took 20 % of receive()).
  */
 function tracked<V>(stream: string, key: string, value: V, last: number, weight: number, windows: number): Tracked<V> {
-  return { stream, key, value, last, weight, windows, heapWeight: weight, slot: -1 };
+  return { stream, key, value, last, weight, windows, heapWeight: weight, slot: -1, hash: 0, id: -1 };
 }
 
 /** A tracked key's typical window: decayed events / decayed windows it appeared in. */
@@ -295,14 +298,81 @@ export const typicalWindow = (e: Tracked<unknown>): number => (e.windows > 0 ? e
  */
 const streamHash = (stream: string, basis?: number) => fnv1a("\u0000", fnv1a(stream, basis));
 
-/** One stream's tracked keys (it exists while it has some), with its two stream hash states. */
-class StreamKeys<V> {
-  readonly keys = new Map<string, Tracked<V>>();
+/** A stream's two hash states, held while it has tracked keys. */
+class StreamHashes {
+  tracked = 0;
   readonly h1: number;
   readonly h2: number;
   constructor(stream: string) {
     this.h1 = streamHash(stream);
     this.h2 = streamHash(stream, SECOND_BASIS);
+  }
+}
+
+/**
+ * Tracked keys by their sketch hash h1 (which covers stream and key): open addressing with
+ * linear probing in one Int32Array, at most half full, each cell the hash and the entry's id + 1
+ * (0: empty); an entry is confirmed by its stream and key. A lookup costs about one cache miss
+ * for the cell and one for the entry, where a Map of 100 000 strings compared stored key
+ * strings along its bucket chain (≈ 0.08 µs more a window, measured).
+ */
+class TrackedTable<V> {
+  readonly #cells: Int32Array;
+  readonly #mask: number;
+  /** Entries by id; ids are reused. */
+  readonly #byId: (Tracked<V> | undefined)[] = [];
+  readonly #freeIds: number[] = [];
+
+  constructor(capacity: number) {
+    const size = 2 ** Math.ceil(Math.log2(2 * capacity + 2));
+    this.#cells = new Int32Array(2 * size);
+    this.#mask = size - 1;
+  }
+
+  get(h1: number, stream: string, key: string): Tracked<V> | undefined {
+    const cells = this.#cells;
+    const hash = h1 | 0;
+    for (let i = hash & this.#mask; ; i = (i + 1) & this.#mask) {
+      const id = cells[2 * i + 1]!;
+      if (id === 0) return undefined;
+      if (cells[2 * i] === hash) {
+        const e = this.#byId[id - 1]!;
+        if (e.key === key && e.stream === stream) return e;
+      }
+    }
+  }
+
+  /** Adds `e` (not in the table) under its hash `h1`. */
+  add(e: Tracked<V>, h1: number): void {
+    const hash = (e.hash = h1 | 0);
+    e.id = this.#freeIds.pop() ?? this.#byId.length;
+    this.#byId[e.id] = e;
+    const cells = this.#cells;
+    let i = hash & this.#mask;
+    while (cells[2 * i + 1] !== 0) i = (i + 1) & this.#mask;
+    cells[2 * i] = hash;
+    cells[2 * i + 1] = e.id + 1;
+  }
+
+  /** Removes `e` (in the table), shifting back the cells after it that would no longer be found. */
+  delete(e: Tracked<V>): void {
+    const cells = this.#cells;
+    const mask = this.#mask;
+    let i = e.hash & mask;
+    while (cells[2 * i + 1] !== e.id + 1) i = (i + 1) & mask;
+    for (let j = (i + 1) & mask; cells[2 * j + 1] !== 0; j = (j + 1) & mask) {
+      const home = cells[2 * j]! & mask;
+      // Cell j may move to the hole at i unless its home lies cyclically in (i, j].
+      if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
+      cells[2 * i] = cells[2 * j]!;
+      cells[2 * i + 1] = cells[2 * j + 1]!;
+      i = j;
+    }
+    cells[2 * i] = 0;
+    cells[2 * i + 1] = 0;
+    this.#byId[e.id] = undefined;
+    this.#freeIds.push(e.id);
+    e.id = -1;
   }
 }
 
@@ -326,8 +396,9 @@ export class HeavyKeys<V> {
   /** Keys pushed out of the top k (their state dropped), and keys evicted for idling, so far. */
   evictedByRank = 0;
   evictedIdle = 0;
-  /** Tracked keys by stream, then key (no `${stream}\u0000${key}` string is built per window). */
-  readonly #streams = new Map<string, StreamKeys<V>>();
+  /** Hash states of the streams with tracked keys (no `${stream}\u0000${key}` string is built per window). */
+  readonly #streams = new Map<string, StreamHashes>();
+  readonly #table: TrackedTable<V>;
   #size = 0;
   /** Min-heap on heapWeight. */
   readonly #heap: Tracked<V>[] = [];
@@ -344,6 +415,7 @@ export class HeavyKeys<V> {
     this.sketch = new DecayedCountMin(config.width, config.depth, config.halfLifeMs);
     this.capacity = config.capacity;
     this.idleMs = config.idleMs;
+    this.#table = new TrackedTable(config.capacity);
   }
 
   get size(): number {
@@ -356,7 +428,8 @@ export class HeavyKeys<V> {
   }
 
   get(stream: string, key: string): Tracked<V> | undefined {
-    return this.#streams.get(stream)?.keys.get(key);
+    const hashes = this.#streams.get(stream);
+    return hashes === undefined ? undefined : this.#table.get(fnv1a(key, hashes.h1), stream, key);
   }
 
   /** The tracked keys, in no particular order (not while keys are being recorded). */
@@ -447,19 +520,13 @@ export class HeavyKeys<V> {
 
   /** Drops every key with no window for longer than `idleMs` before `now`. Returns how many. */
   evictIdle(now: number): number {
-    let evicted = 0;
-    // (Removing entries, and emptied streams, from maps being iterated is safe in JavaScript.)
-    for (const group of this.#streams.values()) {
-      for (const e of group.keys.values()) {
-        if (now - e.last > this.idleMs) {
-          this.#remove(e);
-          this.#release(e.value);
-          evicted++;
-        }
-      }
+    const idle = this.#heap.filter((e) => now - e.last > this.idleMs);
+    for (const e of idle) {
+      this.#remove(e);
+      this.#release(e.value);
     }
-    this.evictedIdle += evicted;
-    return evicted;
+    this.evictedIdle += idle.length;
+    return idle.length;
   }
 
   /** Latest time seen; sweeps idle keys each time it has moved on by an eighth of `idleMs`. */
@@ -472,9 +539,10 @@ export class HeavyKeys<V> {
   }
 
   #insert(e: Tracked<V>): void {
-    let group = this.#streams.get(e.stream);
-    if (group === undefined) this.#streams.set(e.stream, (group = new StreamKeys(e.stream)));
-    group.keys.set(e.key, e);
+    let hashes = this.#streams.get(e.stream);
+    if (hashes === undefined) this.#streams.set(e.stream, (hashes = new StreamHashes(e.stream)));
+    hashes.tracked++;
+    this.#table.add(e, fnv1a(e.key, hashes.h1));
     this.#size++;
     e.slot = this.#heap.length;
     this.#heap.push(e);
@@ -483,10 +551,10 @@ export class HeavyKeys<V> {
 
   /** Drops `e`, its activity raised into the sketch (where it goes on being counted). */
   #remove(e: Tracked<V>): void {
-    const group = this.#streams.get(e.stream)!;
-    this.sketch.raise(fnv1a(e.key, group.h1), fnv1a(e.key, group.h2) | 1, e.weight, e.windows);
-    group.keys.delete(e.key);
-    if (group.keys.size === 0) this.#streams.delete(e.stream); // so streams held are bounded by the keys tracked
+    const hashes = this.#streams.get(e.stream)!;
+    this.sketch.raise(e.hash, fnv1a(e.key, hashes.h2) | 1, e.weight, e.windows);
+    this.#table.delete(e);
+    if (--hashes.tracked === 0) this.#streams.delete(e.stream); // so streams held are bounded by the keys tracked
     this.#size--;
     const last = this.#heap.pop()!;
     if (last !== e) {

@@ -76,23 +76,27 @@ test("per-key state is bounded by maxKeys: the most active keys keep it, the res
   assert.is(ctx.metrics.gauge("tw_detect_keys", "").get({ actor: ctx.name }), 3);
 });
 
-test("50 000 distinct keys with maxKeys 1000: at most 1000 keep state, the heavy ones among them", async () => {
+test("50 000 distinct keys with maxKeys 1000: at most 1000 keep state, the heavy ones among them, and the quiet ones do not trade places", async () => {
   const actor = make(1000);
   const ctx = fakeContext({ now: T0 });
   let state = await actor.init(ctx);
   const random = mulberry32(5);
   for (let i = 0; i < 3; i++) {
     const windows: WindowAggregate[] = [];
-    for (let k = 0; k < 50_000; k++) windows.push(win(`k${k}`, i, k < 20 ? 500 + k : 1 + Math.floor(random() * 5)));
+    // The 20 heavy keys come last, when quiet keys already hold every slot.
+    for (let k = 0; k < 50_000; k++) windows.push(win(`k${k}`, i, k >= 49_980 ? 500 + k - 49_980 : 1 + Math.floor(random() * 5)));
     state = await feed(actor, state, ctx, windows);
     assert.ok(state.keys.size <= 1000, `${state.keys.size} keys with state`);
   }
   assert.is(state.keys.size, 1000);
-  for (let k = 0; k < 20; k++) assert.ok(state.keys.get("s", `k${k}`), `heavy key k${k} has state`);
+  for (let k = 49_980; k < 50_000; k++) assert.ok(state.keys.get("s", `k${k}`), `heavy key k${k} has state`);
   const evicted = ctx.metrics.counter("tw_detect_keys_evicted_total", "").get({ reason: "rank" });
   const sketchOnly = ctx.metrics.counter("tw_windows_sketch_only_total", "").get();
   assert.is(ctx.metrics.counter("tw_windows_scored_total", "").get() + sketchOnly, 150_000, "every window either scored or sketched");
-  assert.ok(evicted > 0 && sketchOnly > 0, `${evicted} evicted, ${sketchOnly} sketch only`);
+  assert.ok(evicted >= 20 && sketchOnly > 0, `${evicted} evicted, ${sketchOnly} sketch only`);
+  // A quiet key's 1–5 events neither outweigh another's beyond the sketch's error nor make a
+  // burst: state is not handed from one quiet key to the next (without the error margin: 36 000 times).
+  assert.ok(evicted < 1000, `${evicted} evicted`);
 });
 
 test("a key idle for longer than idleWindows loses its state", async () => {

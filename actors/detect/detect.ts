@@ -9,9 +9,12 @@
  *
  * Memory bound: at most `maxKeys` keys keep detector state, chosen by activity (heavy_keys.ts):
  * a Count-Min sketch holds every key's decayed event count (half-life = the detector's
- * `halfLifeWindows`), and a key gets state while that is among the `maxKeys` highest, or at
- * once when one window is at least twice the lightest such key's typical window (a burst). A key
- * pushed out of the top, or with no window for `idleWindows` windows, loses its state. A key
+ * `halfLifeWindows`; a key with state is counted exactly instead), and a key gets state while
+ * that is among the `maxKeys` highest (displacing the lightest only when ahead of it by more
+ * than the sketch's error bound, so quiet keys of about equal activity do not keep trading
+ * places), or at once when one window is a burst: at least twice the lightest such key's
+ * typical window and improbable (Poisson p ≤ 1e-3) at that or its own. A key pushed out of the
+ * top, or with no window for `idleWindows` windows, loses its state. A key
  * admitted with a credible sketch history of plain events (every value 1) starts from a prior
  * baseline (its typical window count, Poisson spread; baseline.ts `startFromPrior`), so a quiet
  * tail key that surges is admitted by the surge and signalled at once; any other starts cold.

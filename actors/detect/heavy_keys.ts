@@ -33,6 +33,7 @@
  */
 import { float64Bytes, readFloat64s } from "../../schemas/mod.ts";
 import { fnv1a } from "../../schemas/partition.ts";
+import { logPoissonUpper } from "./detector_stats.ts";
 
 /** A key's decayed activity at a given time, from the sketch. */
 export interface Activity {
@@ -175,6 +176,16 @@ export class DecayedCountMin {
     return this.#activity(this.#before[0]!, this.#before[1]!, this.#scale);
   }
 
+  /** How far any key's events may exceed the truth (e·N/width; exceeded with probability ≤ e^−depth), in scaled units like `weight`. */
+  eventsBound(): number {
+    return (Math.E / this.width) * this.#totalEvents;
+  }
+
+  /** The last `add`'s key's typical window before it (0 if the sketch had none). */
+  typicalBefore(): number {
+    return this.#before[1]! > 0 ? this.#before[0]! / this.#before[1]! : 0;
+  }
+
   /** The last `add`'s key's typical window: decayed events / decayed windows, this window included. */
   rate(): number {
     return this.weight / this.windows;
@@ -257,6 +268,14 @@ export class DecayedCountMin {
 
 /** How many times the lightest tracked key's typical window one window must be to admit its key at once. */
 export const BURST_MARGIN = 2;
+/**
+ * And how unlikely it must be (Poisson tail) at the larger of that typical window and the key's
+ * own: ln 1e-3. Twice a typical window of 1 or 2 events is ordinary noise (P(X ≥ 2 | 1) = 0.26):
+ * without this, in a stream of a million quiet keys a third of all windows "burst" in and push
+ * another quiet key out, state churning for nothing. A signal needs p ≤ 2e-6 under a Poisson
+ * test at least as wide, so no window that could signal is kept out.
+ */
+export const LN_BURST_P = Math.log(1e-3);
 
 /**
  * A key with full state, counted here, not in the sketch. `weight` is its decayed events and
@@ -440,8 +459,10 @@ export class HeavyKeys<V> {
   /**
    * Records one window of `key` in `stream` with `events` at `time` (ms) and returns the key's entry if it
    * has full state: already, or admitted now because the heap has room, or its activity beats
-   * the lightest tracked key's (which is evicted), or this one window is a burst: at least
-   * BURST_MARGIN times the lightest key's typical window (`rate`). Without the burst rule a
+   * the lightest tracked key's (which is evicted) by more than the sketch's error bound, or
+   * this one window is a burst: at least
+   * BURST_MARGIN times the lightest key's typical window, and with a Poisson tail below
+   * e^LN_BURST_P at the larger of that and the key's own typical window. Without the burst rule a
    * quiet key's surge would have to outweigh a whole memory of the lightest key's windows to be
    * scored; admitted by a burst it is often the lightest key itself until its activity catches
    * up. `start` builds an admitted key's value from its activity before this window, and is
@@ -466,7 +487,9 @@ export class HeavyKeys<V> {
     let evicted: V | undefined;
     if (this.#heap.length >= this.capacity) {
       const lightest = this.#lightest();
-      if (!(weight > lightest.weight || events >= BURST_MARGIN * typicalWindow(lightest))) return undefined;
+      // By activity only when the sketch is sure of it: among many keys of about equal (small)
+      // activity, estimates within the error bound would otherwise keep trading places.
+      if (!(weight - this.sketch.eventsBound() > lightest.weight || this.#burst(events, typicalWindow(lightest)))) return undefined;
       this.#remove(lightest);
       this.evictedByRank++;
       evicted = lightest.value;
@@ -474,6 +497,13 @@ export class HeavyKeys<V> {
     const admitted = tracked(stream, key, start(this.sketch.before(), evicted), time, weight, this.sketch.windows);
     this.#insert(admitted);
     return admitted;
+  }
+
+  /** Whether a window of `events` is a burst for the key the sketch just added (see `record`). */
+  #burst(events: number, lightestTypical: number): boolean {
+    if (!(events >= BURST_MARGIN * lightestTypical)) return false;
+    const lambda = Math.max(lightestTypical, this.sketch.typicalBefore());
+    return lambda <= 0 || logPoissonUpper(events, lambda) <= LN_BURST_P;
   }
 
   /** The activity of `key` in `stream` at `time`: its own counts if it is tracked, else the sketch's estimate. */

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { DecayedCountMin, HeavyKeys, type Activity } from "./heavy_keys.ts";
+import { DecayedCountMin, HeavyKeys, typicalWindow, type Activity } from "./heavy_keys.ts";
 import { startFromPrior } from "./baseline.ts";
 import { detectorConfig, newKeyState, observe } from "./detector.ts";
 import { mulberry32 } from "../../test/helpers/random.ts";
@@ -107,6 +107,19 @@ test("tracked keys are counted in their entries, exactly; a key losing its state
   const truth = exact.at("s\u0000a", 16 * W);
   assert.ok(after.events >= truth.events - 1e-9 && after.events - truth.events < 1e-9, `${after.events} vs ${truth.events}`);
   assert.ok(after.windows >= truth.windows - 1e-9 && after.windows - truth.windows < 1e-9);
+});
+
+test("a key that a restore has no room for keeps its activity, in the sketch", () => {
+  const config = { capacity: 3, width: 1024, depth: 4, halfLifeMs: H, idleMs: 1e12 };
+  const before = new HeavyKeys<null>(config);
+  for (let w = 0; w < 5; w++) for (const [key, events] of [["x", 10], ["y", 20], ["z", 30]] as const) before.record("s", key, w * W, events, () => null)!.last = w * W;
+  const after = new HeavyKeys<null>({ ...config, capacity: 2 });
+  after.sketch.restore(before.sketch.snapshot());
+  for (const e of [...before.values()]) after.restore(e.stream, e.key, null, e.last, e.weight, typicalWindow(e));
+  assert.equal([...after.values()].map((e) => e.key).sort(), ["y", "z"]);
+  const kept = after.activity("s", "x", 4 * W);
+  const truth = before.activity("s", "x", 4 * W);
+  assert.ok(kept.events >= truth.events * (1 - 1e-12) && kept.windows >= truth.windows * (1 - 1e-12), `${kept.events} ≥ ${truth.events}`);
 });
 
 test("with keys admitted and pushed out all along, no key's activity is ever below the truth", () => {

@@ -537,13 +537,18 @@ export class HeavyKeys<V> {
    */
   restore(stream: string, key: string, value: V, last: number, weight: number, rate: number): boolean {
     if (this.get(stream, key)) return false;
+    const windows = rate > 0 ? weight / rate : 0;
     if (this.#heap.length >= this.capacity) {
       const lightest = this.#lightest();
-      if (!(weight > lightest.weight)) return false;
+      if (!(weight > lightest.weight)) {
+        // Counted outside the sketch when the checkpoint was taken: its activity goes there now.
+        this.sketch.raise(this.#hash1(stream, key), this.#hash2(stream, key), weight, windows);
+        return false;
+      }
       this.#remove(lightest);
       this.#release(lightest.value);
     }
-    this.#insert(tracked(stream, key, value, last, weight, rate > 0 ? weight / rate : 0));
+    this.#insert(tracked(stream, key, value, last, weight, windows));
     this.#now = Math.max(this.#now, last);
     return true;
   }

@@ -186,10 +186,18 @@ const rawScore = (z: number) => Math.min(1, Math.abs(z) / RAW_CAP);
 const MAX_ERROR = 1e150;
 const clip = (d: number) => Math.max(-MAX_ERROR, Math.min(MAX_ERROR, d));
 
+/** The last time seasonBucket was asked about, and its bucket: a batch's windows mostly share their time, and a float modulo is a call. */
+let lastBucketTs = NaN;
+let lastBucket = 0;
+
 /** The hour-of-week profile bucket of time `ts` (epoch ms). */
 export function seasonBucket(ts: number): number {
-  const phase = ((ts % SEASON_MS) + SEASON_MS) % SEASON_MS;
-  return Math.floor((phase / SEASON_MS) * SEASON_BUCKETS);
+  if (ts !== lastBucketTs) {
+    const phase = ((ts % SEASON_MS) + SEASON_MS) % SEASON_MS;
+    lastBucket = Math.floor((phase / SEASON_MS) * SEASON_BUCKETS);
+    lastBucketTs = ts;
+  }
+  return lastBucket;
 }
 
 /** The forecast's input row (one key at a time, so one buffer). */

@@ -7,6 +7,11 @@ import { upgradeWebSocket } from "hono/deno";
 import { readWebBody } from "../http/body.ts";
 import { concatBytes } from "../bytes.ts";
 import type { AppendFile, FileSystem, HttpHost, HttpServer, Platform, ServeOptions } from "./platform.ts";
+import { crc32 as zlibCrc32 } from "node:zlib";
+import { useNativeCrc32 } from "../transport/log_crc32.ts";
+
+// The durable log checksums every record it writes and reads: Deno's node:zlib CRC-32, not the portable one.
+useNativeCrc32(zlibCrc32);
 
 // deno-lint-ignore no-explicit-any
 const Deno = (globalThis as any).Deno;

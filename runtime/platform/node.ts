@@ -3,6 +3,7 @@
  * built-in WebSocket support over `ws`), signals and process control.
  */
 import fs, { promises as fsp } from "node:fs";
+import { crc32 as zlibCrc32 } from "node:zlib";
 import process from "node:process";
 import { serve, upgradeWebSocket } from "@hono/node-server";
 import { WebSocketServer } from "ws";
@@ -10,6 +11,10 @@ import type { AddressInfo } from "node:net";
 import type { IncomingMessage } from "node:http";
 import { BodyTooLargeError, concatChunks, readWebBody } from "../http/body.ts";
 import type { AppendFile, FileSystem, HttpHost, HttpServer, Platform, ServeOptions } from "./platform.ts";
+import { useNativeCrc32 } from "../transport/log_crc32.ts";
+
+// The durable log checksums every record it writes and reads: zlib's CRC-32, not the portable one.
+useNativeCrc32(zlibCrc32);
 
 let tmpCounter = 0;
 /** Standard output's reader has gone (EPIPE). */

@@ -5,8 +5,28 @@
  */
 const TABLES = makeTables();
 
+/** A native CRC-32 of the host, if its platform adapter installed one (same results). */
+let native: ((data: Uint8Array, crc: number) => number) | undefined;
+
+/**
+ * Installs the host's own CRC-32 (node:zlib's, on Node and Deno: about 3× this file's on a
+ * record of kilobytes, ~5.5 vs 1.7 GB/s measured). Called by the platform adapters, which are
+ * the only modules that may touch the host's APIs.
+ */
+export function useNativeCrc32(crc32: (data: Uint8Array, crc: number) => number): void {
+  native = crc32;
+}
+
+/** Whether a platform adapter installed the host's CRC-32. */
+export const hasNativeCrc32 = (): boolean => native !== undefined;
+
 /** CRC-32 of `data`; pass a previous result as `crc` to continue over a second chunk. */
 export function crc32(data: Uint8Array, crc = 0): number {
+  return native !== undefined ? native(data, crc) : portableCrc32(data, crc);
+}
+
+/** CRC-32 in TypeScript (slicing-by-8), where the host offers none. */
+export function portableCrc32(data: Uint8Array, crc = 0): number {
   const t = TABLES;
   // Words through a DataView: about 1.5x faster than assembling them from byte loads, and it
   // does not care about the view's alignment.

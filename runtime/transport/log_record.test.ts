@@ -1,6 +1,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { crc32 } from "./log_crc32.ts";
+import { crc32, hasNativeCrc32, portableCrc32 } from "./log_crc32.ts";
+import { currentPlatform } from "../platform/current.ts";
+import { mulberry32 } from "../../test/helpers/random.ts";
 import { encodeRecord, readRecords, type LogRecord } from "./log_record.ts";
 
 const enc = new TextEncoder();
@@ -26,6 +28,19 @@ test("crc32 matches the standard check value and continues across chunks", () =>
   assert.is(crc32(enc.encode("123456789")), 0xcbf43926);
   const long = enc.encode("the quick brown fox jumps over the lazy dog, twice over");
   assert.is(crc32(long.subarray(13), crc32(long.subarray(0, 13))), crc32(long));
+});
+
+test("the host's CRC-32 (installed by its platform adapter) and the portable one agree", async () => {
+  await currentPlatform();
+  assert.ok(hasNativeCrc32(), "the adapter installed node:zlib's");
+  const random = mulberry32(3);
+  const buf = Uint8Array.from({ length: 70_000 }, () => Math.floor(random() * 256));
+  for (const [from, to] of [[0, 0], [0, 1], [3, 11], [5, 4096], [1, 65_537], [0, 70_000]] as const) {
+    const part = buf.subarray(from, to);
+    assert.is(crc32(part), portableCrc32(part), `bytes ${from}…${to}`);
+    assert.is(crc32(part, 0x12345678), portableCrc32(part, 0x12345678), `bytes ${from}…${to}, continued`);
+  }
+  assert.is(crc32(new TextEncoder().encode("123456789")), 0xcbf43926);
 });
 
 test("records round-trip with and without optional fields", () => {

@@ -224,7 +224,7 @@ export function detectActor(config: DetectConfig): ActorBehaviour<DetectState> {
       const started = performance.now();
       const snapshot = pack(state.keys, state.slab);
       if (state.models) snapshot.models = state.models.pack();
-      const bytes = snapshot.blocks.reduce((n, b) => n + b.byteLength, 0) + snapshot.sketch.counters.byteLength;
+      const bytes = [...snapshot.blocks, ...snapshot.profiles].reduce((n, b) => n + b.byteLength, 0) + snapshot.sketch.counters.byteLength;
       packMs = performance.now() - started + bytes / SAVE_BYTES_PER_MS;
       return { state, snapshot };
     },

@@ -7,7 +7,8 @@ import * as assert from "uvu/assert";
 import { detectActor, type DetectState } from "./detect.ts";
 import { typicalWindow } from "./heavy_keys.ts";
 import { detectorConfig } from "./detector.ts";
-import { LONG_STATE_LENGTH } from "./likelihood.ts";
+import { LONG_STATE_LENGTH, SEASON_BUCKETS } from "./likelihood.ts";
+import { HOT_WIDTH, joinSlot, SLOT_WIDTH } from "./state_slab.ts";
 import { newForecastErrorState } from "./forecast_error.ts";
 import { float64Bytes, MessageType, readFloat64s, type AggBatch, type TrendSignal } from "../../schemas/mod.ts";
 import { fakeContext, message, type FakeContext } from "../../test/helpers/fake_ctx.ts";
@@ -83,12 +84,25 @@ test("a checkpoint from before the forecast chain (shorter long blocks) restores
   assert.equal(view(state), expected);
 });
 
-test("a checkpoint (format 2 or 3) restored with a smaller maxKeys keeps the heaviest keys and frees the others' slots", async () => {
+/** Format 4 as format 3 wrote it: each slot whole, its profile back inside it (packLong's layout). */
+function asFormat3(s4: { blocks: Uint8Array[]; profiles: Uint8Array[]; blockSlots: number }) {
+  const blocks = s4.blocks.map((bytes, b) => {
+    const hot = readFloat64s(bytes);
+    const profiles = readFloat64s(s4.profiles[b]!);
+    const whole = new Float64Array((hot.length / HOT_WIDTH) * SLOT_WIDTH);
+    for (let i = 0; i < hot.length / HOT_WIDTH; i++) whole.set(joinSlot(hot, i * HOT_WIDTH, profiles, i * SEASON_BUCKETS), i * SLOT_WIDTH);
+    return float64Bytes(whole);
+  });
+  const { profiles: _, ...rest } = s4;
+  return { ...rest, packed: 3, blocks };
+}
+
+test("a checkpoint (format 2, 3 or 4) restored with a smaller maxKeys keeps the heaviest keys and frees the others' slots", async () => {
   const running = await restoreFrom(codec.decodeValue(bytesOf(AFTER)));
-  const format3 = codec.decodeValue(codec.encodeLarge((await running.actor.checkpoint!(running.state, running.ctx)).snapshot));
-  assert.is((format3 as { packed: number }).packed, 3);
+  const format4 = codec.decodeValue(codec.encodeLarge((await running.actor.checkpoint!(running.state, running.ctx)).snapshot)) as Parameters<typeof asFormat3>[0];
+  assert.is((format4 as unknown as { packed: number }).packed, 4);
   const heaviest = [...running.state.keys.values()].sort((a, b) => b.weight - a.weight).slice(0, 3).map((e) => `${e.stream}/${e.key}`).sort();
-  for (const snapshot of [codec.decodeValue(bytesOf(AFTER)), format3]) {
+  for (const snapshot of [codec.decodeValue(bytesOf(AFTER)), asFormat3(format4), format4]) {
     const actor = detectActor({ partitions: 1, owned: [0], detector: detectorConfig({ warmupWindows: 5, windowMs: HOUR }), maxKeys: 3, jsonSignals: false, sketchWidth: 16, sketchDepth: 2 });
     const ctx = fakeContext({ now: T0, restored: { seqs: {}, snapshot } });
     let state = await actor.init(ctx);
@@ -107,8 +121,8 @@ test("the checkpoint interval counts the bytes a checkpoint writes (≈ 200 MB/s
   const windows = Array.from({ length: 3000 }, (_, k) => ({ stream: "s", key: `k${k}`, windowStart: T0, windowEnd: T0 + 10_000, count: 5, sum: 5, min: 1, max: 1, revision: 0 }));
   const state = await actor.receive(await actor.init(ctx), message("tw.agg.0", MessageType.AggBatch, { partition: 0, windows, watermarks: {} }), ctx);
   const { snapshot } = await actor.checkpoint!(state, ctx);
-  const s = snapshot as { blocks: Uint8Array[]; sketch: { counters: Uint8Array } };
-  const bytes = s.blocks.reduce((n, b) => n + b.byteLength, 0) + s.sketch.counters.byteLength;
+  const s = snapshot as { blocks: Uint8Array[]; profiles: Uint8Array[]; sketch: { counters: Uint8Array } };
+  const bytes = [...s.blocks, ...s.profiles].reduce((n, b) => n + b.byteLength, 0) + s.sketch.counters.byteLength;
   assert.ok(bytes > 3000 * 1800, `${bytes} bytes`);
   assert.ok(actor.checkpointIntervalMs! >= (40 * bytes) / 200_000, `${actor.checkpointIntervalMs} ms for ${bytes} bytes`);
 });

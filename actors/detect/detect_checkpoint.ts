@@ -3,33 +3,39 @@
  * keys hold them, and the activity sketch; and the restore of every format written so far.
  */
 import { float64Bytes, readFloat64s, readUint32s, uint32Bytes } from "../../schemas/mod.ts";
-import { LONG_STATE_LENGTH, unpackLong } from "./likelihood.ts";
+import { LONG_STATE_LENGTH, SEASON_BUCKETS, unpackLong } from "./likelihood.ts";
 import { newKeyState, type KeyState } from "./detector.ts";
-import { BLOCK_SLOTS, SLOT_WIDTH, slotOf, STATE_FIELDS, type StateSlab, type StatisticalField } from "./state_slab.ts";
+import { BLOCK_SLOTS, HOT_WIDTH, SLOT_WIDTH, slotOf, STATE_FIELDS, type StateSlab, type StatisticalField } from "./state_slab.ts";
 import { typicalWindow, type HeavyKeys, type SketchSnapshot } from "./heavy_keys.ts";
 import type { PackedModel } from "./stream_models.ts";
 
 /**
- * Checkpoint (format 3): the state slab's blocks as they are (little-endian float64, slots of
- * `fields` then `long` numbers, state_slab.ts; `blockSlots` slots a block, the last one cut
- * after the highest slot ever used), the keys' ids joined by U+0000 (each is stream U+0000 key;
- * neither contains control characters), per key its slot (uint32) and its last, weight and rate
- * (float64), and the sketch. Writing it copies nothing of the slab: the blocks go to the
- * encoder as views and are saved as they are (MessageCodec.encodeLargeParts), all before the
- * next receive (ActorBehaviour.checkpoint).
+ * Checkpoint (format 4): the state slab's blocks as they are (little-endian float64; state
+ * blocks of hot slots, `fields` numbers then the long layer as packLong writes it without its
+ * profile, and profile blocks of SEASON_BUCKETS numbers a slot, state_slab.ts; `blockSlots`
+ * slots a block, the last one cut after the highest slot ever used), the keys' ids joined by
+ * U+0000 (each is stream U+0000 key; neither contains control characters), per key its slot
+ * (uint32) and its last, weight and rate (float64), and the sketch. Writing it copies nothing
+ * of the slab: the blocks go to the encoder as views and are saved as they are
+ * (MessageCodec.encodeLargeParts), all before the next receive (ActorBehaviour.checkpoint).
  */
 export interface SlabSnapshot {
-  packed: 3;
+  packed: 4;
   fields: readonly string[];
   long: number;
   blockSlots: number;
   blocks: Uint8Array[];
+  profiles: Uint8Array[];
   ids: string;
   slots: Uint8Array;
   meta: Uint8Array;
   sketch: SketchSnapshot;
   /** The streams' forecasters (absent with the model off). */
   models?: PackedModel[];
+}
+/** Format 3: as format 4, but each slot whole (its profile inside it, packLong's layout) in one kind of block. */
+interface WholeSlotSnapshot extends Omit<SlabSnapshot, "packed" | "profiles"> {
+  packed: 3;
 }
 /**
  * Format 2: the ids as above, the numbers as one block of float64s per key (the KeyState
@@ -50,7 +56,7 @@ interface PackedSnapshot {
 /** Checkpoints written before the sketch: [id, state, last] per key. */
 type PlainSnapshot = [string, KeyState, number][];
 /** Any checkpoint the detect actor has written. */
-export type DetectSnapshot = SlabSnapshot | PackedSnapshot | PlainSnapshot;
+export type DetectSnapshot = SlabSnapshot | WholeSlotSnapshot | PackedSnapshot | PlainSnapshot;
 
 export function pack(keys: HeavyKeys<KeyState>, slab: StateSlab): SlabSnapshot {
   const slots = new Uint32Array(keys.size);
@@ -66,7 +72,8 @@ export function pack(keys: HeavyKeys<KeyState>, slab: StateSlab): SlabSnapshot {
     k++;
   }
   return {
-    packed: 3, fields: STATE_FIELDS, long: LONG_STATE_LENGTH, blockSlots: BLOCK_SLOTS, blocks: slab.blocks().map(float64Bytes),
+    packed: 4, fields: STATE_FIELDS, long: LONG_STATE_LENGTH, blockSlots: BLOCK_SLOTS,
+    blocks: slab.blocks().map(float64Bytes), profiles: slab.profiles().map(float64Bytes),
     ids: ids.join("\u0000"), slots: uint32Bytes(slots), meta: float64Bytes(meta), sketch: keys.sketch.snapshot(),
   };
 }
@@ -90,16 +97,20 @@ export function restore(keys: HeavyKeys<KeyState>, slab: StateSlab, snapshot: De
   // Another sketch shape (width, depth or half-life changed): start the sketch afresh, keep the keys.
   if (keys.sketch.fits(snapshot.sketch)) keys.sketch.restore(snapshot.sketch);
   const parts = snapshot.ids === "" ? [] : snapshot.ids.split("\u0000");
-  if (snapshot.packed === 3) {
+  if (snapshot.packed === 4 || snapshot.packed === 3) {
     const same = snapshot.long === LONG_STATE_LENGTH && snapshot.fields.length === STATE_FIELDS.length && snapshot.fields.every((f, i) => f === STATE_FIELDS[i]);
     if (!same) throw new RangeError(`detect checkpoint: slot layout ${snapshot.fields.length} + ${snapshot.long} numbers, this version's is ${STATE_FIELDS.length} + ${LONG_STATE_LENGTH}`);
     const blocks = snapshot.blocks.map(readFloat64s);
+    const profiles = snapshot.packed === 4 ? snapshot.profiles.map(readFloat64s) : undefined;
     const slots = readUint32s(snapshot.slots);
     const meta = readFloat64s(snapshot.meta);
     for (let k = 0; k < slots.length; k++) {
       const slot = slots[k]!;
-      const block = blocks[Math.floor(slot / snapshot.blockSlots)]!;
-      const state = slab.adoptSlot(block, (slot % snapshot.blockSlots) * SLOT_WIDTH);
+      const b = Math.floor(slot / snapshot.blockSlots);
+      const i = slot % snapshot.blockSlots;
+      const state = profiles === undefined
+        ? slab.adoptSlot(blocks[b]!, i * SLOT_WIDTH)
+        : slab.adoptParts(blocks[b]!, i * HOT_WIDTH, profiles[b]!, i * SEASON_BUCKETS);
       admit(parts[2 * k]!, parts[2 * k + 1]!, state as unknown as KeyState, meta[3 * k]!, meta[3 * k + 1]!, meta[3 * k + 2]!);
     }
     return;

@@ -2,18 +2,17 @@
  * The state the detector works on for a key kept in the slab (state_slab.ts): its numbers as
  * plain fields (no accessor calls in the detector's inner loops), its profile and rings as
  * typed subarrays of the block's working slot. `load` copies in what one window can touch: the
- * scalars, the rings and seen-bits (the slot's last 41 numbers) and the one profile bucket of
- * the window's time; `store` copies them back. The other 167 buckets stay in the key's slot
- * (a window reads one), so a window moves about 10 cache lines of the slot, not all 29.
+ * key's hot slot (scalars, seen-bits, rings: 62 numbers, 8 cache lines next to the keys before
+ * and after it) and the one profile bucket of the window's time, from its profile block; `store`
+ * copies them back. The other 167 buckets stay in the key's profile (a window reads one).
  */
 import type { KeyState } from "./baseline.ts";
 import type { ForecastErrorState } from "./forecast_error.ts";
 import { FORECAST_LAGS, SEASON_BUCKETS, SHORT, type Chain, type LongState } from "./likelihood.ts";
-import { L_ERROR, L_FORECAST, L_LEVEL, L_RECENT, L_SEASON, L_SEASONAL, L_SEEN, LONG, SEEN_WORDS, SLOT_WIDTH } from "./slot_layout.ts";
+import { H_ERROR, H_FORECAST, H_LEVEL, H_RECENT, H_SEASONAL, H_SEEN, HOT_WIDTH, LONG, SEEN_WORDS } from "./slot_layout.ts";
 
-/** Where the part of a slot that load and store copy whole begins: the seen-bits, then the rings and chains. */
-const TAIL = LONG + L_SEEN;
-if (L_SEASON + SEASON_BUCKETS !== L_SEEN) throw new Error("working_state: the profile is not right before the tail");
+/** Where the part of a hot slot that load and store copy whole begins: the seen-bits, then the rings and chains. */
+const TAIL = LONG + H_SEEN;
 
 // Fields start as NaN (a double), so V8 keeps them as doubles from the first load on.
 class WorkingChain implements Chain {
@@ -39,13 +38,14 @@ class WorkingLong implements LongState {
   readonly level: WorkingChain;
   readonly seasonal: WorkingChain;
   readonly forecast: WorkingChain;
-  constructor(d: Float64Array, o: number) {
-    this.season = d.subarray(o + L_SEASON, o + L_SEASON + SEASON_BUCKETS);
-    this.seasonSeenBits = d.subarray(o + L_SEEN, o + L_SEEN + SEEN_WORDS);
-    this.recent = d.subarray(o + L_RECENT, o + L_RECENT + FORECAST_LAGS);
-    this.level = new WorkingChain(d.subarray(o + L_LEVEL, o + L_LEVEL + SHORT));
-    this.seasonal = new WorkingChain(d.subarray(o + L_SEASONAL, o + L_SEASONAL + SHORT));
-    this.forecast = new WorkingChain(d.subarray(o + L_FORECAST, o + L_FORECAST + SHORT));
+  /** Over the long layer at `d[o]` of a hot slot, and the profile at `profile[po]`. */
+  constructor(d: Float64Array, o: number, profile: Float64Array, po: number) {
+    this.season = profile.subarray(po, po + SEASON_BUCKETS);
+    this.seasonSeenBits = d.subarray(o + H_SEEN, o + H_SEEN + SEEN_WORDS);
+    this.recent = d.subarray(o + H_RECENT, o + H_RECENT + FORECAST_LAGS);
+    this.level = new WorkingChain(d.subarray(o + H_LEVEL, o + H_LEVEL + SHORT));
+    this.seasonal = new WorkingChain(d.subarray(o + H_SEASONAL, o + H_SEASONAL + SHORT));
+    this.forecast = new WorkingChain(d.subarray(o + H_FORECAST, o + H_FORECAST + SHORT));
   }
 }
 
@@ -64,28 +64,33 @@ export class WorkingState implements KeyState {
   counts = NaN;
   readonly long: WorkingLong;
   readonly #d: Float64Array;
+  readonly #profile: Float64Array;
+  /** The working slot's offset in the state block, and its profile's in the profile block. */
   readonly #o: number;
+  readonly #po: number;
   /** The profile bucket `load` brought in (−1: none). */
   #bucket = -1;
 
-  /** Over the working slot at `d[o]`. */
-  constructor(d: Float64Array, o: number) {
+  /** Over the working slot: its hot part at `d[o]`, its profile at `profile[po]`. */
+  constructor(d: Float64Array, o: number, profile: Float64Array, po: number) {
     this.#d = d;
     this.#o = o;
-    this.long = new WorkingLong(d, o + LONG);
+    this.#profile = profile;
+    this.#po = po;
+    this.long = new WorkingLong(d, o + LONG, profile, po);
   }
 
   /**
-   * Becomes the state in the slot at `o` of the same block, for a window in profile bucket
-   * `bucket` (seasonBucket of its time; −1 for a window with no time): other buckets are not
-   * loaded, so the detector must be given that window's time.
+   * Becomes the state in slot `i` of the same blocks, for a window in profile bucket `bucket`
+   * (seasonBucket of its time; −1 for a window with no time): other buckets are not loaded, so
+   * the detector must be given that window's time.
    */
-  load(o: number, bucket: number): this {
+  load(i: number, bucket: number): this {
     const d = this.#d;
-    const w = this.#o;
-    d.copyWithin(w + TAIL, o + TAIL, o + SLOT_WIDTH);
+    const o = i * HOT_WIDTH;
+    d.copyWithin(this.#o + TAIL, o + TAIL, o + HOT_WIDTH);
     this.#bucket = bucket;
-    if (bucket >= 0) d[w + LONG + L_SEASON + bucket] = d[o + LONG + L_SEASON + bucket]!;
+    if (bucket >= 0) this.#profile[this.#po + bucket] = this.#profile[i * SEASON_BUCKETS + bucket]!;
     this.n = d[o]!;
     this.level = d[o + 1]!;
     this.variance = d[o + 2]!;
@@ -108,18 +113,19 @@ export class WorkingState implements KeyState {
     l.min = d[b + 5]!;
     l.max = d[b + 6]!;
     l.extreme = d[b + 7]!;
-    loadChain(l.level, d, b + L_LEVEL + SHORT);
-    loadChain(l.seasonal, d, b + L_SEASONAL + SHORT);
-    loadChain(l.forecast, d, b + L_FORECAST + SHORT);
-    l.forecastError.count = d[b + L_ERROR]!;
-    l.forecastError.mean = d[b + L_ERROR + 1]!;
-    l.forecastError.variance = d[b + L_ERROR + 2]!;
+    loadChain(l.level, d, b + H_LEVEL + SHORT);
+    loadChain(l.seasonal, d, b + H_SEASONAL + SHORT);
+    loadChain(l.forecast, d, b + H_FORECAST + SHORT);
+    l.forecastError.count = d[b + H_ERROR]!;
+    l.forecastError.mean = d[b + H_ERROR + 1]!;
+    l.forecastError.variance = d[b + H_ERROR + 2]!;
     return this;
   }
 
-  /** Writes the state back into the slot at `o` of the same block (after `load(o, …)`). */
-  store(o: number): void {
+  /** Writes the state back into slot `i` of the same blocks (after `load(i, …)`). */
+  store(i: number): void {
     const d = this.#d;
+    const o = i * HOT_WIDTH;
     const w = this.#o;
     d[o] = this.n;
     d[o + 1] = this.level;
@@ -144,19 +150,20 @@ export class WorkingState implements KeyState {
     d[b + 6] = l.max;
     d[b + 7] = l.extreme;
     const wb = w + LONG;
-    storeChain(l.level, d, wb + L_LEVEL + SHORT);
-    storeChain(l.seasonal, d, wb + L_SEASONAL + SHORT);
-    storeChain(l.forecast, d, wb + L_FORECAST + SHORT);
-    d[wb + L_ERROR] = l.forecastError.count;
-    d[wb + L_ERROR + 1] = l.forecastError.mean;
-    d[wb + L_ERROR + 2] = l.forecastError.variance;
+    storeChain(l.level, d, wb + H_LEVEL + SHORT);
+    storeChain(l.seasonal, d, wb + H_SEASONAL + SHORT);
+    storeChain(l.forecast, d, wb + H_FORECAST + SHORT);
+    d[wb + H_ERROR] = l.forecastError.count;
+    d[wb + H_ERROR + 1] = l.forecastError.mean;
+    d[wb + H_ERROR + 2] = l.forecastError.variance;
     // A seen-bit that went from set to clear: the long layer was reset (resetLongState), which
     // zeroes the whole profile, not only the bucket this window holds.
     let cleared = 0;
-    for (let i = 0; i < SEEN_WORDS; i++) cleared |= d[b + L_SEEN + i]! & ~d[wb + L_SEEN + i]!;
-    if (cleared !== 0) d.fill(0, b + L_SEASON, b + L_SEASON + SEASON_BUCKETS);
-    d.copyWithin(o + TAIL, w + TAIL, w + SLOT_WIDTH);
-    if (this.#bucket >= 0) d[b + L_SEASON + this.#bucket] = d[wb + L_SEASON + this.#bucket]!;
+    for (let k = 0; k < SEEN_WORDS; k++) cleared |= d[b + H_SEEN + k]! & ~d[wb + H_SEEN + k]!;
+    const po = i * SEASON_BUCKETS;
+    if (cleared !== 0) this.#profile.fill(0, po, po + SEASON_BUCKETS);
+    d.copyWithin(o + TAIL, w + TAIL, w + HOT_WIDTH);
+    if (this.#bucket >= 0) this.#profile[po + this.#bucket] = this.#profile[this.#po + this.#bucket]!;
   }
 }
 

@@ -3,7 +3,7 @@
  * keys hold them, and the activity sketch; and the restore of every format written so far.
  */
 import { float64Bytes, readFloat64s, readUint32s, uint32Bytes } from "../../schemas/mod.ts";
-import { LONG_STATE_LENGTH, SEASON_BUCKETS, unpackLong } from "./likelihood.ts";
+import { LONG_STATE_LENGTH, unpackLong } from "./likelihood.ts";
 import { newKeyState, type KeyState } from "./detector.ts";
 import { BLOCK_SLOTS, HOT_WIDTH, SLOT_WIDTH, slotOf, STATE_FIELDS, type StateSlab, type StatisticalField } from "./state_slab.ts";
 import { typicalWindow, type HeavyKeys, type SketchSnapshot } from "./heavy_keys.ts";
@@ -12,8 +12,9 @@ import type { PackedModel } from "./stream_models.ts";
 /**
  * Checkpoint (format 4): the state slab's blocks as they are (little-endian float64; state
  * blocks of hot slots, `fields` numbers then the long layer as packLong writes it without its
- * profile, and profile blocks of SEASON_BUCKETS numbers a slot, state_slab.ts; `blockSlots`
- * slots a block, the last one cut after the highest slot ever used), the keys' ids joined by
+ * profile, `blockSlots` slots a block, the last one cut after the highest slot ever used; and
+ * whole profile blocks, bucket by bucket: bucket b of slot i at b × (length / SEASON_BUCKETS) + i,
+ * state_slab.ts), the keys' ids joined by
  * U+0000 (each is stream U+0000 key; neither contains control characters), per key its slot
  * (uint32) and its last, weight and rate (float64), and the sketch. Writing it copies nothing
  * of the slab: the blocks go to the encoder as views and are saved as they are
@@ -110,7 +111,7 @@ export function restore(keys: HeavyKeys<KeyState>, slab: StateSlab, snapshot: De
       const i = slot % snapshot.blockSlots;
       const state = profiles === undefined
         ? slab.adoptSlot(blocks[b]!, i * SLOT_WIDTH)
-        : slab.adoptParts(blocks[b]!, i * HOT_WIDTH, profiles[b]!, i * SEASON_BUCKETS);
+        : slab.adoptParts(blocks[b]!, i * HOT_WIDTH, profiles[b]!, i);
       admit(parts[2 * k]!, parts[2 * k + 1]!, state as unknown as KeyState, meta[3 * k]!, meta[3 * k + 1]!, meta[3 * k + 2]!);
     }
     return;

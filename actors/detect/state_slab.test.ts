@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { detectorConfig, newKeyState, observe, type KeyState } from "./detector.ts";
-import { BLOCK_SLOTS, HOT_WIDTH, SLOT_WIDTH, StateSlab } from "./state_slab.ts";
+import { BLOCK_SLOTS, HOT_WIDTH, StateSlab } from "./state_slab.ts";
 import { SEASON_BUCKETS } from "./likelihood.ts";
 import { LARGE_BINARY } from "../../runtime/codec/large_binaries.ts";
 import { mulberry32 } from "../../test/helpers/random.ts";
@@ -63,8 +63,8 @@ test("slots: acquired fresh (equal to newKeyState), released and reused, bounded
   const again = slab.acquire();
   assert.is(again, a, "the freed slot");
   assert.equal(JSON.parse(JSON.stringify(again)), fresh, "reset on reuse");
-  const held = [...slab.blocks(), ...slab.profiles()].reduce((n, b) => n + b.length, 0);
-  assert.is(held, 3 * SLOT_WIDTH, "blocks (state and profile) hold the used slots, not the working one");
+  assert.is(slab.blocks().reduce((n, b) => n + b.length, 0), 3 * HOT_WIDTH, "state blocks hold the used slots, not the working one");
+  assert.is(slab.profiles().reduce((n, b) => n + b.length, 0), 3 * SEASON_BUCKETS, "profile blocks: one profile a slot (none for the working one)");
 });
 
 test("a full block's state part and profile part are each large enough for the checkpoint encoder to write them uncopied", () => {

@@ -3,8 +3,9 @@
  * plain fields (no accessor calls in the detector's inner loops), its profile and rings as
  * typed subarrays of the block's working slot. `load` copies in what one window can touch: the
  * key's hot slot (scalars, seen-bits, rings: 62 numbers, 8 cache lines next to the keys before
- * and after it) and the one profile bucket of the window's time, from its profile block; `store`
- * copies them back. The other 167 buckets stay in the key's profile (a window reads one).
+ * and after it) and the one profile bucket of the window's time, from the block's profiles
+ * (stored bucket by bucket, so next to the key before's same bucket); `store` copies them back.
+ * The other 167 buckets stay in the profile block (a window reads one).
  */
 import type { KeyState } from "./baseline.ts";
 import type { ForecastErrorState } from "./forecast_error.ts";
@@ -38,9 +39,9 @@ class WorkingLong implements LongState {
   readonly level: WorkingChain;
   readonly seasonal: WorkingChain;
   readonly forecast: WorkingChain;
-  /** Over the long layer at `d[o]` of a hot slot, and the profile at `profile[po]`. */
-  constructor(d: Float64Array, o: number, profile: Float64Array, po: number) {
-    this.season = profile.subarray(po, po + SEASON_BUCKETS);
+  /** Over the long layer at `d[o]` of a hot slot, with its own profile array. */
+  constructor(d: Float64Array, o: number) {
+    this.season = new Float64Array(SEASON_BUCKETS);
     this.seasonSeenBits = d.subarray(o + H_SEEN, o + H_SEEN + SEEN_WORDS);
     this.recent = d.subarray(o + H_RECENT, o + H_RECENT + FORECAST_LAGS);
     this.level = new WorkingChain(d.subarray(o + H_LEVEL, o + H_LEVEL + SHORT));
@@ -64,20 +65,21 @@ export class WorkingState implements KeyState {
   counts = NaN;
   readonly long: WorkingLong;
   readonly #d: Float64Array;
-  readonly #profile: Float64Array;
-  /** The working slot's offset in the state block, and its profile's in the profile block. */
+  /** The block's profiles, bucket by bucket (bucket b of slot i at b × slots + i). */
+  readonly #profiles: Float64Array;
+  readonly #slots: number;
+  /** The working slot's offset in the state block. */
   readonly #o: number;
-  readonly #po: number;
   /** The profile bucket `load` brought in (−1: none). */
   #bucket = -1;
 
-  /** Over the working slot: its hot part at `d[o]`, its profile at `profile[po]`. */
-  constructor(d: Float64Array, o: number, profile: Float64Array, po: number) {
+  /** Over the working slot at `d[o]` of a state block, whose slots' profiles are `profiles`. */
+  constructor(d: Float64Array, o: number, profiles: Float64Array) {
     this.#d = d;
     this.#o = o;
-    this.#profile = profile;
-    this.#po = po;
-    this.long = new WorkingLong(d, o + LONG, profile, po);
+    this.#profiles = profiles;
+    this.#slots = profiles.length / SEASON_BUCKETS;
+    this.long = new WorkingLong(d, o + LONG);
   }
 
   /**
@@ -90,7 +92,7 @@ export class WorkingState implements KeyState {
     const o = i * HOT_WIDTH;
     d.copyWithin(this.#o + TAIL, o + TAIL, o + HOT_WIDTH);
     this.#bucket = bucket;
-    if (bucket >= 0) this.#profile[this.#po + bucket] = this.#profile[i * SEASON_BUCKETS + bucket]!;
+    if (bucket >= 0) this.long.season[bucket] = this.#profiles[bucket * this.#slots + i]!;
     this.n = d[o]!;
     this.level = d[o + 1]!;
     this.variance = d[o + 2]!;
@@ -160,10 +162,11 @@ export class WorkingState implements KeyState {
     // zeroes the whole profile, not only the bucket this window holds.
     let cleared = 0;
     for (let k = 0; k < SEEN_WORDS; k++) cleared |= d[b + H_SEEN + k]! & ~d[wb + H_SEEN + k]!;
-    const po = i * SEASON_BUCKETS;
-    if (cleared !== 0) this.#profile.fill(0, po, po + SEASON_BUCKETS);
+    const profiles = this.#profiles;
+    const slots = this.#slots;
+    if (cleared !== 0) for (let k = 0; k < SEASON_BUCKETS; k++) profiles[k * slots + i] = 0;
     d.copyWithin(o + TAIL, w + TAIL, w + HOT_WIDTH);
-    if (this.#bucket >= 0) this.#profile[po + this.#bucket] = this.#profile[this.#po + this.#bucket]!;
+    if (this.#bucket >= 0) profiles[this.#bucket * slots + i] = this.long.season[this.#bucket]!;
   }
 }
 

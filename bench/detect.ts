@@ -10,9 +10,11 @@
  * in a long-running stream; a key's first windows (admission into the slab, whose fresh pages
  * this VM faults in slowly, and the detector's young phases) are reported on a row of their
  * own. A row with 1000 keys, whose state stays in the CPU caches, shows what the same code does
- * when memory latency is not the bound. The steady case runs `--repeat` times (a fresh actor
- * each time, same input) and its median run is reported, with the range: memory-bound, it moves
- * with whatever else the host's memory is doing.
+ * when memory latency is not the bound, and a row with the keys in a new random order every
+ * window the worst case for memory (the aggregate emits a window's keys sorted, so in a steady
+ * stream consecutive windows are consecutive keys, whose states sit side by side). The steady
+ * case runs `--repeat` times (a fresh actor each time, same input) and its median run is
+ * reported, with the range: memory-bound, it moves with whatever else the host's memory is doing.
  *
  * Memory: 1 M distinct keys of one stream, several windows each, Zipf-like activity, through
  * receive() with the configured maxKeys. Each case runs in a child process of its own (so RSS is
@@ -66,13 +68,16 @@ const PER_KEY_BYTES = 2200;
 const typicalCount = (i: number) => Math.max(1, Math.round(2000 / (i + 1) ** 0.9));
 
 /**
- * Round `w`'s windows of keys `from` until `to`: Poisson-ish noise around each key's typical
- * count, about one in 10 000 surging ×10. Made a batch at a time, so the bench's own input does
- * not inflate the RSS it measures.
+ * Round `w`'s windows of the keys at positions `from` until `to` of `order` (key indexes; the
+ * keys in index order when absent, as in every round: the aggregate emits a window's keys in a
+ * fixed, sorted, order): Poisson-ish noise around each key's typical count, about one in 10 000
+ * surging ×10. Made a batch at a time, so the bench's own input does not inflate the RSS it
+ * measures.
  */
-function windowsOf(from: number, to: number, w: number, random: () => number): WindowAggregate[] {
+function windowsOf(from: number, to: number, w: number, random: () => number, order?: Int32Array): WindowAggregate[] {
   const out: WindowAggregate[] = [];
-  for (let i = from; i < to; i++) {
+  for (let p = from; p < to; p++) {
+    const i = order === undefined ? p : order[p]!;
     const mean = typicalCount(i);
     let count = Math.max(1, Math.round(mean + Math.sqrt(mean) * (random() + random() + random() - 1.5) * 2));
     if (random() < 1e-4) count *= 10;
@@ -98,11 +103,21 @@ interface Fed {
 
 const timed = (): Timed => ({ updates: 0, ms: 0, signals: 0 });
 
+/** Key indexes 0 … keys−1 in a random order (Fisher–Yates). */
+function shuffledKeys(keys: number, random: () => number): Int32Array {
+  const order = Int32Array.from({ length: keys }, (_, i) => i);
+  for (let i = keys - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
 /**
  * Feeds `rounds` rounds of `keys` keys through receive() in batches of BATCH; times only
  * receive(), rounds before `cold` and from `warm` on.
  */
-async function feedActor(keys: number, rounds: number, maxKeys: number, seed: number, cold = rounds, warm = rounds): Promise<Fed> {
+async function feedActor(keys: number, rounds: number, maxKeys: number, seed: number, cold = rounds, warm = rounds, shuffled = false): Promise<Fed> {
   const actor = detectActor({ partitions: 1, owned: [0], detector: detectorConfig({ windowMs: WINDOW_MS }), maxKeys, jsonSignals: true });
   const ctx = fakeContext({ now: T0 });
   let state = await actor.init(ctx);
@@ -110,8 +125,9 @@ async function feedActor(keys: number, rounds: number, maxKeys: number, seed: nu
   const fed = { cold: timed(), steady: timed() };
   for (let w = 0; w < rounds; w++) {
     const phase = w < cold ? fed.cold : w >= warm ? fed.steady : undefined;
+    const order = shuffled ? shuffledKeys(keys, random) : undefined;
     for (let b = 0; b < keys; b += BATCH) {
-      const batch: AggBatch = { partition: 0, windows: windowsOf(b, Math.min(keys, b + BATCH), w, random), watermarks: {} };
+      const batch: AggBatch = { partition: 0, windows: windowsOf(b, Math.min(keys, b + BATCH), w, random, order), watermarks: {} };
       const input = message("tw.agg.0", MessageType.AggBatch, batch);
       const t = performance.now();
       state = await actor.receive(state, input, ctx);
@@ -252,12 +268,15 @@ export async function detectBench(flags: Record<string, string | boolean>): Prom
     const range = repeat > 1 ? `; runs ${si(perS(byRate[0]!))}–${si(perS(byRate[byRate.length - 1]!))}/s` : "";
     // 1000 keys: as many timed updates as the main case, state in the CPU caches.
     const hot = await feedActor(HOT_KEYS, warm + Math.ceil((keys * rounds) / HOT_KEYS), maxKeys, 7, 0, warm);
+    // The same keys arriving in a new random order every window: no two consecutive windows' state is near in memory.
+    const unordered = await feedActor(keys, warm + rounds, maxKeys, 7, 0, warm, true);
     const bare = feedObserve(keys, warm + rounds, 7, byObserve, warm);
     const scored = feedObserve(keys, warm + rounds, 7, byScore, warm);
     const steady = `windows ${warm + 1}–${warm + rounds}`;
     const through = [
       { name: `receive() (detect actor), ${si(keys)} keys, ${steady}${warm >= LEARN ? " (steady)" : ""}${repeat > 1 ? `, median of ${repeat}` : ""}`, ...median, note: range },
       { name: `receive(), ${si(HOT_KEYS)} keys (state in cache), from window ${warm + 1}`, ...hot.steady },
+      { name: `receive(), ${si(keys)} keys in a random order each window (worst case), ${steady}`, ...unordered.steady },
       ...(cold > 0 ? [{ name: `receive(), ${si(keys)} keys, windows 1–${cold} (admission, learning)`, ...actor.cold }] : []),
       { name: `observe() (bare detector), ${si(keys)} keys, ${steady}, same values`, ...bare },
       { name: `scoreObservation() (bare detector, the actor's path), same`, ...scored },

@@ -341,22 +341,42 @@ class TrackedTable<V> {
   /** Entries by id; ids are reused. */
   readonly #byId: (Tracked<V> | undefined)[] = [];
   readonly #freeIds: number[] = [];
+  /** Entries' hashes by id (stale for a freed id). */
+  readonly #hashById: Int32Array;
+  /** The id of the entry `get` found last (−2: none). */
+  #lastId = -2;
 
   constructor(capacity: number) {
     const size = 2 ** Math.ceil(Math.log2(2 * capacity + 2));
+    this.#hashById = new Int32Array(capacity + 1);
     this.#cells = new Int32Array(2 * size);
     this.#mask = size - 1;
   }
 
   get(h1: number, stream: string, key: string): Tracked<V> | undefined {
-    const cells = this.#cells;
     const hash = h1 | 0;
+    // The aggregate emits a window's keys sorted, and keys admitted in that order got
+    // consecutive ids: the entry after the last one found is most often the one asked for, and
+    // then no cell of the table (a cache miss each) is read. Its hash is checked first, in a
+    // small dense array, so a wrong guess costs next to nothing.
+    const guess = this.#lastId + 1;
+    if (this.#hashById[guess] === hash) {
+      const next = this.#byId[guess];
+      if (next !== undefined && next.key === key && next.stream === stream) {
+        this.#lastId = guess;
+        return next;
+      }
+    }
+    const cells = this.#cells;
     for (let i = hash & this.#mask; ; i = (i + 1) & this.#mask) {
       const id = cells[2 * i + 1]!;
       if (id === 0) return undefined;
       if (cells[2 * i] === hash) {
         const e = this.#byId[id - 1]!;
-        if (e.key === key && e.stream === stream) return e;
+        if (e.key === key && e.stream === stream) {
+          this.#lastId = e.id;
+          return e;
+        }
       }
     }
   }
@@ -366,6 +386,7 @@ class TrackedTable<V> {
     const hash = (e.hash = h1 | 0);
     e.id = this.#freeIds.pop() ?? this.#byId.length;
     this.#byId[e.id] = e;
+    this.#hashById[e.id] = hash;
     const cells = this.#cells;
     let i = hash & this.#mask;
     while (cells[2 * i + 1] !== 0) i = (i + 1) & this.#mask;

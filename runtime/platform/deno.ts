@@ -7,11 +7,11 @@ import { upgradeWebSocket } from "hono/deno";
 import { readWebBody } from "../http/body.ts";
 import { concatBytes } from "../bytes.ts";
 import type { AppendFile, FileSystem, HttpHost, HttpServer, Platform, ServeOptions } from "./platform.ts";
-import { crc32 as zlibCrc32 } from "node:zlib";
+import * as zlib from "node:zlib";
 import { useNativeCrc32 } from "../transport/log_crc32.ts";
 
 // The durable log checksums every record it writes and reads: Deno's node:zlib CRC-32, not the portable one.
-useNativeCrc32(zlibCrc32);
+useNativeCrc32((zlib as { crc32?: unknown }).crc32); // absent in Deno 2.0: the portable one then
 
 // deno-lint-ignore no-explicit-any
 const Deno = (globalThis as any).Deno;

@@ -3,7 +3,7 @@
  * built-in WebSocket support over `ws`), signals and process control.
  */
 import fs, { promises as fsp } from "node:fs";
-import { crc32 as zlibCrc32 } from "node:zlib";
+import * as zlib from "node:zlib";
 import process from "node:process";
 import { serve, upgradeWebSocket } from "@hono/node-server";
 import { WebSocketServer } from "ws";
@@ -14,7 +14,7 @@ import type { AppendFile, FileSystem, HttpHost, HttpServer, Platform, ServeOptio
 import { useNativeCrc32 } from "../transport/log_crc32.ts";
 
 // The durable log checksums every record it writes and reads: zlib's CRC-32, not the portable one.
-useNativeCrc32(zlibCrc32);
+useNativeCrc32((zlib as { crc32?: unknown }).crc32); // absent before Node 20.15: the portable one then
 
 let tmpCounter = 0;
 /** Standard output's reader has gone (EPIPE). */

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { crc32, hasNativeCrc32, portableCrc32 } from "./log_crc32.ts";
+import { crc32, nativeCrc32, portableCrc32, useNativeCrc32 } from "./log_crc32.ts";
 import { currentPlatform } from "../platform/current.ts";
 import { mulberry32 } from "../../test/helpers/random.ts";
 import { encodeRecord, readRecords, type LogRecord } from "./log_record.ts";
@@ -32,7 +32,7 @@ test("crc32 matches the standard check value and continues across chunks", () =>
 
 test("the host's CRC-32 (installed by its platform adapter) and the portable one agree", async () => {
   await currentPlatform();
-  assert.ok(hasNativeCrc32(), "the adapter installed node:zlib's");
+  assert.ok(nativeCrc32(), "the adapter installed node:zlib's");
   const random = mulberry32(3);
   const buf = Uint8Array.from({ length: 70_000 }, () => Math.floor(random() * 256));
   for (const [from, to] of [[0, 0], [0, 1], [3, 11], [5, 4096], [1, 65_537], [0, 70_000]] as const) {
@@ -41,6 +41,28 @@ test("the host's CRC-32 (installed by its platform adapter) and the portable one
     assert.is(crc32(part, 0x12345678), portableCrc32(part, 0x12345678), `bytes ${from}…${to}, continued`);
   }
   assert.is(crc32(new TextEncoder().encode("123456789")), 0xcbf43926);
+});
+
+test("a host CRC-32 is installed only if it gives the right answers, and read as unsigned", async () => {
+  await currentPlatform();
+  const data = Uint8Array.from({ length: 1000 }, (_, i) => (i * 131) & 0xff);
+  const expected = portableCrc32(data);
+  assert.ok(expected > 0x7fffffff, "this data's checksum has its top bit set");
+  assert.not.ok(useNativeCrc32(undefined), "none (Node before 20.15, Deno 2.0)");
+  assert.not.ok(useNativeCrc32(() => 0), "a wrong one");
+  assert.not.ok(useNativeCrc32(() => {
+    throw new Error("unsupported");
+  }), "one that throws");
+  const installed = nativeCrc32()!;
+  assert.is(crc32(data), expected, "the one installed before is kept");
+  try {
+    assert.ok(useNativeCrc32((d: Uint8Array, c: number) => portableCrc32(d, c) | 0), "a signed one (Deno 2.1–2.3) is right once read unsigned");
+    assert.is.not(nativeCrc32(), installed);
+    assert.is(crc32(data), expected);
+    assert.is(crc32(data.subarray(500), crc32(data.subarray(0, 500))), expected);
+  } finally {
+    useNativeCrc32(installed);
+  }
 });
 
 test("records round-trip with and without optional fields", () => {

@@ -84,8 +84,8 @@ test("a checkpoint from before the forecast chain (shorter long blocks) restores
   assert.equal(view(state), expected);
 });
 
-/** Format 4 as format 3 wrote it: each slot whole, its profile back inside it (packLong's layout). */
-function asFormat3(s4: { blocks: Uint8Array[]; profiles: Uint8Array[]; blockSlots: number }) {
+/** Format 4 as format 3 wrote it: each slot whole, its profile back inside it (packLong's layout), and a rate (weight / windows) per key for its windows. */
+function asFormat3(s4: { blocks: Uint8Array[]; profiles: Uint8Array[]; blockSlots: number; meta: Uint8Array }) {
   const blocks = s4.blocks.map((bytes, b) => {
     const hot = readFloat64s(bytes);
     const profiles = readFloat64s(s4.profiles[b]!);
@@ -93,8 +93,10 @@ function asFormat3(s4: { blocks: Uint8Array[]; profiles: Uint8Array[]; blockSlot
     for (let i = 0; i < hot.length / HOT_WIDTH; i++) whole.set(joinSlot(hot, i * HOT_WIDTH, readProfile(profiles, i), 0), i * SLOT_WIDTH);
     return float64Bytes(whole);
   });
+  const meta = readFloat64s(s4.meta).slice();
+  for (let o = 0; o < meta.length; o += 3) meta[o + 2] = meta[o + 2]! > 0 ? meta[o + 1]! / meta[o + 2]! : 0;
   const { profiles: _, ...rest } = s4;
-  return { ...rest, packed: 3, blocks };
+  return { ...rest, packed: 3, blocks, meta: float64Bytes(meta) };
 }
 
 test("a checkpoint (format 2, 3 or 4) restored with a smaller maxKeys keeps the heaviest keys and frees the others' slots", async () => {
@@ -112,6 +114,33 @@ test("a checkpoint (format 2, 3 or 4) restored with a smaller maxKeys keeps the 
     assert.equal(view(state), full, "their states intact");
     for (let i = 160; i < 170; i++) state = await feed(actor, state, ctx, i);
     assert.ok(state.slab.used <= 3);
+  }
+});
+
+test("restored into a sketch of another shape (maxKeys changed), keys keep their activity, carried over at their last window", async () => {
+  // 200 windows of 20 keys; a half-life of 8 windows, so the sketch's scale has grown to 2^25.
+  const config = { partitions: 1, owned: [0], detector: detectorConfig({ warmupWindows: 5, windowMs: HOUR, halfLifeWindows: 8 }), jsonSignals: false, sketchDepth: 2 };
+  const before = detectActor({ ...config, maxKeys: 20, sketchWidth: 64 });
+  const ctx = fakeContext({ now: T0 });
+  let state = await before.init(ctx);
+  const events = (k: number) => 1 + k;
+  for (let w = 0; w < 200; w++) {
+    const windows = Array.from({ length: 20 }, (_, k) => ({ stream: "s", key: `k${k}`, windowStart: T0 + w * HOUR, windowEnd: T0 + (w + 1) * HOUR, count: events(k), sum: events(k), min: 1, max: 1, revision: 0 }));
+    state = await before.receive(state, message("tw.agg.0", MessageType.AggBatch, { partition: 0, windows, watermarks: {} }), ctx);
+  }
+  const snapshot = codec.decodeValue(codec.encodeLarge((await before.checkpoint!(state, ctx)).snapshot));
+  const now = T0 + 199 * HOUR;
+  // Each key's true activity: Σ events·2^(−age/8) over its windows, and Σ 2^(−age/8).
+  const decayed = Array.from({ length: 200 }, (_, age) => 2 ** (-age / 8)).reduce((a, b) => a + b, 0);
+  const after = detectActor({ ...config, maxKeys: 10, sketchWidth: 256 }); // another width: the sketch is not taken
+  const restored = await after.init(fakeContext({ now, restored: { seqs: {}, snapshot } }));
+  assert.equal([...restored.keys.values()].map((e) => e.key).sort(), Array.from({ length: 10 }, (_, k) => `k${k + 10}`).sort(), "the 10 heaviest keep state");
+  for (let k = 0; k < 20; k++) {
+    const a = restored.keys.activity("s", `k${k}`, now);
+    // Never below the truth; above it only by what 2 × 64 counters' collisions added before admission, long decayed.
+    const truth = events(k) * decayed;
+    assert.ok(a.events >= truth * (1 - 1e-12) && a.events <= truth * (1 + 1e-6), `k${k}: ${a.events} events, truth ${truth}`);
+    assert.ok(a.windows >= decayed * (1 - 1e-12) && a.windows <= decayed * (1 + 1e-6), `k${k}: ${a.windows} windows, truth ${decayed}`);
   }
 });
 

@@ -6,7 +6,7 @@ import { float64Bytes, readFloat64s, readUint32s, uint32Bytes } from "../../sche
 import { LONG_STATE_LENGTH, unpackLong } from "./likelihood.ts";
 import { newKeyState, type KeyState } from "./detector.ts";
 import { BLOCK_SLOTS, HOT_WIDTH, SLOT_WIDTH, slotOf, STATE_FIELDS, type StateSlab, type StatisticalField } from "./state_slab.ts";
-import { typicalWindow, type HeavyKeys, type SketchSnapshot } from "./heavy_keys.ts";
+import type { HeavyKeys, SketchSnapshot } from "./heavy_keys.ts";
 import type { PackedModel } from "./stream_models.ts";
 
 /**
@@ -16,7 +16,8 @@ import type { PackedModel } from "./stream_models.ts";
  * whole profile blocks, bucket by bucket: bucket b of slot i at b × (length / SEASON_BUCKETS) + i,
  * state_slab.ts), the keys' ids joined by
  * U+0000 (each is stream U+0000 key; neither contains control characters), per key its slot
- * (uint32) and its last, weight and rate (float64), and the sketch. Writing it copies nothing
+ * (uint32) and its last, weight and windows (float64; format 3 wrote its rate, weight /
+ * windows, instead), and the sketch. Writing it copies nothing
  * of the slab: the blocks go to the encoder as views and are saved as they are
  * (MessageCodec.encodeLargeParts), all before the next receive (ActorBehaviour.checkpoint).
  */
@@ -69,7 +70,7 @@ export function pack(keys: HeavyKeys<KeyState>, slab: StateSlab): SlabSnapshot {
     slots[k] = slotOf(e.value);
     meta[3 * k] = e.last;
     meta[3 * k + 1] = e.weight;
-    meta[3 * k + 2] = typicalWindow(e);
+    meta[3 * k + 2] = e.windows;
     k++;
   }
   return {
@@ -83,9 +84,13 @@ export function restore(keys: HeavyKeys<KeyState>, slab: StateSlab, snapshot: De
   if (snapshot === undefined) return;
   // Each key is put in a slot before HeavyKeys decides on it: the slab's spare slot holds it
   // while, beyond capacity, it displaces the lightest key (whose slot is then released).
-  const admit = (stream: string, key: string, state: KeyState, last: number, weight: number, rate: number) => {
-    if (!keys.restore(stream, key, state, last, weight, rate)) slab.release(state);
+  // `weight` and `windows` are in the snapshot's sketch's scaled units: `rescale` makes them this sketch's.
+  let rescale = (value: number, _last: number) => value;
+  const admit = (stream: string, key: string, state: KeyState, last: number, weight: number, windows: number) => {
+    if (!keys.restore(stream, key, state, last, rescale(weight, last), rescale(windows, last))) slab.release(state);
   };
+  /** Windows from a rate (formats 2 and 3). */
+  const fromRate = (weight: number, rate: number) => (rate > 0 ? weight / rate : 0);
   if (Array.isArray(snapshot)) {
     for (const [id, state, last] of snapshot) {
       const cut = id.indexOf("\u0000"); // `${stream}\u0000${key}`: a stream name has no control characters
@@ -95,8 +100,11 @@ export function restore(keys: HeavyKeys<KeyState>, slab: StateSlab, snapshot: De
     }
     return;
   }
-  // Another sketch shape (width, depth or half-life changed): start the sketch afresh, keep the keys.
+  // Another sketch shape (width, depth or half-life changed): the sketch starts afresh, the keys
+  // are kept, their activity carried over at their last window into a sketch that starts at
+  // the latest of those (so no scaled value grows).
   if (keys.sketch.fits(snapshot.sketch)) keys.sketch.restore(snapshot.sketch);
+  else rescale = carryOver(keys, snapshot);
   const parts = snapshot.ids === "" ? [] : snapshot.ids.split("\u0000");
   if (snapshot.packed === 4 || snapshot.packed === 3) {
     const same = snapshot.long === LONG_STATE_LENGTH && snapshot.fields.length === STATE_FIELDS.length && snapshot.fields.every((f, i) => f === STATE_FIELDS[i]);
@@ -112,7 +120,9 @@ export function restore(keys: HeavyKeys<KeyState>, slab: StateSlab, snapshot: De
       const state = profiles === undefined
         ? slab.adoptSlot(blocks[b]!, i * SLOT_WIDTH)
         : slab.adoptParts(blocks[b]!, i * HOT_WIDTH, profiles[b]!, i);
-      admit(parts[2 * k]!, parts[2 * k + 1]!, state as unknown as KeyState, meta[3 * k]!, meta[3 * k + 1]!, meta[3 * k + 2]!);
+      const weight = meta[3 * k + 1]!;
+      const windows = snapshot.packed === 4 ? meta[3 * k + 2]! : fromRate(weight, meta[3 * k + 2]!);
+      admit(parts[2 * k]!, parts[2 * k + 1]!, state as unknown as KeyState, meta[3 * k]!, weight, windows);
     }
     return;
   }
@@ -126,6 +136,36 @@ export function restore(keys: HeavyKeys<KeyState>, slab: StateSlab, snapshot: De
     });
     // (Its own length: blocks from before the forecast chain are shorter.)
     if (long > 0) state.long = unpackLong(numbers, o + snapshot.fields.length, long);
-    admit(parts[2 * k]!, parts[2 * k + 1]!, slab.adopt(state) as unknown as KeyState, numbers[o + width - 3]!, numbers[o + width - 2]!, numbers[o + width - 1]!);
+    const weight = numbers[o + width - 2]!;
+    admit(parts[2 * k]!, parts[2 * k + 1]!, slab.adopt(state) as unknown as KeyState, numbers[o + width - 3]!, weight, fromRate(weight, numbers[o + width - 1]!));
   }
+}
+
+/** The latest last window of any key in a snapshot (formats 2 to 4). */
+function latestLast(snapshot: SlabSnapshot | WholeSlotSnapshot | PackedSnapshot): number {
+  let latest = -Infinity;
+  if (snapshot.packed === 2) {
+    const numbers = readFloat64s(snapshot.numbers);
+    const width = snapshot.fields.length + (snapshot.long ?? 0) + 3;
+    for (let o = width - 3; o < numbers.length; o += width) latest = Math.max(latest, numbers[o]!);
+  } else {
+    const meta = readFloat64s(snapshot.meta);
+    for (let o = 0; o < meta.length; o += 3) latest = Math.max(latest, meta[o]!);
+  }
+  return latest;
+}
+
+/**
+ * For a snapshot whose sketch this one cannot take: starts this sketch at the snapshot's latest
+ * last window and returns how to carry a key's scaled value over: its decayed value at its last
+ * window (under the snapshot's half-life), scaled to this sketch from there.
+ */
+function carryOver(keys: HeavyKeys<KeyState>, snapshot: SlabSnapshot | WholeSlotSnapshot | PackedSnapshot): (value: number, last: number) => number {
+  const old = snapshot.sketch;
+  const origin = old?.origin;
+  const latest = latestLast(snapshot);
+  if (typeof origin !== "number" || !Number.isFinite(origin) || !(old.halfLifeMs > 0) || !Number.isFinite(latest)) return () => 0;
+  keys.sketch.startAt(latest);
+  const halfLife = keys.sketch.halfLifeMs;
+  return (value, last) => value * 2 ** (-(last - origin) / old.halfLifeMs - (latest - last) / halfLife);
 }

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { DecayedCountMin, HeavyKeys, typicalWindow, type Activity } from "./heavy_keys.ts";
+import { DecayedCountMin, HeavyKeys, type Activity } from "./heavy_keys.ts";
 import { startFromPrior } from "./baseline.ts";
 import { detectorConfig, newKeyState, observe } from "./detector.ts";
 import { mulberry32 } from "../../test/helpers/random.ts";
@@ -115,7 +115,7 @@ test("a key that a restore has no room for keeps its activity, in the sketch", (
   for (let w = 0; w < 5; w++) for (const [key, events] of [["x", 10], ["y", 20], ["z", 30]] as const) before.record("s", key, w * W, events, () => null)!.last = w * W;
   const after = new HeavyKeys<null>({ ...config, capacity: 2 });
   after.sketch.restore(before.sketch.snapshot());
-  for (const e of [...before.values()]) after.restore(e.stream, e.key, null, e.last, e.weight, typicalWindow(e));
+  for (const e of [...before.values()]) after.restore(e.stream, e.key, null, e.last, e.weight, e.windows);
   assert.equal([...after.values()].map((e) => e.key).sort(), ["y", "z"]);
   const kept = after.activity("s", "x", 4 * W);
   const truth = before.activity("s", "x", 4 * W);

@@ -235,6 +235,15 @@ export class DecayedCountMin {
       Number.isFinite(s.totalEvents) && Number.isFinite(s.totalWindows) && (s.origin === null || Number.isFinite(s.origin));
   }
 
+  /** Starts afresh with its origin at `time` (a checkpoint's sketch of another shape was not taken). */
+  startAt(time: number): void {
+    this.#counters.fill(0);
+    this.#origin = time;
+    this.#totalEvents = 0;
+    this.#totalWindows = 0;
+    this.#scaleTime = NaN;
+  }
+
   /** Loads a snapshot that `fits`. */
   restore(s: SketchSnapshot): void {
     this.#counters.set(readFloat64s(s.counters));
@@ -553,12 +562,11 @@ export class HeavyKeys<V> {
   }
 
   /**
-   * Re-admits a key from a checkpoint (ahead of any `record`) with its scaled weight and typical
-   * window; beyond capacity the lighter keys lose. Whether it was.
+   * Re-admits a key from a checkpoint (ahead of any `record`) with its scaled weight and
+   * windows; beyond capacity the lighter keys lose. Whether it was.
    */
-  restore(stream: string, key: string, value: V, last: number, weight: number, rate: number): boolean {
+  restore(stream: string, key: string, value: V, last: number, weight: number, windows: number): boolean {
     if (this.get(stream, key)) return false;
-    const windows = rate > 0 ? weight / rate : 0;
     if (this.#heap.length >= this.capacity) {
       const lightest = this.#lightest();
       if (!(weight > lightest.weight)) {

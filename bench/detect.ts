@@ -26,6 +26,7 @@
  * on one core; 1 M keys at ≤ 500 MB RSS) are reported beside the figures, never asserted.
  */
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import process from "node:process";
 import { MessageCodec } from "../runtime/codec/codec.ts";
 import { detectActor, DEFAULT_SKETCH_DEPTH, type DetectState } from "../actors/detect/detect.ts";
@@ -195,6 +196,21 @@ interface MemoryResult {
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
+/**
+ * This process's peak RSS: VmHWM where /proc has it. Not resourceUsage().maxRSS: Linux carries
+ * the forking parent's high-water mark across exec, so a child spawned by a bench that had run
+ * the throughput case first reported the parent's ~490 MB as its own peak.
+ */
+function peakRss(): number {
+  try {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
+    if (kb !== undefined) return Number(kb) * 1024;
+  } catch {
+    // not Linux: the portable figure
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
+
 /** The memory case, in this (child) process: prints one JSON line. */
 async function memoryChild(keys: number, rounds: number, maxKeys: number): Promise<void> {
   if (!gc) throw new Error("the memory case needs --expose-gc");
@@ -211,7 +227,7 @@ async function memoryChild(keys: number, rounds: number, maxKeys: number): Promi
   const bytes = { byteLength: parts.reduce((n, p) => n + p.byteLength, 0) };
   const t2 = performance.now();
   const checkpointRssBytes = Math.max(takenRss, process.memoryUsage().rss);
-  const peakRssBytes = process.resourceUsage().maxRSS * 1024;
+  const peakRssBytes = peakRss();
   const sketchBytes = fed.state.keys.sketch.bytes;
   const result: MemoryResult = {
     keys, windows: rounds, maxKeys, keysWithState: fed.state.keys.size,

@@ -1,7 +1,8 @@
 /**
  * Which keys get full detector state when a stream has more keys than memory for them: a
  * Count-Min sketch of every key's decayed activity, and a top-k min-heap over it that admits a
- * key to full state while its activity is among the k highest.
+ * key to full state while its activity is among the k highest (pushing the lightest out only
+ * when clearly ahead of it, or on a burst: see `HeavyKeys.record`).
  *
  * Activity = decayed event count: Σ events·2^(−age/halfLife) over the key's windows (plus, in a
  * second plane, the same sum of 1 per window it appeared in). Events, not window values: they
@@ -23,8 +24,8 @@
  * from one that collisions made up.
  *
  * A key with full state is counted in its entry, exactly, not in the sketch (as in the
- * Augmented Sketch, Roy et al., SIGMOD 2016): its window costs no hashing and no sketch cells
- * (4 cache misses at 100 000 keys), only the totals. When it loses its state its activity is
+ * Augmented Sketch, Roy et al., SIGMOD 2016): its window touches no sketch cells (4 cache
+ * misses at 100 000 keys), only the totals. When it loses its state its activity is
  * raised into its cells (conservatively, never lowering one), so its estimate stays at or
  * above the truth as before; the error bound keeps counting all the mass.
  *

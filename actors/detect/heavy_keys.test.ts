@@ -73,7 +73,7 @@ test("activity decays with the half-life: one half-life later an estimate is hal
   assert.ok(Math.abs(later.events - 4) < 1e-9 && Math.abs(later.windows - 0.5) < 1e-12);
   sketch.add("a", 2 * H, 6);
   assert.ok(Math.abs(sketch.before().events - 2) < 1e-9, "before(): the activity just before the window");
-  assert.ok(Math.abs(sketch.rate() - 8 / 1.25) < 1e-9, "rate(): events per window seen, this one included");
+  assert.ok(Math.abs(sketch.weight / sketch.windows - 8 / 1.25) < 1e-9, "weight / windows: events per window seen, this one included (scale-free)");
   assert.ok(Math.abs(sketch.estimate("a", 2 * H).events - 8) < 1e-9);
 });
 

@@ -163,7 +163,7 @@ export class DecayedCountMin {
 
   /** The activity of a key counted outside the sketch (scaled `events`, `windows`) at `time`. */
   activityAt(events: number, windows: number, time: number): Activity {
-    return this.#activity(events, windows, this.#origin === undefined ? 1 : 2 ** ((time - this.#origin) / this.halfLifeMs));
+    return this.#activity(events, windows, this.#scaleFor(time));
   }
 
   /** Decayed events, and decayed windows, of the last `add`'s key after it, in scaled units. */
@@ -182,19 +182,14 @@ export class DecayedCountMin {
     return (Math.E / this.width) * this.#totalEvents;
   }
 
-  /** The last `add`'s key's typical window before it (0 if the sketch had none). */
+  /** The last `add`'s key's typical window before it (0 if the sketch had none); after it: weight / windows. */
   typicalBefore(): number {
     return this.#before[1]! > 0 ? this.#before[0]! / this.#before[1]! : 0;
   }
 
-  /** The last `add`'s key's typical window: decayed events / decayed windows, this window included. */
-  rate(): number {
-    return this.weight / this.windows;
-  }
-
   /** The activity of `id` at `time`, without changing anything. */
   estimate(id: string, time: number): Activity {
-    const scale = this.#origin === undefined ? 1 : 2 ** ((time - this.#origin) / this.halfLifeMs);
+    const scale = this.#scaleFor(time);
     this.#locate(fnv1a(id), fnv1a(id, SECOND_BASIS) | 1);
     let eventsMin = Infinity;
     let windowsMin = Infinity;
@@ -254,6 +249,11 @@ export class DecayedCountMin {
     this.#scaleTime = NaN;
   }
 
+  /** The scale at `time`, leaving the cached one alone (estimates, not updates). */
+  #scaleFor(time: number): number {
+    return this.#origin === undefined ? 1 : 2 ** ((time - this.#origin) / this.halfLifeMs);
+  }
+
   #scaleAt(time: number): number {
     if (time === this.#scaleTime) return this.#scale; // most windows of a batch share their start
     this.#origin ??= time;
@@ -304,7 +304,7 @@ export interface Tracked<V> {
   windows: number;
   heapWeight: number;
   slot: number;
-  /** Its sketch hash h1 (as an int32: the same cells) and its index in the table's entry list (TrackedTable). */
+  /** Its table hash (int32, TrackedTable) and its index in the table's entry list. */
   hash: number;
   id: number;
 }
@@ -332,14 +332,25 @@ class StreamHashes {
   tracked = 0;
   readonly h1: number;
   readonly h2: number;
+  /** The table's hash state: under this process's secret basis (see TrackedTable). */
+  readonly table: number;
   constructor(stream: string) {
     this.h1 = streamHash(stream);
     this.h2 = streamHash(stream, SECOND_BASIS);
+    this.table = streamHash(stream, TABLE_BASIS);
   }
 }
 
 /**
- * Tracked keys by their sketch hash h1 (which covers stream and key): open addressing with
+ * The tracked-key table's FNV basis, random per process. Keys are the clients' choice and FNV
+ * collisions are easy to make: under the sketch's fixed bases, keys made to share a hash would
+ * turn every lookup into a walk along one long probe run (each a cache miss). A secret basis
+ * leaves nothing to aim at; the sketch keeps its fixed bases, since checkpoints hold its cells.
+ */
+const TABLE_BASIS = crypto.getRandomValues(new Uint32Array(1))[0]! | 1;
+
+/**
+ * Tracked keys by their hash under TABLE_BASIS (which covers stream and key): open addressing with
  * linear probing in one Int32Array, at most half full, each cell the hash and the entry's id + 1
  * (0: empty); an entry is confirmed by its stream and key. A lookup costs about one cache miss
  * for the cell and one for the entry, where a Map of 100 000 strings compared stored key
@@ -363,8 +374,8 @@ class TrackedTable<V> {
     this.#mask = size - 1;
   }
 
-  get(h1: number, stream: string, key: string): Tracked<V> | undefined {
-    const hash = h1 | 0;
+  get(tableHash: number, stream: string, key: string): Tracked<V> | undefined {
+    const hash = tableHash | 0;
     // The aggregate emits a window's keys sorted, and keys admitted in that order got
     // consecutive ids: the entry after the last one found is most often the one asked for, and
     // then no cell of the table (a cache miss each) is read. Its hash is checked first, in a
@@ -391,9 +402,9 @@ class TrackedTable<V> {
     }
   }
 
-  /** Adds `e` (not in the table) under its hash `h1`. */
-  add(e: Tracked<V>, h1: number): void {
-    const hash = (e.hash = h1 | 0);
+  /** Adds `e` (not in the table) under its table hash. */
+  add(e: Tracked<V>, tableHash: number): void {
+    const hash = (e.hash = tableHash | 0);
     e.id = this.#freeIds.pop() ?? this.#byId.length;
     this.#byId[e.id] = e;
     this.#hashById[e.id] = hash;
@@ -479,7 +490,7 @@ export class HeavyKeys<V> {
 
   get(stream: string, key: string): Tracked<V> | undefined {
     const hashes = this.#streams.get(stream);
-    return hashes === undefined ? undefined : this.#table.get(fnv1a(key, hashes.h1), stream, key);
+    return hashes === undefined ? undefined : this.#table.get(fnv1a(key, hashes.table), stream, key);
   }
 
   /** The tracked keys, in no particular order (not while keys are being recorded). */
@@ -607,7 +618,7 @@ export class HeavyKeys<V> {
     let hashes = this.#streams.get(e.stream);
     if (hashes === undefined) this.#streams.set(e.stream, (hashes = new StreamHashes(e.stream)));
     hashes.tracked++;
-    this.#table.add(e, fnv1a(e.key, hashes.h1));
+    this.#table.add(e, fnv1a(e.key, hashes.table));
     this.#size++;
     e.slot = this.#heap.length;
     this.#heap.push(e);
@@ -617,7 +628,7 @@ export class HeavyKeys<V> {
   /** Drops `e`, its activity raised into the sketch (where it goes on being counted). */
   #remove(e: Tracked<V>): void {
     const hashes = this.#streams.get(e.stream)!;
-    this.sketch.raise(e.hash, fnv1a(e.key, hashes.h2) | 1, e.weight, e.windows);
+    this.sketch.raise(fnv1a(e.key, hashes.h1), fnv1a(e.key, hashes.h2) | 1, e.weight, e.windows);
     this.#table.delete(e);
     if (--hashes.tracked === 0) this.#streams.delete(e.stream); // so streams held are bounded by the keys tracked
     this.#size--;

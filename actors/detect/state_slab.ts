@@ -123,7 +123,7 @@ class LongView implements View {
 numberFields(LongView.prototype, L_SCALARS);
 
 /**
- * A key's state in its slot of a slab block: the handle a key keeps (about 60 bytes of heap).
+ * A key's state in its slot of a slab block: the handle a key keeps (a few dozen bytes of heap).
  * Its long layer is viewed on demand (tests, restore); the detector itself works on a block's
  * working state (StateSlab.load, working_state.ts), whose parts are made once.
  */

@@ -1,0 +1,383 @@
+/**
+ * A Transport carried over a message port, for a transport that lives on another thread of the
+ * same process (embedded mode with the stages on a worker thread, see app/stages_thread.ts):
+ * `servePortTransport` answers on the thread that owns the real transport, `PortTransport` is
+ * the Transport the other thread uses. Messages are structured-cloned, so the in-process fast
+ * path (PublishOptions.value) still carries decoded values across: same code, same process,
+ * no second parse.
+ *
+ * A delivery to this side is handed over one at a time per consumer: the owner's handler
+ * resolves when this side's handler has returned, so a full mailbox here holds the transport
+ * back there, as the Transport contract asks. Only Web-standard messaging is used
+ * (MessageChannel ports, a worker's own port), which Node and Deno both have.
+ */
+import type {
+  ConsumeOptions,
+  Consumer,
+  DeadLetter,
+  Delivery,
+  DeliveryHandler,
+  PublishAck,
+  PublishOptions,
+  StreamSpec,
+  Transport,
+} from "./transport.ts";
+import { BackpressureError, TransportUnavailableError } from "../core/errors.ts";
+
+/** What the bridge needs of a MessagePort (Node's and Deno's both have it). */
+export interface MessagePortLike {
+  postMessage(message: unknown): void;
+  addEventListener(type: "message", listener: (event: { data: unknown }) => void): void;
+  start?(): void;
+  close?(): void;
+}
+
+type SerializedError = { name: string; message: string; retryAfterMs?: number };
+
+type ClientMessage =
+  | { t: "call"; id: number; op: "ensureStreams"; specs: StreamSpec[] }
+  | { t: "call"; id: number; op: "publish"; subject: string; data: Uint8Array; msgId?: string; headers?: Record<string, string>; value?: unknown }
+  | { t: "call"; id: number; op: "consume"; cid: number; filter: string; group: string; options: ConsumeOptions; dead: boolean }
+  | { t: "call"; id: number; op: "ensureConsumer"; filter: string; group: string; options: ConsumeOptions }
+  | { t: "call"; id: number; op: "stop"; cid: number }
+  | { t: "call"; id: number; op: "pending"; cid: number }
+  | { t: "attached"; cid: number }
+  | { t: "handled"; did: number }
+  | { t: "settle"; did: number; how: "ack" | "nak" | "term" | "working"; delayMs?: number; reason?: string }
+  | { t: "deadDone"; id: number }
+  | { t: "notify"; subject: string; data: Uint8Array; headers?: Record<string, string> };
+
+type OwnerMessage =
+  | { t: "reply"; id: number; ok: true; result?: unknown }
+  | { t: "reply"; id: number; ok: false; error: SerializedError }
+  | { t: "deliver"; cid: number; did: number; subject: string; data: Uint8Array; seq: number; deliveryCount: number; headers: Record<string, string>; msgId?: string; value?: unknown }
+  | { t: "dead"; cid: number; id: number; dead: DeadLetter };
+
+function serializeError(err: unknown): SerializedError {
+  const e = err as { name?: string; message?: string; retryAfterMs?: number };
+  return { name: e?.name ?? "Error", message: e?.message ?? String(err), retryAfterMs: e?.retryAfterMs };
+}
+
+function reviveError(e: SerializedError): Error {
+  if (e.name === "BackpressureError") return new BackpressureError(e.message, e.retryAfterMs);
+  if (e.name === "TransportUnavailableError") return new TransportUnavailableError(e.message, e.retryAfterMs);
+  const err = new Error(e.message);
+  err.name = e.name;
+  return err;
+}
+
+/**
+ * Bytes that clone as themselves: structured cloning copies a view's whole buffer, and views
+ * into a pool or a socket's read buffer are common (a small HTTP body is a slice of an 8 KB pool).
+ */
+function ownBytes(data: Uint8Array): Uint8Array {
+  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
+}
+
+/** `value` with every typed-array view that does not span its whole buffer replaced by a copy of its range. */
+function compactViews(value: unknown, depth = 0): unknown {
+  if (value === null || typeof value !== "object" || depth > 8) return value;
+  if (ArrayBuffer.isView(value)) {
+    const v = value as ArrayBufferView & { slice?: () => unknown };
+    return v.byteOffset === 0 && v.byteLength === v.buffer.byteLength ? value : v.slice!();
+  }
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      if (item === null || typeof item !== "object") continue;
+      const c = compactViews(item, depth + 1);
+      if (c !== item) (out ??= value.slice())[i] = c;
+    }
+    return out ?? value;
+  }
+  let out: Record<string, unknown> | undefined;
+  for (const k in value as Record<string, unknown>) {
+    const item = (value as Record<string, unknown>)[k];
+    if (item === null || typeof item !== "object") continue;
+    const c = compactViews(item, depth + 1);
+    if (c !== item) (out ??= { ...(value as Record<string, unknown>) })[k] = c;
+  }
+  return out ?? value;
+}
+
+/** Posts `message`; if its `value` cannot be cloned, posts it without (the receiver then decodes `data`). */
+function postWithValue(port: MessagePortLike, message: { value?: unknown; [field: string]: unknown }): void {
+  if (message.value === undefined) return port.postMessage(message);
+  try {
+    port.postMessage({ ...message, value: compactViews(message.value) });
+  } catch {
+    port.postMessage({ ...message, value: undefined });
+  }
+}
+
+function listen(port: MessagePortLike, onMessage: (data: unknown) => void): void {
+  port.addEventListener("message", (event) => onMessage(event.data));
+  port.start?.();
+}
+
+/**
+ * Serves `transport` to a PortTransport at the other end of `port`. Returns a function that
+ * stops the consumers it created for that side (the transport itself stays open: its owner
+ * closes it).
+ */
+export function servePortTransport(port: MessagePortLike, transport: Transport): { close(): Promise<void> } {
+  const consumers = new Map<number, Consumer>();
+  const deliveries = new Map<number, Delivery>();
+  const handled = new Map<number, () => void>();
+  const attached = new Map<number, () => void>();
+  const deadDone = new Map<number, () => void>();
+  let nextId = 1;
+  let closed = false;
+  const post = (m: OwnerMessage) => {
+    if (!closed) port.postMessage(m);
+  };
+
+  const reply = (id: number, work: () => Promise<unknown>) => {
+    work().then(
+      (result) => post({ t: "reply", id, ok: true, result }),
+      (err) => post({ t: "reply", id, ok: false, error: serializeError(err) }),
+    );
+  };
+
+  listen(port, (raw) => {
+    const m = raw as ClientMessage;
+    switch (m.t) {
+      case "call":
+        switch (m.op) {
+          case "ensureStreams":
+            return reply(m.id, () => transport.ensureStreams(m.specs));
+          case "publish":
+            return reply(m.id, () => transport.publish(m.subject, m.data, { msgId: m.msgId, headers: m.headers, value: m.value }));
+          case "ensureConsumer":
+            return reply(m.id, async () => void (await transport.ensureConsumer?.(m.filter, m.group, m.options)));
+          case "consume": {
+            const cid = m.cid;
+            // Nothing is handed over before the other side has its Consumer (the contract:
+            // delivery starts after consume() resolves).
+            const ready = new Promise<void>((resolve) => attached.set(cid, resolve));
+            const handler: DeliveryHandler = async (d) => {
+              await ready;
+              if (closed) return;
+              const did = nextId++;
+              deliveries.set(did, d);
+              const done = new Promise<void>((resolve) => handled.set(did, resolve));
+              postWithValue(port, { t: "deliver", cid, did, subject: d.subject, data: ownBytes(d.data), seq: d.seq, deliveryCount: d.deliveryCount, headers: d.headers, msgId: d.msgId, value: d.value } as OwnerMessage & { value?: unknown });
+              await done;
+            };
+            const options: ConsumeOptions = { ...m.options };
+            if (m.dead) {
+              options.onDead = (dead) => {
+                const id = nextId++;
+                const done = new Promise<void>((resolve) => deadDone.set(id, resolve));
+                post({ t: "dead", cid, id, dead: { ...dead, data: ownBytes(dead.data) } });
+                return done;
+              };
+            }
+            return reply(m.id, async () => void consumers.set(cid, await transport.consume(m.filter, m.group, handler, options)));
+          }
+          case "stop":
+            return reply(m.id, async () => {
+              const c = consumers.get(m.cid);
+              consumers.delete(m.cid);
+              attached.get(m.cid)?.();
+              attached.delete(m.cid);
+              await c?.stop();
+            });
+          case "pending":
+            return reply(m.id, async () => (await consumers.get(m.cid)?.pending()) ?? 0);
+        }
+        return;
+      case "attached":
+        attached.get(m.cid)?.();
+        return;
+      case "handled":
+        handled.get(m.did)?.();
+        handled.delete(m.did);
+        return;
+      case "settle": {
+        const d = deliveries.get(m.did);
+        if (!d) return;
+        if (m.how === "working") return d.working();
+        deliveries.delete(m.did);
+        if (m.how === "ack") d.ack();
+        else if (m.how === "nak") d.nak(m.delayMs);
+        else d.term(m.reason);
+        return;
+      }
+      case "deadDone":
+        deadDone.get(m.id)?.();
+        deadDone.delete(m.id);
+        return;
+      case "notify":
+        transport.notify?.(m.subject, m.data, m.headers);
+        return;
+    }
+  });
+
+  return {
+    async close() {
+      closed = true;
+      // Handlers waiting on the other side are released; their deliveries stay unacknowledged.
+      for (const resolve of [...handled.values(), ...attached.values(), ...deadDone.values()]) resolve();
+      handled.clear();
+      attached.clear();
+      deadDone.clear();
+      const all = [...consumers.values()];
+      consumers.clear();
+      await Promise.all(all.map((c) => c.stop().catch(() => {})));
+      port.close?.();
+    },
+  };
+}
+
+interface ClientConsumer {
+  handler: DeliveryHandler;
+  onDead?: ConsumeOptions["onDead"];
+}
+
+/** The Transport of a thread whose transport lives on another thread (see servePortTransport). */
+export class PortTransport implements Transport {
+  #nextId = 1;
+  #calls = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  #consumers = new Map<number, ClientConsumer>();
+  #down: Error | undefined;
+
+  constructor(readonly port: MessagePortLike) {
+    listen(port, (raw) => this.#receive(raw as OwnerMessage));
+  }
+
+  ensureStreams(specs: StreamSpec[]): Promise<void> {
+    return this.#call({ op: "ensureStreams", specs }) as Promise<void>;
+  }
+
+  publish(subject: string, data: Uint8Array, options?: PublishOptions): Promise<PublishAck> {
+    if (this.#down) return Promise.reject(this.#down);
+    const id = this.#nextId++;
+    const result = new Promise<unknown>((resolve, reject) => this.#calls.set(id, { resolve, reject }));
+    postWithValue(this.port, { t: "call", id, op: "publish", subject, data: ownBytes(data), msgId: options?.msgId, headers: options?.headers, value: options?.value });
+    return result as Promise<PublishAck>;
+  }
+
+  async consume(filter: string, group: string, handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Consumer> {
+    const cid = this.#nextId++;
+    const { onDead, ...rest } = options;
+    this.#consumers.set(cid, { handler, onDead });
+    try {
+      await this.#call({ op: "consume", cid, filter, group, options: rest, dead: onDead !== undefined });
+    } catch (err) {
+      this.#consumers.delete(cid);
+      throw err;
+    }
+    const consumer: Consumer = {
+      stop: async () => {
+        if (!this.#consumers.delete(cid)) return;
+        await this.#call({ op: "stop", cid }).catch(() => {});
+      },
+      pending: () => this.#call({ op: "pending", cid }) as Promise<number>,
+    };
+    // The owner starts delivering once told, after the caller holds its Consumer (a macrotask
+    // runs after the continuation of the caller's await).
+    setTimeout(() => {
+      if (this.#consumers.has(cid) && !this.#down) this.port.postMessage({ t: "attached", cid } satisfies ClientMessage);
+    }, 0);
+    return consumer;
+  }
+
+  async ensureConsumer(filter: string, group: string, options: ConsumeOptions = {}): Promise<void> {
+    const { onDead: _ignored, ...rest } = options;
+    await this.#call({ op: "ensureConsumer", filter, group, options: rest });
+  }
+
+  notify(subject: string, data: Uint8Array, headers?: Record<string, string>): void {
+    if (!this.#down) this.port.postMessage({ t: "notify", subject, data: ownBytes(data), headers } satisfies ClientMessage);
+  }
+
+  /** Stops this side's consumers and lets go of the port; the transport itself belongs to its owner. */
+  async close(): Promise<void> {
+    if (this.#down) return;
+    const cids = [...this.#consumers.keys()];
+    this.#consumers.clear();
+    await Promise.all(cids.map((cid) => this.#call({ op: "stop", cid }).catch(() => {})));
+    this.disconnect(new TransportUnavailableError("transport closed"));
+    this.port.close?.();
+  }
+
+  /** The owner is gone (its thread ended): every call in progress and to come fails with `reason`. */
+  disconnect(reason: Error): void {
+    this.#down ??= reason;
+    for (const call of this.#calls.values()) call.reject(this.#down);
+    this.#calls.clear();
+  }
+
+  #call(body: Record<string, unknown>): Promise<unknown> {
+    if (this.#down) return Promise.reject(this.#down);
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#calls.set(id, { resolve, reject });
+      this.port.postMessage({ t: "call", id, ...body });
+    });
+  }
+
+  #receive(m: OwnerMessage): void {
+    switch (m.t) {
+      case "reply": {
+        const call = this.#calls.get(m.id);
+        if (!call) return;
+        this.#calls.delete(m.id);
+        if (m.ok) call.resolve(m.result);
+        else call.reject(reviveError(m.error));
+        return;
+      }
+      case "deliver": {
+        const c = this.#consumers.get(m.cid);
+        if (!c) return void this.port.postMessage({ t: "handled", did: m.did } satisfies ClientMessage);
+        this.#deliver(c, m);
+        return;
+      }
+      case "dead": {
+        const c = this.#consumers.get(m.cid);
+        const done = () => this.port.postMessage({ t: "deadDone", id: m.id } satisfies ClientMessage);
+        if (!c?.onDead) return done();
+        Promise.resolve()
+          .then(() => c.onDead!(m.dead))
+          .then(done, done);
+        return;
+      }
+    }
+  }
+
+  #deliver(c: ClientConsumer, m: Extract<OwnerMessage, { t: "deliver" }>): void {
+    const port = this.port;
+    const did = m.did;
+    let settled = false;
+    const settle = (how: "ack" | "nak" | "term", extra: { delayMs?: number; reason?: string } = {}) => {
+      if (settled) return;
+      settled = true;
+      port.postMessage({ t: "settle", did, how, ...extra } satisfies ClientMessage);
+    };
+    const delivery: Delivery = {
+      subject: m.subject,
+      data: m.data,
+      seq: m.seq,
+      deliveryCount: m.deliveryCount,
+      headers: m.headers,
+      msgId: m.msgId,
+      value: m.value,
+      ack: () => settle("ack"),
+      nak: (delayMs) => settle("nak", { delayMs }),
+      term: (reason) => settle("term", { reason }),
+      working: () => {
+        if (!settled) port.postMessage({ t: "settle", did, how: "working" } satisfies ClientMessage);
+      },
+    };
+    const handled = () => port.postMessage({ t: "handled", did } satisfies ClientMessage);
+    Promise.resolve()
+      .then(() => c.handler(delivery))
+      .then(handled, () => {
+        // A throwing handler counts as nak() (the Transport contract).
+        settle("nak");
+        handled();
+      });
+  }
+}

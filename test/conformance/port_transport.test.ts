@@ -1,0 +1,118 @@
+/**
+ * The transport conformance suite through the thread bridge (runtime/transport/port_transport.ts):
+ * a PortTransport talking over a MessageChannel to the in-process transport it serves — the
+ * same messages a worker thread exchanges, here within one thread. Then what only the bridge
+ * does: decoded values cross as clones (views compacted), errors keep their class, and a
+ * vanished owner fails calls instead of leaving them hanging.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { MemoryFileSystem } from "../../runtime/platform/memory_fs.ts";
+import { InProcessTransport } from "../../runtime/transport/in_process.ts";
+import { PortTransport, servePortTransport } from "../../runtime/transport/port_transport.ts";
+import { BackpressureError, TransportUnavailableError } from "../../runtime/core/errors.ts";
+import type { Delivery } from "../../runtime/transport/transport.ts";
+import { transportConformance, waitFor } from "./transport.ts";
+
+function bridged() {
+  const owner = new InProcessTransport({ fs: new MemoryFileSystem(), dir: "data/.log" });
+  const channel = new MessageChannel();
+  const served = servePortTransport(channel.port1, owner);
+  const transport = new PortTransport(channel.port2);
+  return {
+    owner,
+    transport,
+    cleanup: async () => {
+      await served.close();
+      await owner.close();
+    },
+  };
+}
+
+transportConformance("in-process transport across a message port", async () => {
+  const { transport, cleanup } = bridged();
+  return { transport, cleanup };
+});
+
+test("a published value crosses as a clone, typed-array views cut to their range", async () => {
+  const { transport, cleanup } = bridged();
+  try {
+    await transport.ensureStreams([{ name: "V", subjects: ["v.>"] }]);
+    const pool = new Float64Array(1000).map((_, i) => i);
+    const value = { kind: "batch", keys: ["a", "b"], ts: pool.subarray(10, 12), nested: [{ body: new Uint8Array(8192).subarray(0, 3) }] };
+    await transport.publish("v.1", new TextEncoder().encode("bytes"), { value });
+    const got: Delivery[] = [];
+    await transport.consume("v.>", "g", (d) => {
+      got.push(d);
+      d.ack();
+    });
+    await waitFor(() => got.length === 1, 5000, "the delivery");
+    const v = got[0]!.value as typeof value;
+    assert.is.not(v, value);
+    assert.equal(v.keys, ["a", "b"]);
+    assert.equal([...v.ts], [10, 11]);
+    assert.is(v.ts.buffer.byteLength, 16, "only the view's range was copied");
+    assert.is(v.nested[0]!.body.buffer.byteLength, 3);
+    assert.is(new TextDecoder().decode(got[0]!.data), "bytes");
+  } finally {
+    await transport.close();
+    await cleanup();
+  }
+});
+
+test("a value that cannot be cloned is dropped, the bytes still arrive", async () => {
+  const { transport, cleanup } = bridged();
+  try {
+    await transport.ensureStreams([{ name: "F", subjects: ["f.>"] }]);
+    await transport.publish("f.1", new Uint8Array([1, 2, 3]), { value: { fn: () => 1 } });
+    const got: Delivery[] = [];
+    await transport.consume("f.>", "g", (d) => {
+      got.push(d);
+      d.ack();
+    });
+    await waitFor(() => got.length === 1, 5000, "the delivery");
+    assert.is(got[0]!.value, undefined);
+    assert.equal([...got[0]!.data], [1, 2, 3]);
+  } finally {
+    await transport.close();
+    await cleanup();
+  }
+});
+
+test("a full stream's BackpressureError keeps its class and retry hint across the port", async () => {
+  const { transport, cleanup } = bridged();
+  try {
+    await transport.ensureStreams([{ name: "B", subjects: ["b.>"], maxBytes: 64 }]);
+    // Unacknowledged bytes count once some group needs them.
+    await (await transport.consume("b.>", "g", () => {})).stop();
+    let caught: unknown;
+    try {
+      for (let i = 0; i < 10; i++) await transport.publish("b.x", new Uint8Array(40));
+    } catch (err) {
+      caught = err;
+    }
+    assert.instance(caught, BackpressureError);
+    assert.type((caught as BackpressureError).retryAfterMs, "number");
+  } finally {
+    await transport.close();
+    await cleanup();
+  }
+});
+
+test("when the owner is gone, calls in progress and later ones fail as unavailable", async () => {
+  const channel = new MessageChannel();
+  const transport = new PortTransport(channel.port2);
+  // Nobody serves port1: the publish waits until the owner is declared gone.
+  const inFlight = transport.publish("x.y", new Uint8Array(1));
+  transport.disconnect(new TransportUnavailableError("the stages thread exited"));
+  let caught: unknown;
+  await inFlight.catch((e) => (caught = e));
+  assert.instance(caught, TransportUnavailableError);
+  let later: unknown;
+  await transport.publish("x.y", new Uint8Array(1)).catch((e) => (later = e));
+  assert.instance(later, TransportUnavailableError);
+  channel.port1.close();
+  channel.port2.close();
+});
+
+test.run();

@@ -5,12 +5,14 @@
 import { Hono } from "hono";
 import { problem } from "../runtime/http/problem.ts";
 import type { Logger } from "../runtime/core/log.ts";
-import type { MetricsRegistry } from "../runtime/core/metrics.ts";
+import type { MetricFamilySnapshot, MetricsRegistry } from "../runtime/core/metrics.ts";
 
 export interface EdgeOptions {
   routes: Hono[];
   log: Logger;
   metrics: MetricsRegistry;
+  /** Metrics of other threads of this process, rendered along (the stages thread's). */
+  moreMetrics?(): Promise<MetricFamilySnapshot[]>;
   /** Ready to take traffic: started, and not shutting down. */
   isReady(): boolean;
 }
@@ -26,7 +28,7 @@ export function edgeApp(options: EdgeOptions): Hono {
   app.get("/readyz", (c) =>
     options.isReady() ? c.json({ status: "ready" }) : problem({ title: "Not ready", status: 503, detail: "starting or shutting down" }, { "retry-after": "1" }),
   );
-  app.get("/metrics", (c) => c.body(options.metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
+  app.get("/metrics", async (c) => c.body(options.metrics.render((await options.moreMetrics?.()) ?? []), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
   for (const routes of options.routes) app.route("/", routes);
   app.notFound((c) => problem({ title: "Not found", status: 404, detail: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }));
   app.onError((err, c) => {

@@ -34,6 +34,7 @@ import { retrying } from "./retry.ts";
 import type { ActorBehaviour } from "../runtime/core/actor.ts";
 import { streamSpecs } from "./streams.ts";
 import { edgeApp } from "./edge.ts";
+import { startStagesThread, wantsStagesThread, type StagesThread } from "./stages_thread.ts";
 import type { Hono } from "hono";
 
 export interface PipelineOptions {
@@ -92,15 +93,26 @@ function stageBehaviours(config: TrendwireConfig, owned: number[], system: Actor
 
 export async function startPipeline(config: TrendwireConfig, platform: Platform, options: PipelineOptions = {}): Promise<Pipeline> {
   const log = options.log ?? createLogger({ level: config.logLevel as "info" });
-  const runs = new Set(config.actors);
   const dataDir = config.dataDir.replace(/\/+$/, "");
   await platform.fs.mkdirp(dataDir);
+  const injected = options.transport !== undefined || options.clock !== undefined || options.store !== undefined;
+  // Embedded on 2+ CPUs: the stages run on a thread of their own (stages_thread.ts), this one
+  // keeps the edge and reaches the log through it.
+  const stagesThread: StagesThread | undefined = wantsStagesThread(config, platform.cpuCount(), injected)
+    ? await startStagesThread(config, platform, log)
+    : undefined;
+  const runs = new Set(stagesThread ? config.actors.filter((k) => k === "ingest" || k === "trends") : config.actors);
   const opened = options.transport
     ? { transport: options.transport, checkpoints: new FileCheckpointStore(platform.fs, `${dataDir}/checkpoints`) }
-    : await openTransport(config, platform, log, options.clock);
+    : stagesThread
+      ? { transport: stagesThread.transport, checkpoints: new FileCheckpointStore(platform.fs, `${dataDir}/checkpoints`) }
+      : await openTransport(config, platform, log, options.clock);
   const { transport } = opened;
   log.debug("transport open", { transport: usesNats(config) && !options.transport ? "nats" : "embedded" });
-  await retrying("creating the streams", () => transport.ensureStreams(streamSpecs(config)), log);
+  // A NATS server may not answer yet; the embedded log's errors (an unusable data directory) do
+  // not heal, so start-up fails at once with the reason.
+  const attempts = usesNats(config) || options.transport ? undefined : 1;
+  await retrying("creating the streams", () => transport.ensureStreams(streamSpecs(config)), log, attempts);
   log.debug("streams ensured");
   const store = options.store ?? new LocalDirObjectStore(platform.fs, `${dataDir}/objects`);
   const metrics = new MetricsRegistry();
@@ -110,9 +122,11 @@ export async function startPipeline(config: TrendwireConfig, platform: Platform,
   // Every durable consumer of the pipeline exists before anything is published, whichever
   // process starts first (JetStream keeps messages only for consumers that exist).
   const allPartitions = ownedPartitions(0, 1, config.partitions);
-  const stages = [...stageBehaviours(config, allPartitions, system, store).values()];
-  await retrying("creating the pipeline's consumers", () => system.ensureConsumers(stages), log);
-  log.debug("pipeline consumers ensured");
+  if (!stagesThread) {
+    const stages = [...stageBehaviours(config, allPartitions, system, store).values()];
+    await retrying("creating the pipeline's consumers", () => system.ensureConsumers(stages), log, attempts);
+    log.debug("pipeline consumers ensured");
+  }
 
   const owned = ownedPartitions(config.instance, config.instances, config.partitions);
   const suffix = config.instances > 1 ? `-${config.instance}` : "";
@@ -149,7 +163,7 @@ export async function startPipeline(config: TrendwireConfig, platform: Platform,
       );
     }
     if (view) routes.push(trendsRoutes({ view, clock: system.clock, upgradeWebSocket: platform.http.upgradeWebSocket, heartbeatMs: 15_000 }));
-    const app = edgeApp({ routes, log, metrics, isReady: () => ready });
+    const app = edgeApp({ routes, log, metrics, moreMetrics: stagesThread && (() => stagesThread.metrics()), isReady: () => ready });
     children.push({
       id: "http-edge",
       start: async () => {
@@ -180,8 +194,9 @@ export async function startPipeline(config: TrendwireConfig, platform: Platform,
   void supervisor.exited.then((reason) => {
     if (reason) options.onEscalate?.(reason);
   });
+  void stagesThread?.failed.then((reason) => options.onEscalate?.(reason));
   ready = true;
-  log.info("trendwire started", { actors: [...runs], port: server?.port, dataDir, platform: platform.name });
+  log.info("trendwire started", { actors: stagesThread ? config.actors : [...runs], port: server?.port, dataDir, platform: platform.name, ...(stagesThread ? { stagesThread: true } : {}) });
 
   let stopping: Promise<void> | undefined;
   return {
@@ -197,6 +212,7 @@ export async function startPipeline(config: TrendwireConfig, platform: Platform,
       stopping ??= (async () => {
         ready = false;
         await supervisor.stop();
+        await stagesThread?.stop();
         await transport.close();
         log.info("trendwire stopped");
       })();

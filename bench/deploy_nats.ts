@@ -16,7 +16,7 @@ import { startChild } from "./child.ts";
 import { startNatsServer } from "./nats_server.ts";
 import { DrainWatch, backlogMessages, fetchJsz, lastSeq } from "./jetstream_monitor.ts";
 import { fetchMetricTotals, total } from "./prom.ts";
-import { listeningPort, profileFlags, stopInOrder, type DeployedProcess, type Deployment } from "./deployment.ts";
+import { listeningPort, profileDirOf, profileFlags, stopInOrder, type DeployedProcess, type Deployment } from "./deployment.ts";
 
 export type NatsTopology = "split" | "single";
 export const natsTopologies: readonly NatsTopology[] = ["split", "single"];
@@ -79,7 +79,7 @@ export async function startNatsPipeline(spec: NatsDeploySpec): Promise<Deploymen
           portFrom: (line) => (r.http ? listeningPort(line) : startedLine.test(line) ? 0 : undefined),
           startTimeoutMs: 30_000,
         });
-        const p: DeployedProcess = { role: r.role, child, ...(profile ? { profileFile: path.join(profile.dir, profile.name) } : {}) };
+        const p: DeployedProcess = { role: r.role, child, ...(profile ? { profileDir: profileDirOf(profile) } : {}) };
         started.push(p);
         return p;
       }),

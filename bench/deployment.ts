@@ -15,8 +15,8 @@ export interface DeployedProcess {
   /** e.g. `pipeline`, `ingest`, `aggregate-1`, `nats-server`. */
   role: string;
   child: ServerChild;
-  /** Where its `--cpu-prof` profile will be written, if profiled. */
-  profileFile?: string;
+  /** The directory its `--cpu-prof` profiles go to, if profiled: one file per thread. */
+  profileDir?: string;
 }
 
 export interface DrainState {
@@ -81,8 +81,13 @@ export function listeningPort(line: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** The directory of one process's profiles (Node names each thread's file itself; a fixed name would make threads overwrite each other). */
+export function profileDirOf(profile: { dir: string; name: string }): string {
+  return path.join(profile.dir, profile.name.replace(/\.cpuprofile$/, ""));
+}
+
 export function profileFlags(profile: { dir: string; name: string } | undefined): string[] {
-  return profile ? ["--cpu-prof", `--cpu-prof-dir=${profile.dir}`, `--cpu-prof-name=${profile.name}`] : [];
+  return profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDirOf(profile)}`] : [];
 }
 
 export async function stopInOrder(processes: DeployedProcess[], graceMs: number): Promise<string[]> {
@@ -118,7 +123,7 @@ export async function startEmbedded(options: { distDir: string; dataDir: string;
     args: [path.join(options.distDir, "app/main.js"), "run", "--port", "0", "--host", "127.0.0.1", "--data-dir", options.dataDir, ...options.runArgs],
     portFrom: listeningPort,
   });
-  const processes: DeployedProcess[] = [{ role: "pipeline", child, ...(options.profile ? { profileFile: path.join(options.profile.dir, options.profile.name) } : {}) }];
+  const processes: DeployedProcess[] = [{ role: "pipeline", child, ...(options.profile ? { profileDir: profileDirOf(options.profile) } : {}) }];
   return {
     label: "embedded",
     transport: "embedded",

@@ -8,7 +8,7 @@
  * server runs in child processes; the load generator runs in this process. Prints the
  * machine, tables and, as the last line, one JSON object. Targets are reported, never asserted.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -160,13 +160,14 @@ export async function pipelineBench(flags: Record<string, string | boolean>): Pr
       if (repeats > 1) result.repeat = repeat;
       results.push(result);
       if (profileDir && server === "pipeline") {
-        // The hottest process (most CPU from the phase start until drained) is summarised.
-        const ranked = [...result.processes].filter((p) => p.profileFile).sort((a, b) => (b.cpuMsToDrained ?? 0) - (a.cpuMsToDrained ?? 0));
-        const files = ranked.map((p) => p.profileFile!);
-        const hottest = files.find((f) => existsSync(f));
-        if (hottest) profiles.push(summariseProfile(hottest, { root: repoRoot, top }));
+        // The hottest process (most CPU from the phase start until drained) is summarised, each
+        // of its threads (the embedded pipeline runs its stages on a second one).
+        const ranked = [...result.processes].filter((p) => p.profileDir).sort((a, b) => (b.cpuMsToDrained ?? 0) - (a.cpuMsToDrained ?? 0));
+        const filesOf = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".cpuprofile")).sort().map((f) => path.join(dir, f)) : []);
+        const hottest = ranked.find((p) => filesOf(p.profileDir!).length > 0);
+        if (hottest) for (const f of filesOf(hottest.profileDir!)) profiles.push(summariseProfile(f, { root: repoRoot, top }));
         else progress(`  no profile written in ${profileDir} (did the pipeline exit cleanly?)`);
-        otherProfiles.push(...files.filter((f) => f !== hottest && existsSync(f)));
+        for (const p of ranked) if (p !== hottest) otherProfiles.push(...filesOf(p.profileDir!));
       }
     }
   }

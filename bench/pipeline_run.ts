@@ -64,7 +64,7 @@ export interface ProcessStat {
   cpuMsToDrained?: number;
   peakRssMB?: number;
   /** Its V8 CPU profile (written when it exits), if profiled. */
-  profileFile?: string;
+  profileDir?: string;
 }
 
 export interface RunResult {
@@ -233,7 +233,7 @@ export async function runOne(spec: RunSpec, progress: (msg: string) => void): Pr
         ...(a !== undefined && b !== undefined ? { cpuPercent: percent(b - a) } : {}),
         ...(a !== undefined && c !== undefined ? { cpuMsToDrained: c - a } : {}),
         ...(peak !== undefined ? { peakRssMB: peak / 2 ** 20 } : {}),
-        ...(p.profileFile ? { profileFile: p.profileFile } : {}),
+        ...(p.profileDir ? { profileDir: p.profileDir } : {}),
       };
     });
     const total0 = sumCpu(cpu0);

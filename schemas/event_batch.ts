@@ -47,26 +47,79 @@ export function eventBatch(stream: string, partition: number, rawBatchId: string
     values: float64Bytes(columns.values),
   };
   if (columns.tags !== undefined) {
-    // Distinct tag objects by identity: equal tags share one object when ingest interned them
-    // (otherwise each is listed once per event — larger, still correct).
-    const index = new Map<Record<string, TagValue>, number>();
-    const sets: Record<string, TagValue>[] = [];
-    const of = new Uint32Array(columns.length);
-    for (let i = 0; i < columns.length; i++) {
-      const t = columns.tags[i];
-      if (t === null || t === undefined) continue;
-      let k = index.get(t);
-      if (k === undefined) {
-        sets.push(t);
-        index.set(t, (k = sets.length));
-      }
-      of[i] = k;
-    }
+    const { sets, of } = distinctTags(columns.tags, columns.length);
     batch.tagSets = JSON.stringify(sets);
     batch.tagOf = uint32Bytes(of);
   }
   if (columns.ids !== undefined) batch.ids = JSON.stringify(columns.ids);
   return batch;
+}
+
+/**
+ * The distinct tag objects of a tags column and, per event, 0 (none) or 1 + the index of its
+ * set. Distinct by identity: equal tags share one object when ingest interned them (otherwise
+ * each is listed once per event — larger, still correct).
+ */
+function distinctTags(tags: readonly (Record<string, TagValue> | null)[], n: number): { sets: Record<string, TagValue>[]; of: Uint32Array } {
+  const index = new Map<Record<string, TagValue>, number>();
+  const sets: Record<string, TagValue>[] = [];
+  const of = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const t = tags[i];
+    if (t === null || t === undefined) continue;
+    let k = index.get(t);
+    if (k === undefined) {
+      sets.push(t);
+      index.set(t, (k = sets.length));
+    }
+    of[i] = k;
+  }
+  return { sets, of };
+}
+
+/**
+ * Event columns packed to cross to another thread of this process: structured cloning pays
+ * per string and per object, so the keys travel as one joined string and the tags as their
+ * distinct sets with an index per event (a batch of 1000 events clones in a few microseconds
+ * instead of ~100). Same process, same code: nothing is validated again on the other side.
+ */
+export interface PackedColumns {
+  packed: true;
+  length: number;
+  keys: string;
+  ts: Float64Array;
+  values: Float64Array;
+  tagSets?: Record<string, TagValue>[];
+  tagOf?: Uint32Array;
+  ids?: (string | null)[];
+}
+
+export function packColumns(c: EventColumns): PackedColumns {
+  const out: PackedColumns = { packed: true, length: c.length, keys: c.keys.join(KEY_SEPARATOR), ts: c.ts, values: c.values };
+  if (c.tags !== undefined) {
+    const { sets, of } = distinctTags(c.tags, c.length);
+    out.tagSets = sets;
+    out.tagOf = of;
+  }
+  if (c.ids !== undefined) out.ids = c.ids;
+  return out;
+}
+
+export function unpackColumns(p: PackedColumns): EventColumns {
+  const n = p.length;
+  let tags: (Record<string, TagValue> | null)[] | undefined;
+  if (p.tagSets !== undefined && p.tagOf !== undefined) {
+    tags = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const k = p.tagOf[i]!;
+      tags[i] = k === 0 ? null : p.tagSets[k - 1]!;
+    }
+  }
+  return { length: n, keys: n === 0 ? [] : p.keys.split(KEY_SEPARATOR), ts: p.ts, values: p.values, tags, ids: p.ids };
+}
+
+export function isPackedColumns(x: unknown): x is PackedColumns {
+  return typeof x === "object" && x !== null && (x as { packed?: unknown }).packed === true;
 }
 
 /** `batch` with its columns attached, for same-process consumers (PublishMessageOptions.localBody). */

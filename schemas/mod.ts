@@ -29,10 +29,10 @@ export type {
 } from "./event.ts";
 export { defaultEventLimits, parseEvent, parseEventColumns, parseEvents } from "./event.ts";
 
-export type { LocalEventBatch } from "./event_batch.ts";
+export type { LocalEventBatch, PackedColumns } from "./event_batch.ts";
 export { float32Bytes, float64Bytes, readFloat32s, readFloat64s, readUint32s, uint32Bytes } from "./typed_bytes.ts";
 export {
-  EventBatchError, KEY_SEPARATOR, columnsOf, eventAt, eventBatch, eventColumnsOf, eventsOf, withColumns,
+  EventBatchError, KEY_SEPARATOR, columnsOf, eventAt, eventBatch, eventColumnsOf, eventsOf, isPackedColumns, packColumns, unpackColumns, withColumns,
 } from "./event_batch.ts";
 
 export {

@@ -17,7 +17,9 @@ let wasmRegistered: Promise<void> | undefined;
 /** Imports TensorFlow.js once and makes `backend` the active one; resolves to the module. */
 export async function loadTf(backend: ForecastBackend): Promise<TfModule> {
   tfLoading ??= import("@tensorflow/tfjs").then(async (tf) => {
-    await tf.ready(); // picks the best registered backend (cpu here: webgl has no context)
+    // Not tf.ready(): it initialises the best registered backend, webgl, first, which fails
+    // here (no GPU) and, in a worker thread (the stages thread on Deno), prints its stack traces.
+    await tf.setBackend("cpu");
     silenceNodeBackendBanner(tf);
     return tf;
   });

@@ -28,6 +28,11 @@ export interface Envelope<T = unknown> {
   body: T;
 }
 
+/** A decoded envelope (a same-process publish hands one along with the bytes). */
+export function isEnvelope(value: unknown): value is Envelope {
+  return typeof value === "object" && value !== null && (value as Envelope).v === 1 && typeof (value as Envelope).type === "string";
+}
+
 const EMPTY_ARRAY = 0x90;
 
 /** A MessagePack array header for `n` items. */

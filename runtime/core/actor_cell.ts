@@ -12,7 +12,7 @@ import type { Clock, TimerHandle } from "./clock.ts";
 import type { Logger } from "./log.ts";
 import type { MetricsRegistry } from "./metrics.ts";
 import { Mailbox } from "./mailbox.ts";
-import type { MessageCodec, Envelope } from "../codec/codec.ts";
+import { isEnvelope, type MessageCodec, type Envelope } from "../codec/codec.ts";
 import type { ConsumeOptions, Consumer, Delivery, Transport } from "../transport/transport.ts";
 import type { CheckpointStore } from "../store/checkpoint_store.ts";
 
@@ -51,10 +51,6 @@ export function consumeOptions(spec: InputSpec, deps: Pick<CellDeps, "maxAckPend
     // Checkpointed state folds input in order: after a crash, old input must come back first.
     ...(spec.ack === "checkpoint" ? { orderedRecovery: true } : {}),
   };
-}
-
-function isEnvelope(value: unknown): value is Envelope {
-  return typeof value === "object" && value !== null && (value as Envelope).v === 1 && typeof (value as Envelope).type === "string";
 }
 
 export class ActorCell<S> {

@@ -42,3 +42,21 @@ test("a label set names one series whatever the order of its labels, also past t
 });
 
 test.run();
+
+test("another registry's snapshot renders along: one HELP/TYPE per family, a series both have listed once", () => {
+  const main = new MetricsRegistry();
+  const stages = new MetricsRegistry();
+  main.counter("tw_actor_messages_total", "Messages").inc({ actor: "trends" }, 2);
+  stages.counter("tw_actor_messages_total", "Messages").inc({ actor: "decode" }, 5);
+  main.gauge("process_resident_memory_bytes", "RSS").set(100);
+  stages.gauge("process_resident_memory_bytes", "RSS").set(7);
+  stages.counter("tw_events_aggregated_total", "Aggregated").inc({ stream: "s" }, 9);
+  const text = main.render(stages.snapshot());
+  assert.is(text.match(/# TYPE tw_actor_messages_total counter/g)?.length, 1);
+  assert.match(text, 'tw_actor_messages_total{actor="trends"} 2\n');
+  assert.match(text, 'tw_actor_messages_total{actor="decode"} 5\n');
+  assert.match(text, "process_resident_memory_bytes 100\n");
+  assert.not.match(text, "process_resident_memory_bytes 7");
+  assert.match(text, "# TYPE tw_events_aggregated_total counter\ntw_events_aggregated_total{stream=\"s\"} 9\n");
+  assert.is(main.render(), main.render([]), "no snapshot: as before");
+});

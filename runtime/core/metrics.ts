@@ -48,6 +48,14 @@ export interface Histogram {
   observe(value: number, labels?: Labels): void;
 }
 
+/** A family's samples as rendered lines (`name{labels} value`). */
+export interface MetricFamilySnapshot {
+  name: string;
+  help: string;
+  type: string;
+  samples: string[];
+}
+
 interface Family {
   name: string;
   help: string;
@@ -119,12 +127,31 @@ export class MetricsRegistry {
     this.#collectors.push(fn);
   }
 
-  render(): string {
+  /** Every family with its rendered samples, for another thread's registry to render along (render(extra)). */
+  snapshot(): MetricFamilySnapshot[] {
     for (const fn of this.#collectors) fn();
-    const out: string[] = [];
-    for (const f of this.#families.values()) {
-      out.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`, ...f.render());
+    return [...this.#families.values()].map((f) => ({ name: f.name, help: f.help, type: f.type, samples: f.render() }));
+  }
+
+  /**
+   * The text exposition; `extra` (another registry's snapshot: the stages thread's) is merged
+   * in: one HELP/TYPE per family, and a series this registry has (e.g. the process's RSS)
+   * listed once.
+   */
+  render(extra: readonly MetricFamilySnapshot[] = []): string {
+    const families = new Map<string, MetricFamilySnapshot>();
+    for (const f of this.snapshot()) families.set(f.name, f);
+    for (const f of extra) {
+      const own = families.get(f.name);
+      if (!own) {
+        families.set(f.name, f);
+        continue;
+      }
+      const series = new Set(own.samples.map((line) => line.slice(0, line.lastIndexOf(" "))));
+      own.samples.push(...f.samples.filter((line) => !series.has(line.slice(0, line.lastIndexOf(" ")))));
     }
+    const out: string[] = [];
+    for (const f of families.values()) out.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`, ...f.samples);
     return out.join("\n") + "\n";
   }
 

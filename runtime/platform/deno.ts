@@ -6,7 +6,7 @@
 import { upgradeWebSocket } from "hono/deno";
 import { readWebBody } from "../http/body.ts";
 import { concatBytes } from "../bytes.ts";
-import type { AppendFile, FileSystem, HttpHost, HttpServer, Platform, ServeOptions } from "./platform.ts";
+import type { AppendFile, FileSystem, HttpHost, HttpServer, MessagePortLike, Platform, ServeOptions, ThreadHandle } from "./platform.ts";
 import * as zlib from "node:zlib";
 import { useNativeCrc32 } from "../transport/log_crc32.ts";
 
@@ -120,6 +120,34 @@ export const denoHttpHost: HttpHost = {
   resumeWebSocket: () => {},
 };
 
+function startDenoThread(module: URL): ThreadHandle {
+  const worker = new Worker(module.href, { type: "module" });
+  let terminated = false;
+  const failed = new Promise<Error>((resolve) => {
+    worker.addEventListener("error", (event: ErrorEvent) => {
+      // Handled here: an uncaught error in the thread must not end this one unheard.
+      event.preventDefault();
+      if (!terminated) resolve(event.error instanceof Error ? event.error : new Error(event.message));
+    });
+  });
+  return {
+    port: worker as unknown as MessagePortLike,
+    failed,
+    terminate: async () => {
+      terminated = true;
+      worker.terminate();
+    },
+  };
+}
+
+/** Inside a Worker the global scope is the port to the parent; on the main thread there is none. */
+function denoParentPort(): MessagePortLike | undefined {
+  const scope = globalThis as unknown as { WorkerGlobalScope?: unknown; postMessage?: unknown };
+  if (typeof scope.WorkerGlobalScope === "undefined" || typeof scope.postMessage !== "function") return undefined;
+  const self = globalThis as unknown as MessagePortLike;
+  return { postMessage: (m, t) => self.postMessage(m, t), addEventListener: (type, l) => self.addEventListener(type, l), close: () => {} };
+}
+
 export const denoPlatform: Platform = {
   name: "deno",
   fs: denoFileSystem,
@@ -143,6 +171,9 @@ export const denoPlatform: Platform = {
   memoryRss: () => Deno.memoryUsage().rss,
   cwd: () => Deno.cwd(),
   readStdin: async () => new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer()),
+  cpuCount: () => navigator.hardwareConcurrency,
+  startThread: startDenoThread,
+  parentPort: denoParentPort,
   async writeStdout(text) {
     const bytes = utf8.encode(text);
     try {

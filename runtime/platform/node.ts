@@ -5,12 +5,14 @@
 import fs, { promises as fsp } from "node:fs";
 import * as zlib from "node:zlib";
 import process from "node:process";
+import os from "node:os";
+import { Worker, parentPort as nodeParentPort } from "node:worker_threads";
 import { serve, upgradeWebSocket } from "@hono/node-server";
 import { WebSocketServer } from "ws";
 import type { AddressInfo } from "node:net";
 import type { IncomingMessage } from "node:http";
 import { BodyTooLargeError, concatChunks, readWebBody } from "../http/body.ts";
-import type { AppendFile, FileSystem, HttpHost, HttpServer, Platform, ServeOptions } from "./platform.ts";
+import type { AppendFile, FileSystem, HttpHost, HttpServer, MessagePortLike, Platform, ServeOptions, ThreadHandle } from "./platform.ts";
 import { useNativeCrc32 } from "../transport/log_crc32.ts";
 
 // The durable log checksums every record it writes and reads: zlib's CRC-32, not the portable one.
@@ -172,6 +174,34 @@ export const nodeHttpHost: HttpHost = {
   },
 };
 
+/** A worker_threads Worker (or parentPort) as a MessagePortLike: both are EventEmitters of 'message'. */
+function emitterPort(target: { postMessage(m: unknown, transfer?: readonly Transferable[]): void; on(e: "message", l: (data: unknown) => void): unknown; close?(): void }): MessagePortLike {
+  return {
+    postMessage: (message, transfer) => target.postMessage(message, transfer as never),
+    addEventListener: (_type, listener) => void target.on("message", (data) => listener({ data })),
+    close: () => target.close?.(),
+  };
+}
+
+function startNodeThread(module: URL): ThreadHandle {
+  const worker = new Worker(module);
+  const failed = new Promise<Error>((resolve) => {
+    worker.once("error", (err) => resolve(err instanceof Error ? err : new Error(String(err))));
+    worker.once("exit", (code) => {
+      if (code !== 0 && !terminating) resolve(new Error(`thread exited with code ${code}`));
+    });
+  });
+  let terminating = false;
+  return {
+    port: emitterPort(worker),
+    failed,
+    terminate: async () => {
+      terminating = true;
+      await worker.terminate();
+    },
+  };
+}
+
 export const nodePlatform: Platform = {
   name: "node",
   fs: nodeFileSystem,
@@ -199,6 +229,9 @@ export const nodePlatform: Platform = {
     }
     return concatChunks(chunks, total);
   },
+  cpuCount: () => os.availableParallelism(),
+  startThread: startNodeThread,
+  parentPort: () => (nodeParentPort ? emitterPort(nodeParentPort) : undefined),
   writeStdout(text) {
     if (stdoutGone) return Promise.resolve(false);
     // The error also arrives as an 'error' event, which would crash the process unheard.

@@ -61,6 +61,24 @@ export interface HttpHost {
   resumeWebSocket(raw: unknown): void;
 }
 
+/** What messaging between threads needs of a port (a MessagePort; a worker's own port). */
+export interface MessagePortLike {
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+  addEventListener(type: "message", listener: (event: { data: unknown }) => void): void;
+  start?(): void;
+  close?(): void;
+}
+
+/** A thread of this process running a module (platform.startThread). */
+export interface ThreadHandle {
+  /** Messages to the thread and from it (its parentPort()). */
+  readonly port: MessagePortLike;
+  /** Settles when the thread fails (an uncaught error, a non-zero exit): never for a clean end or terminate(). */
+  readonly failed: Promise<Error>;
+  /** Ends the thread at once. */
+  terminate(): Promise<void>;
+}
+
 export interface Platform {
   readonly name: "node" | "deno";
   readonly fs: FileSystem;
@@ -80,4 +98,10 @@ export interface Platform {
    * true, or false when the reader has gone (broken pipe, e.g. `| head`), so callers stop.
    */
   writeStdout(text: string): Promise<boolean>;
+  /** CPUs this process may use. */
+  cpuCount(): number;
+  /** Starts `module` (a module URL) on a thread of its own; see ThreadHandle. */
+  startThread(module: URL): ThreadHandle;
+  /** In a thread started by startThread: its port to the starting thread; else undefined. */
+  parentPort(): MessagePortLike | undefined;
 }

@@ -23,14 +23,8 @@ import type {
   Transport,
 } from "./transport.ts";
 import { BackpressureError, TransportUnavailableError } from "../core/errors.ts";
+import type { MessagePortLike } from "../platform/platform.ts";
 
-/** What the bridge needs of a MessagePort (Node's and Deno's both have it). */
-export interface MessagePortLike {
-  postMessage(message: unknown): void;
-  addEventListener(type: "message", listener: (event: { data: unknown }) => void): void;
-  start?(): void;
-  close?(): void;
-}
 
 type SerializedError = { name: string; message: string; retryAfterMs?: number };
 
@@ -101,14 +95,28 @@ function compactViews(value: unknown, depth = 0): unknown {
   return out ?? value;
 }
 
+/**
+ * How decoded values are put in a form that clones cheaply, and taken back (both ends use the
+ * same): cloning pays per string and per object, so a value of many small ones (a batch's
+ * columns) is worth packing. Without one, values cross as they are.
+ */
+export interface ValueCodec {
+  pack(value: unknown): unknown;
+  unpack(value: unknown): unknown;
+}
+
 /** Posts `message`; if its `value` cannot be cloned, posts it without (the receiver then decodes `data`). */
-function postWithValue(port: MessagePortLike, message: { value?: unknown; [field: string]: unknown }): void {
+function postWithValue(port: MessagePortLike, message: { value?: unknown; [field: string]: unknown }, values: ValueCodec | undefined): void {
   if (message.value === undefined) return port.postMessage(message);
   try {
-    port.postMessage({ ...message, value: compactViews(message.value) });
+    port.postMessage({ ...message, value: compactViews(values ? values.pack(message.value) : message.value) });
   } catch {
     port.postMessage({ ...message, value: undefined });
   }
+}
+
+function unpacked(value: unknown, values: ValueCodec | undefined): unknown {
+  return value === undefined || values === undefined ? value : values.unpack(value);
 }
 
 function listen(port: MessagePortLike, onMessage: (data: unknown) => void): void {
@@ -121,7 +129,7 @@ function listen(port: MessagePortLike, onMessage: (data: unknown) => void): void
  * stops the consumers it created for that side (the transport itself stays open: its owner
  * closes it).
  */
-export function servePortTransport(port: MessagePortLike, transport: Transport): { close(): Promise<void> } {
+export function servePortTransport(port: MessagePortLike, transport: Transport, values?: ValueCodec): { close(): Promise<void> } {
   const consumers = new Map<number, Consumer>();
   const deliveries = new Map<number, Delivery>();
   const handled = new Map<number, () => void>();
@@ -148,7 +156,7 @@ export function servePortTransport(port: MessagePortLike, transport: Transport):
           case "ensureStreams":
             return reply(m.id, () => transport.ensureStreams(m.specs));
           case "publish":
-            return reply(m.id, () => transport.publish(m.subject, m.data, { msgId: m.msgId, headers: m.headers, value: m.value }));
+            return reply(m.id, () => transport.publish(m.subject, m.data, { msgId: m.msgId, headers: m.headers, value: unpacked(m.value, values) }));
           case "ensureConsumer":
             return reply(m.id, async () => void (await transport.ensureConsumer?.(m.filter, m.group, m.options)));
           case "consume": {
@@ -162,7 +170,7 @@ export function servePortTransport(port: MessagePortLike, transport: Transport):
               const did = nextId++;
               deliveries.set(did, d);
               const done = new Promise<void>((resolve) => handled.set(did, resolve));
-              postWithValue(port, { t: "deliver", cid, did, subject: d.subject, data: ownBytes(d.data), seq: d.seq, deliveryCount: d.deliveryCount, headers: d.headers, msgId: d.msgId, value: d.value } as OwnerMessage & { value?: unknown });
+              postWithValue(port, { t: "deliver", cid, did, subject: d.subject, data: ownBytes(d.data), seq: d.seq, deliveryCount: d.deliveryCount, headers: d.headers, msgId: d.msgId, value: d.value }, values);
               await done;
             };
             const options: ConsumeOptions = { ...m.options };
@@ -243,7 +251,10 @@ export class PortTransport implements Transport {
   #consumers = new Map<number, ClientConsumer>();
   #down: Error | undefined;
 
-  constructor(readonly port: MessagePortLike) {
+  constructor(
+    readonly port: MessagePortLike,
+    readonly values?: ValueCodec,
+  ) {
     listen(port, (raw) => this.#receive(raw as OwnerMessage));
   }
 
@@ -255,7 +266,7 @@ export class PortTransport implements Transport {
     if (this.#down) return Promise.reject(this.#down);
     const id = this.#nextId++;
     const result = new Promise<unknown>((resolve, reject) => this.#calls.set(id, { resolve, reject }));
-    postWithValue(this.port, { t: "call", id, op: "publish", subject, data: ownBytes(data), msgId: options?.msgId, headers: options?.headers, value: options?.value });
+    postWithValue(this.port, { t: "call", id, op: "publish", subject, data: ownBytes(data), msgId: options?.msgId, headers: options?.headers, value: options?.value }, this.values);
     return result as Promise<PublishAck>;
   }
 
@@ -363,7 +374,7 @@ export class PortTransport implements Transport {
       deliveryCount: m.deliveryCount,
       headers: m.headers,
       msgId: m.msgId,
-      value: m.value,
+      value: unpacked(m.value, this.values),
       ack: () => settle("ack"),
       nak: (delayMs) => settle("nak", { delayMs }),
       term: (reason) => settle("term", { reason }),

@@ -34,7 +34,7 @@ export const configSpec = {
   wsMaxInFlight: { type: "int", default: 8, min: 1, env: "TW_WS_MAX_IN_FLIGHT", flag: "ws-max-in-flight", description: "Frames processed at once per WebSocket before the server stops reading it" },
   streamMaxBytes: { type: "int", default: 64 * 1024 * 1024, min: 1024 * 1024, env: "TW_STREAM_MAX_BYTES", flag: "stream-max-bytes", description: "Embedded transport: unacknowledged bytes per stream before ingest answers 503" },
   duplicateWindowMs: { type: "int", default: 120_000, min: 1000, env: "TW_DUPLICATE_WINDOW_MS", flag: "duplicate-window-ms", description: "How long an Idempotency-Key / message id is remembered (ms)" },
-  syncIntervalMs: { type: "int", default: 2, min: 0, env: "TW_SYNC_INTERVAL_MS", flag: "sync-interval-ms", description: "Embedded transport: group-commit interval of the fsync'd log (ms)" },
+  syncIntervalMs: { type: "int", default: 0, min: 0, env: "TW_SYNC_INTERVAL_MS", flag: "sync-interval-ms", description: "Embedded transport: least time between two fsyncs of the log (ms; 0: each fsync takes what was written while the previous one ran)" },
   trendsActiveForMs: { type: "int", default: 60_000, min: 1000, env: "TW_TRENDS_ACTIVE_MS", flag: "trends-active-ms", description: "A key stays in GET /v1/trends this long after its last signal (ms)" },
   transport: { type: "enum", default: "embedded", values: ["embedded", "nats"], env: "TW_TRANSPORT", flag: "transport", description: "embedded: in-process log under --data-dir; nats: NATS JetStream (set by --nats too)" },
   nats: { type: "list", default: [], env: "TW_NATS", flag: "nats", description: "NATS server URLs (comma-separated); setting it selects the nats transport" },

@@ -17,8 +17,10 @@ export interface InProcessOptions {
   clock?: Clock;
   /**
    * Group commit: appends are fsync'd together at most this often (ms), on `clock`. Defaults
-   * to 2. 0 = sync each batch as soon as the previous sync is done (with a SimulatedClock, use
-   * 0 or advance the clock, or publishes wait for simulated time).
+   * to 0: each sync takes what was appended while the previous one ran (on this machine an
+   * fdatasync takes 0.1–0.4 ms, and spacing them 2 ms apart cost single-event requests a
+   * fifth of their rate). With a SimulatedClock and an interval, advance the clock, or
+   * publishes wait for simulated time.
    */
   syncIntervalMs?: number;
   /** Segment files roll over at this size. Defaults to 64 MiB. */
@@ -39,7 +41,7 @@ export function parseOptions(options: InProcessOptions): ParsedOptions {
     dir: options.dir.replace(/\/+$/, "") || ".",
     clock: options.clock ?? systemClock,
     durable: options.durable ?? true,
-    syncIntervalMs: nonNegative("syncIntervalMs", options.syncIntervalMs ?? 2),
+    syncIntervalMs: nonNegative("syncIntervalMs", options.syncIntervalMs ?? 0),
     segmentBytes: positive("segmentBytes", options.segmentBytes ?? 64 * 1024 * 1024),
     checkpointIntervalMs: nonNegative("checkpointIntervalMs", options.checkpointIntervalMs ?? 1000),
     onError: options.onError ?? ((error) => console.warn("in-process transport:", error)),

@@ -93,14 +93,23 @@ function stageBehaviours(config: TrendwireConfig, owned: number[], system: Actor
 
 export async function startPipeline(config: TrendwireConfig, platform: Platform, options: PipelineOptions = {}): Promise<Pipeline> {
   const log = options.log ?? createLogger({ level: config.logLevel as "info" });
-  const dataDir = config.dataDir.replace(/\/+$/, "");
-  await platform.fs.mkdirp(dataDir);
+  await platform.fs.mkdirp(config.dataDir.replace(/\/+$/, ""));
   const injected = options.transport !== undefined || options.clock !== undefined || options.store !== undefined;
   // Embedded on 2+ CPUs: the stages run on a thread of their own (stages_thread.ts), this one
   // keeps the edge and reaches the log through it.
-  const stagesThread: StagesThread | undefined = wantsStagesThread(config, platform.cpuCount(), injected)
-    ? await startStagesThread(config, platform, log)
-    : undefined;
+  const stagesThread = wantsStagesThread(config, platform.cpuCount(), injected) ? await startStagesThread(config, platform, log) : undefined;
+  try {
+    return await startThisThread(config, platform, options, log, stagesThread);
+  } catch (err) {
+    // E.g. the HTTP port is taken: the stages thread must not outlive the failed start.
+    await stagesThread?.stop().catch(() => {});
+    throw err;
+  }
+}
+
+/** What runs on this thread: everything, or the edge with the stages on `stagesThread`. */
+async function startThisThread(config: TrendwireConfig, platform: Platform, options: PipelineOptions, log: Logger, stagesThread: StagesThread | undefined): Promise<Pipeline> {
+  const dataDir = config.dataDir.replace(/\/+$/, "");
   const runs = new Set(stagesThread ? config.actors.filter((k) => k === "ingest" || k === "trends") : config.actors);
   const opened = options.transport
     ? { transport: options.transport, checkpoints: new FileCheckpointStore(platform.fs, `${dataDir}/checkpoints`) }

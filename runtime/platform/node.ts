@@ -188,7 +188,7 @@ function startNodeThread(module: URL): ThreadHandle {
   const failed = new Promise<Error>((resolve) => {
     worker.once("error", (err) => resolve(err instanceof Error ? err : new Error(String(err))));
     worker.once("exit", (code) => {
-      if (code !== 0 && !terminating) resolve(new Error(`thread exited with code ${code}`));
+      if (!terminating) resolve(new Error(code === 0 ? "thread ended on its own" : `thread exited with code ${code}`));
     });
   });
   let terminating = false;

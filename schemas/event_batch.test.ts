@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { decode, encode } from "@msgpack/msgpack";
 import { parseEventColumns, parseEvents } from "./event.ts";
 import {
-  columnsOf, EventBatchError, eventBatch, eventColumnsOf, eventsOf, withColumns,
+  columnsOf, EventBatchError, eventBatch, eventColumnsOf, eventsOf, packColumns, unpackColumns, withColumns,
 } from "./event_batch.ts";
 import { float64Bytes, readFloat64s } from "./typed_bytes.ts";
 import { validateEventBatch } from "./messages.ts";
@@ -59,6 +59,35 @@ test("equal tags shared by events are written once; every event reads them back"
     { region: "eu", beta: false }, { region: "eu", beta: false }, { device: "mobile" },
     { region: "eu", beta: false }, { region: "eu", beta: true }, { device: "mobile" },
   ]);
+});
+
+test("a batch per partition writes the shared tag sets as JSON.stringify would, each set's text made once", () => {
+  const { columns } = parseEventColumns(
+    Array.from({ length: 8 }, (_, i) => ({ key: `k${i}`, tags: i % 2 === 0 ? JSON.parse('{"region":"eu","__proto__":"odd name","n":1.5}') : { beta: true, quote: 'a "b"' } })),
+    { receivedAt: t0 },
+  );
+  const sets = [columns.tags![0]!, columns.tags![1]!];
+  for (const [from, to] of [[0, 8], [1, 8], [0, 3]] as const) {
+    const part = { ...columns, length: to - from, keys: columns.keys.slice(from, to), ts: columns.ts.subarray(from, to), values: columns.values.subarray(from, to), tags: columns.tags!.slice(from, to) };
+    const batch = eventBatch("clicks", from, "b", part);
+    assert.is(batch.tagSets, JSON.stringify(from === 0 ? sets : [sets[1], sets[0]]));
+    assert.match(batch.tagSets!, '{"region":"eu","__proto__":"odd name","n":1.5}');
+  }
+});
+
+test("columns packed for another thread unpack to the same columns, equal tags one object again", () => {
+  const { columns } = parseEventColumns(
+    Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: i, ts: t0 - i, tags: i === 3 ? undefined : { region: i % 2 === 0 ? "eu" : "us" }, id: i === 1 ? "e1" : undefined })),
+    { receivedAt: t0 },
+  );
+  const packed = structuredClone(packColumns(columns));
+  assert.type(packed.keys, "string");
+  assert.is(packed.tagSets!.length, 2);
+  const back = unpackColumns(packed);
+  assert.equal(eventsOf(back), eventsOf(columns));
+  assert.is(back.tags![0], back.tags![2], "events with equal tags share one object after the crossing");
+  assert.is(back.tags![3], null);
+  assert.equal(eventsOf(unpackColumns(packColumns({ ...columns, length: 0, keys: [], ts: new Float64Array(0), values: new Float64Array(0), tags: undefined, ids: undefined }))), []);
 });
 
 test("tags equal in content but not in value type stay apart", () => {

@@ -48,11 +48,31 @@ export function eventBatch(stream: string, partition: number, rawBatchId: string
   };
   if (columns.tags !== undefined) {
     const { sets, of } = distinctTags(columns.tags, columns.length);
-    batch.tagSets = JSON.stringify(sets);
+    batch.tagSets = tagSetsJson(sets);
     batch.tagOf = uint32Bytes(of);
   }
   if (columns.ids !== undefined) batch.ids = JSON.stringify(columns.ids);
   return batch;
+}
+
+/**
+ * JSON text of tag objects, by identity. Tag objects are shared and read-only (ingest interns
+ * them per request), and decode writes one batch per partition: the same few sets were
+ * stringified again for every partition (eventBatch with tags: 9.0 → 4.9 µs a
+ * 62-event batch). Weak: a tag object's text goes with it.
+ */
+const tagJson = new WeakMap<Record<string, TagValue>, string>();
+
+/** JSON.stringify(sets), each set's text made once. */
+function tagSetsJson(sets: readonly Record<string, TagValue>[]): string {
+  let out = "[";
+  for (let k = 0; k < sets.length; k++) {
+    const t = sets[k]!;
+    let text = tagJson.get(t);
+    if (text === undefined) tagJson.set(t, (text = JSON.stringify(t)));
+    out += k === 0 ? text : "," + text;
+  }
+  return out + "]";
 }
 
 /**

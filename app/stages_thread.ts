@@ -162,6 +162,8 @@ export async function startStagesThread(config: TrendwireConfig, platform: Platf
       }
       gone = true;
       await thread.terminate();
+      // Anything still asking the stages' transport now fails at once instead of waiting.
+      transport.disconnect(new TransportUnavailableError("the stages thread has stopped"));
     },
   };
 }

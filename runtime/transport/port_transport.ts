@@ -306,11 +306,12 @@ export class PortTransport implements Transport {
 
   /** Stops this side's consumers and lets go of the port; the transport itself belongs to its owner. */
   async close(): Promise<void> {
-    if (this.#down) return;
-    const cids = [...this.#consumers.keys()];
-    this.#consumers.clear();
-    await Promise.all(cids.map((cid) => this.#call({ op: "stop", cid }).catch(() => {})));
-    this.disconnect(new TransportUnavailableError("transport closed"));
+    if (!this.#down) {
+      const cids = [...this.#consumers.keys()];
+      this.#consumers.clear();
+      await Promise.all(cids.map((cid) => this.#call({ op: "stop", cid }).catch(() => {})));
+      this.disconnect(new TransportUnavailableError("transport closed"));
+    }
     this.port.close?.();
   }
 

@@ -151,6 +151,7 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
 
   let ready = false;
   let server: HttpServer | undefined;
+  let firstServer: HttpServer | undefined;
   if (runs.has("ingest") || view) {
     const routes: Hono[] = [];
     if (runs.has("ingest")) {
@@ -173,10 +174,15 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
     }
     if (view) routes.push(trendsRoutes({ view, clock: system.clock, upgradeWebSocket: platform.http.upgradeWebSocket, heartbeatMs: 15_000 }));
     const app = edgeApp({ routes, log, metrics, moreMetrics: stagesThread && (() => stagesThread.metrics()), isReady: () => ready });
+    const serveEdge = () => platform.http.serve({ port: config.port, hostname: config.host, fetch: app.fetch, maxWebSocketPayload: config.maxBodyBytes });
+    // Bound before the supervisor starts, so a port that is taken fails start-up at once with
+    // the reason; as a child's crash it was retried ten times over ~20 s, after a "started".
+    firstServer = await serveEdge();
     children.push({
       id: "http-edge",
       start: async () => {
-        const s = await platform.http.serve({ port: config.port, hostname: config.host, fetch: app.fetch, maxWebSocketPayload: config.maxBodyBytes });
+        const s = firstServer ?? (await serveEdge());
+        firstServer = undefined;
         server = s;
         let resolveExit!: (e: Error | undefined) => void;
         const exited = new Promise<Error | undefined>((r) => (resolveExit = r));
@@ -192,14 +198,19 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
     });
   }
 
-  const supervisor = await system.startSupervisor("root", {
-    strategy: "one_for_one",
-    intensity: 10,
-    periodMs: 60_000,
-    backoff: { initialMs: 100, maxMs: 5_000 },
-    drainTimeoutMs: config.shutdownTimeoutMs,
-    children,
-  });
+  const supervisor = await system
+    .startSupervisor("root", {
+      strategy: "one_for_one",
+      intensity: 10,
+      periodMs: 60_000,
+      backoff: { initialMs: 100, maxMs: 5_000 },
+      drainTimeoutMs: config.shutdownTimeoutMs,
+      children,
+    })
+    .catch(async (err) => {
+      await firstServer?.close();
+      throw err;
+    });
   void supervisor.exited.then((reason) => {
     if (reason) options.onEscalate?.(reason);
   });

@@ -2,8 +2,8 @@
  * The embedded pipeline with its stages on a worker thread (app/stages_thread.ts, the default
  * on 2+ CPUs) and on one thread (`--stages-thread off`): the same traffic, in through HTTP,
  * reconciles exactly in both (accepted = aggregated = archived, window by window), the worker's
- * metrics and logs come out through the main thread, and a worker that cannot start fails
- * start-up with its reason.
+ * metrics and logs come out through the main thread, and a start that fails (a worker that
+ * cannot open the log, a taken port) fails with its reason.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -101,6 +101,27 @@ test("a stages thread that cannot open the log fails start-up with the reason", 
     assert.match((caught as Error).message, /stages thread did not start/);
   } finally {
     await removeDir(dataDir);
+  }
+});
+
+test("a taken HTTP port fails start-up at once with the reason, and the stages thread goes with it", async () => {
+  const first = await makeTempDir("tw-stages-a-");
+  const second = await makeTempDir("tw-stages-b-");
+  const { pipeline } = await start("on", first);
+  try {
+    const platform = await currentPlatform();
+    const config = trendwireConfig({ flags: { port: String(pipeline.server!.port), host: "127.0.0.1", "data-dir": second, "stages-thread": "on" } });
+    const log = memoryLogger("info");
+    let caught: unknown;
+    await startPipeline(config, platform, { log }).then((p) => p.stop(), (err) => (caught = err));
+    assert.instance(caught, Error, "the second pipeline cannot listen on the first one's port");
+    assert.match(String((caught as Error).message), /EADDRINUSE|in use/i);
+    assert.not.ok(log.lines.some((l) => l.msg === "restarting child"), "not retried as a crash");
+    assert.ok(log.lines.some((l) => l.thread === "stages" && l.msg === "trendwire stopped"), "its stages thread was stopped, not left running");
+  } finally {
+    await pipeline.stop();
+    await removeDir(first);
+    await removeDir(second);
   }
 });
 

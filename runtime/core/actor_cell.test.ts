@@ -103,6 +103,50 @@ test("a poison message is dead-lettered after max deliveries and the input keeps
   await transport.close();
 });
 
+test("held input is checkpointed when one input nears maxAckPending, or 4 × maxAckPending are held in all — not at half of it in all", async () => {
+  const transport = new InProcessTransport({ fs: new MemoryFileSystem(), dir: "/log", durable: false });
+  await transport.ensureStreams([{ name: "IN", subjects: ["in.>"] }]);
+  // maxAckPending 8: one input checkpoints at 4 held, all inputs together at 32.
+  const system = new ActorSystem({ transport, log: memoryLogger("error"), checkpoints: new MemoryCheckpointStore(), maxAckPending: 8, ackWaitMs: 60_000 });
+  let checkpoints = 0;
+  let folded = 0;
+  const inputs = Array.from({ length: 12 }, (_, p) => ({ filter: `in.p${p}`, group: `held-p${p}`, type: "n", ack: "checkpoint" as const }));
+  const behaviour: ActorBehaviour<null> = {
+    kind: "held",
+    inputs,
+    checkpointIntervalMs: 600_000, // only the thresholds checkpoint here
+    init: () => null,
+    receive(state, input) {
+      if (input.kind === "message") folded++;
+      return state;
+    },
+    checkpoint: (state) => {
+      checkpoints++;
+      return { state, snapshot: folded };
+    },
+  };
+  const sup = await system.startSupervisor("root", { ...supervision, children: [system.actor("held", behaviour)] });
+  const send = async (p: number, n: number) => {
+    for (let i = 0; i < n; i++) await system.publish(`in.p${p}`, "n", i);
+  };
+  try {
+    await send(0, 4);
+    await waitFor("4 folded", () => folded === 4);
+    await waitFor("a checkpoint once in.p0 holds 4", () => checkpoints === 1);
+    // 3 more on each of 10 other inputs: 30 held in all, no input at 4, so no checkpoint (the
+    // old rule, 4 held in all, would have taken 7 of them).
+    for (let p = 1; p <= 10; p++) await send(p, 3);
+    await waitFor("30 folded", () => folded === 34);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.is(checkpoints, 1);
+    await send(11, 2); // 32 held in all
+    await waitFor("a checkpoint at 32 held in all", () => checkpoints === 2);
+  } finally {
+    await sup.stop();
+    await transport.close();
+  }
+});
+
 test("checkpointed state is exactly once across crashes: restored, redelivered input skipped", async () => {
   const { transport, system, checkpoints } = await setup();
   let crashAt = new Set([40, 120, 121, 170]);

@@ -305,7 +305,11 @@ export class ActorCell<S> {
     if (!heldSeqs) this.#heldSeqs.set(spec.filter, (heldSeqs = new Set()));
     heldSeqs.add(delivery.seq);
     if (delivery.seq > (this.#seqs[spec.filter] ?? 0)) this.#seqs[spec.filter] = delivery.seq;
-    if (this.#held.length >= this.deps.maxAckPending / 2) {
+    // Checkpoint (which acknowledges what is held) before any one input's consumer reaches
+    // maxAckPending unacknowledged and stops delivering, and at most every
+    // 4 × maxAckPending held inputs in all. Not maxAckPending / 2 in all: with 16 partition
+    // inputs, aggregate checkpointed its whole state ~19 times a second under load.
+    if (heldSeqs.size >= this.deps.maxAckPending / 2 || this.#held.length >= this.deps.maxAckPending * 4) {
       await this.#checkpoint();
     } else if (!this.#checkpointTimer) {
       this.#checkpointTimer = this.deps.clock.setTimeout(

@@ -214,7 +214,10 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
   void supervisor.exited.then((reason) => {
     if (reason) options.onEscalate?.(reason);
   });
-  void stagesThread?.failed.then((reason) => options.onEscalate?.(reason));
+  void stagesThread?.failed.then((reason) => {
+    ready = false; // nothing can be stored any more: /readyz says so
+    options.onEscalate?.(reason);
+  });
   ready = true;
   log.info("trendwire started", { actors: stagesThread ? config.actors : [...runs], port: server?.port, dataDir, platform: platform.name, ...(stagesThread ? { stagesThread: true } : {}) });
 

@@ -158,7 +158,11 @@ export async function startStagesThread(config: TrendwireConfig, platform: Platf
     async stop() {
       if (!gone) {
         thread.port.postMessage({ t: "stop" } satisfies StagesRequest);
-        await stopped;
+        // Each stage drains within shutdownTimeoutMs; a thread that takes longer is ended.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), config.shutdownTimeoutMs)));
+        if ((await Promise.race([stopped, late])) === "late") log.error("the stages thread did not stop in time; ending it", { waitedMs: config.shutdownTimeoutMs });
+        clearTimeout(timer);
       }
       gone = true;
       await thread.terminate();

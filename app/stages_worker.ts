@@ -5,7 +5,7 @@
  * escalation and an orderly stop.
  */
 import { currentPlatform } from "../runtime/platform/current.ts";
-import { createLogger, type LogLevel } from "../runtime/core/log.ts";
+import { createLogger, type Logger, type LogLevel } from "../runtime/core/log.ts";
 import { servePortTransport } from "../runtime/transport/port_transport.ts";
 import { startPipeline, type Pipeline } from "./pipeline.ts";
 import { crossThreadValues, type StagesReply, type StagesRequest } from "./stages_thread.ts";
@@ -17,6 +17,7 @@ const reply = (m: StagesReply) => parent.postMessage(m);
 
 let pipeline: Pipeline | undefined;
 let served: { close(): Promise<void> } | undefined;
+let log: Logger | undefined;
 
 parent.addEventListener("message", ({ data }) => void handle(data as StagesRequest));
 parent.start?.();
@@ -24,7 +25,7 @@ parent.start?.();
 async function handle(m: StagesRequest): Promise<void> {
   switch (m.t) {
     case "init": {
-      const log = createLogger({ level: m.config.logLevel as LogLevel, sink: (line) => reply({ t: "log", line }), fields: { thread: "stages" } });
+      log = createLogger({ level: m.config.logLevel as LogLevel, sink: (line) => reply({ t: "log", line }), fields: { thread: "stages" } });
       try {
         pipeline = await startPipeline(m.config, platform, { log, onEscalate: (err) => reply({ t: "escalated", message: err.message }) });
         served = servePortTransport(m.port, pipeline.transport, crossThreadValues);
@@ -41,6 +42,8 @@ async function handle(m: StagesRequest): Promise<void> {
       try {
         await served?.close();
         await pipeline?.stop();
+      } catch (err) {
+        log?.error("stopping the stages failed", { err });
       } finally {
         reply({ t: "stopped" });
       }

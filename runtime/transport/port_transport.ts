@@ -38,7 +38,7 @@ type ClientMessage =
   | { t: "attached"; cid: number }
   | { t: "handled"; did: number }
   | { t: "settle"; did: number; how: "ack" | "nak" | "term" | "working"; delayMs?: number; reason?: string }
-  | { t: "deadDone"; id: number }
+  | { t: "deadDone"; id: number; error?: SerializedError }
   | { t: "notify"; subject: string; data: Uint8Array; headers?: Record<string, string> };
 
 type OwnerMessage =
@@ -65,15 +65,23 @@ function reviveError(e: SerializedError): Error {
  * into a pool or a socket's read buffer are common (a small HTTP body is a slice of an 8 KB pool).
  */
 function ownBytes(data: Uint8Array): Uint8Array {
-  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
+  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : copyOfView(data);
+}
+
+/** %TypedArray%.prototype.slice: a copy, also for a Node Buffer (whose own slice is a view). */
+const typedArraySlice = Object.getPrototypeOf(Uint8Array.prototype).slice as (this: ArrayBufferView) => ArrayBufferView;
+
+function copyOfView<T extends ArrayBufferView>(v: T): T {
+  return typedArraySlice.call(v) as T;
 }
 
 /** `value` with every typed-array view that does not span its whole buffer replaced by a copy of its range. */
 function compactViews(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== "object" || depth > 8) return value;
   if (ArrayBuffer.isView(value)) {
-    const v = value as ArrayBufferView & { slice?: () => unknown };
-    return v.byteOffset === 0 && v.byteLength === v.buffer.byteLength ? value : v.slice!();
+    const v = value as ArrayBufferView;
+    if (v instanceof DataView || (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength)) return value;
+    return copyOfView(v);
   }
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
@@ -131,10 +139,12 @@ function listen(port: MessagePortLike, onMessage: (data: unknown) => void): void
  */
 export function servePortTransport(port: MessagePortLike, transport: Transport, values?: ValueCodec): { close(): Promise<void> } {
   const consumers = new Map<number, Consumer>();
-  const deliveries = new Map<number, Delivery>();
+  const deliveries = new Map<number, { cid: number; delivery: Delivery }>();
   const handled = new Map<number, () => void>();
   const attached = new Map<number, () => void>();
-  const deadDone = new Map<number, () => void>();
+  const deadDone = new Map<number, { resolve(): void; reject(e: Error): void }>();
+  /** Consumers stopped before their consume() finished attaching. */
+  const stoppedEarly = new Set<number>();
   let nextId = 1;
   let closed = false;
   const post = (m: OwnerMessage) => {
@@ -152,6 +162,7 @@ export function servePortTransport(port: MessagePortLike, transport: Transport, 
     const m = raw as ClientMessage;
     switch (m.t) {
       case "call":
+        if (closed) return reply(m.id, () => Promise.reject(new TransportUnavailableError("transport no longer served")));
         switch (m.op) {
           case "ensureStreams":
             return reply(m.id, () => transport.ensureStreams(m.specs));
@@ -166,9 +177,11 @@ export function servePortTransport(port: MessagePortLike, transport: Transport, 
             const ready = new Promise<void>((resolve) => attached.set(cid, resolve));
             const handler: DeliveryHandler = async (d) => {
               await ready;
-              if (closed) return;
+              // Stopped meanwhile (or no longer served): back to the group at once, not after
+              // the ack wait.
+              if (closed || !consumers.has(cid)) return d.nak(0);
               const did = nextId++;
-              deliveries.set(did, d);
+              deliveries.set(did, { cid, delivery: d });
               const done = new Promise<void>((resolve) => handled.set(did, resolve));
               postWithValue(port, { t: "deliver", cid, did, subject: d.subject, data: ownBytes(d.data), seq: d.seq, deliveryCount: d.deliveryCount, headers: d.headers, msgId: d.msgId, value: d.value }, values);
               await done;
@@ -176,21 +189,46 @@ export function servePortTransport(port: MessagePortLike, transport: Transport, 
             const options: ConsumeOptions = { ...m.options };
             if (m.dead) {
               options.onDead = (dead) => {
+                if (closed) return Promise.reject(new TransportUnavailableError("transport no longer served"));
                 const id = nextId++;
-                const done = new Promise<void>((resolve) => deadDone.set(id, resolve));
+                // A failed report rejects, so the transport reports the message again later.
+                const done = new Promise<void>((resolve, reject) => deadDone.set(id, { resolve, reject }));
                 post({ t: "dead", cid, id, dead: { ...dead, data: ownBytes(dead.data) } });
                 return done;
               };
             }
-            return reply(m.id, async () => void consumers.set(cid, await transport.consume(m.filter, m.group, handler, options)));
+            return reply(m.id, async () => {
+              let consumer: Consumer;
+              try {
+                consumer = await transport.consume(m.filter, m.group, handler, options);
+              } catch (err) {
+                attached.delete(cid);
+                throw err;
+              }
+              // Stopped or closed while attaching: the new member must not take messages.
+              if (closed || stoppedEarly.delete(cid)) {
+                attached.get(cid)?.();
+                attached.delete(cid);
+                await consumer.stop();
+                return;
+              }
+              consumers.set(cid, consumer);
+            });
           }
           case "stop":
             return reply(m.id, async () => {
               const c = consumers.get(m.cid);
+              if (c === undefined && attached.has(m.cid)) stoppedEarly.add(m.cid); // its consume() has not finished
               consumers.delete(m.cid);
               attached.get(m.cid)?.();
               attached.delete(m.cid);
               await c?.stop();
+              // What this member was handed and not settled goes back to the group.
+              for (const [did, open] of deliveries) {
+                if (open.cid !== m.cid) continue;
+                deliveries.delete(did);
+                open.delivery.nak(0);
+              }
             });
           case "pending":
             return reply(m.id, async () => (await consumers.get(m.cid)?.pending()) ?? 0);
@@ -198,13 +236,14 @@ export function servePortTransport(port: MessagePortLike, transport: Transport, 
         return;
       case "attached":
         attached.get(m.cid)?.();
+        attached.delete(m.cid);
         return;
       case "handled":
         handled.get(m.did)?.();
         handled.delete(m.did);
         return;
       case "settle": {
-        const d = deliveries.get(m.did);
+        const d = deliveries.get(m.did)?.delivery;
         if (!d) return;
         if (m.how === "working") return d.working();
         deliveries.delete(m.did);
@@ -213,10 +252,13 @@ export function servePortTransport(port: MessagePortLike, transport: Transport, 
         else d.term(m.reason);
         return;
       }
-      case "deadDone":
-        deadDone.get(m.id)?.();
+      case "deadDone": {
+        const pending = deadDone.get(m.id);
         deadDone.delete(m.id);
+        if (m.error) pending?.reject(reviveError(m.error));
+        else pending?.resolve();
         return;
+      }
       case "notify":
         transport.notify?.(m.subject, m.data, m.headers);
         return;
@@ -227,7 +269,8 @@ export function servePortTransport(port: MessagePortLike, transport: Transport, 
     async close() {
       closed = true;
       // Handlers waiting on the other side are released; their deliveries stay unacknowledged.
-      for (const resolve of [...handled.values(), ...attached.values(), ...deadDone.values()]) resolve();
+      for (const resolve of [...handled.values(), ...attached.values()]) resolve();
+      for (const pending of deadDone.values()) pending.reject(new TransportUnavailableError("transport no longer served"));
       handled.clear();
       attached.clear();
       deadDone.clear();
@@ -343,17 +386,23 @@ export class PortTransport implements Transport {
       }
       case "deliver": {
         const c = this.#consumers.get(m.cid);
-        if (!c) return void this.port.postMessage({ t: "handled", did: m.did } satisfies ClientMessage);
+        if (!c) {
+          // Stopped here meanwhile: straight back to the group.
+          this.port.postMessage({ t: "settle", did: m.did, how: "nak", delayMs: 0 } satisfies ClientMessage);
+          return void this.port.postMessage({ t: "handled", did: m.did } satisfies ClientMessage);
+        }
         this.#deliver(c, m);
         return;
       }
       case "dead": {
         const c = this.#consumers.get(m.cid);
         const done = () => this.port.postMessage({ t: "deadDone", id: m.id } satisfies ClientMessage);
-        if (!c?.onDead) return done();
+        // The owner's transport reports a message whose report failed again later.
+        const failed = (err: unknown) => this.port.postMessage({ t: "deadDone", id: m.id, error: serializeError(err) } satisfies ClientMessage);
+        if (!c?.onDead) return failed(new TransportUnavailableError("its consumer has stopped"));
         Promise.resolve()
           .then(() => c.onDead!(m.dead))
-          .then(done, done);
+          .then(done, failed);
         return;
       }
     }

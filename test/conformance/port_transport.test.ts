@@ -99,6 +99,56 @@ test("a full stream's BackpressureError keeps its class and retry hint across th
   }
 });
 
+test("an onDead that fails across the port is reported again, as the transport does directly", async () => {
+  const { transport, cleanup } = bridged();
+  try {
+    await transport.ensureStreams([{ name: "D", subjects: ["d.>"] }]);
+    await transport.publish("d.1", new Uint8Array([1]));
+    let calls = 0;
+    await transport.consume("d.>", "g", (d) => d.term("poison"), {
+      backoffMs: [20],
+      onDead: async () => {
+        if (++calls === 1) throw new Error("the dead-letter publish failed");
+      },
+    });
+    await waitFor(() => calls >= 2, 5000, "a second report after the failed one");
+  } finally {
+    await transport.close();
+    await cleanup();
+  }
+});
+
+test("what reaches a member stopped before it attached goes back to its group at once, not after the ack wait", async () => {
+  const owner = new InProcessTransport({ fs: new MemoryFileSystem(), dir: "data/.log" });
+  const channel = new MessageChannel();
+  const served = servePortTransport(channel.port1, owner);
+  // Messages to the owner arrive late, as between busy threads: the stop overtakes the delivery.
+  const port = channel.port2;
+  const slow = {
+    postMessage: (m: unknown) => void setTimeout(() => port.postMessage(m), 5),
+    addEventListener: (type: "message", l: (e: { data: unknown }) => void) => port.addEventListener(type, l),
+    start: () => port.start(),
+    close: () => port.close(),
+  };
+  const transport = new PortTransport(slow);
+  try {
+    await transport.ensureStreams([{ name: "E", subjects: ["e.>"] }]);
+    await transport.publish("e.1", new Uint8Array([1]));
+    const first = await transport.consume("e.>", "g", () => {}, { ackWaitMs: 60_000 });
+    await first.stop();
+    const got: Delivery[] = [];
+    await transport.consume("e.>", "g", (d) => {
+      got.push(d);
+      d.ack();
+    }, { ackWaitMs: 60_000 });
+    await waitFor(() => got.length === 1, 5000, "the next member gets the message well before the 60 s ack wait");
+  } finally {
+    await transport.close();
+    await served.close();
+    await owner.close();
+  }
+});
+
 test("when the owner is gone, calls in progress and later ones fail as unavailable", async () => {
   const channel = new MessageChannel();
   const transport = new PortTransport(channel.port2);

@@ -133,9 +133,9 @@ function listen(port: MessagePortLike, onMessage: (data: unknown) => void): void
 }
 
 /**
- * Serves `transport` to a PortTransport at the other end of `port`. Returns a function that
- * stops the consumers it created for that side (the transport itself stays open: its owner
- * closes it).
+ * Serves `transport` to a PortTransport at the other end of `port`. `close()` stops the
+ * consumers it created for that side and answers later calls as unavailable (the transport
+ * itself stays open: its owner closes it).
  */
 export function servePortTransport(port: MessagePortLike, transport: Transport, values?: ValueCodec): { close(): Promise<void> } {
   const consumers = new Map<number, Consumer>();

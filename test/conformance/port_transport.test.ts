@@ -11,16 +11,16 @@ import { MemoryFileSystem } from "../../runtime/platform/memory_fs.ts";
 import { InProcessTransport } from "../../runtime/transport/in_process.ts";
 import { PortTransport, servePortTransport } from "../../runtime/transport/port_transport.ts";
 import { BackpressureError, TransportUnavailableError } from "../../runtime/core/errors.ts";
-import type { Delivery } from "../../runtime/transport/transport.ts";
+import type { ConsumeOptions, Delivery, StreamSpec } from "../../runtime/transport/transport.ts";
+import type { MessagePortLike } from "../../runtime/platform/platform.ts";
 import { transportConformance, waitFor } from "./transport.ts";
 
-function bridged() {
+function bridged(wrapPort: (port: MessagePort) => MessagePortLike = (port) => port) {
   const owner = new InProcessTransport({ fs: new MemoryFileSystem(), dir: "data/.log" });
   const channel = new MessageChannel();
   const served = servePortTransport(channel.port1, owner);
-  const transport = new PortTransport(channel.port2);
+  const transport = new PortTransport(wrapPort(channel.port2));
   return {
-    owner,
     transport,
     cleanup: async () => {
       await served.close();
@@ -29,23 +29,39 @@ function bridged() {
   };
 }
 
+/** Runs `body` with a bridged transport and `stream` ensured, closing everything after (also on failure). */
+async function withBridge(stream: StreamSpec, body: (t: PortTransport) => Promise<void>, wrapPort?: (port: MessagePort) => MessagePortLike): Promise<void> {
+  const { transport, cleanup } = bridged(wrapPort);
+  try {
+    await transport.ensureStreams([stream]);
+    await body(transport);
+  } finally {
+    await transport.close();
+    await cleanup();
+  }
+}
+
+/** The deliveries of `filter` to group `group`, each acknowledged. */
+async function acked(t: PortTransport, filter: string, group = "g", options: ConsumeOptions = {}): Promise<Delivery[]> {
+  const got: Delivery[] = [];
+  await t.consume(filter, group, (d) => {
+    got.push(d);
+    d.ack();
+  }, options);
+  return got;
+}
+
 transportConformance("in-process transport across a message port", async () => {
   const { transport, cleanup } = bridged();
   return { transport, cleanup };
 });
 
-test("a published value crosses as a clone, typed-array views cut to their range", async () => {
-  const { transport, cleanup } = bridged();
-  try {
-    await transport.ensureStreams([{ name: "V", subjects: ["v.>"] }]);
+test("a published value crosses as a clone, typed-array views cut to their range", () =>
+  withBridge({ name: "V", subjects: ["v.>"] }, async (transport) => {
     const pool = new Float64Array(1000).map((_, i) => i);
     const value = { kind: "batch", keys: ["a", "b"], ts: pool.subarray(10, 12), nested: [{ body: new Uint8Array(8192).subarray(0, 3) }] };
     await transport.publish("v.1", new TextEncoder().encode("bytes"), { value });
-    const got: Delivery[] = [];
-    await transport.consume("v.>", "g", (d) => {
-      got.push(d);
-      d.ack();
-    });
+    const got = await acked(transport, "v.>");
     await waitFor(() => got.length === 1, 5000, "the delivery");
     const v = got[0]!.value as typeof value;
     assert.is.not(v, value);
@@ -54,35 +70,19 @@ test("a published value crosses as a clone, typed-array views cut to their range
     assert.is(v.ts.buffer.byteLength, 16, "only the view's range was copied");
     assert.is(v.nested[0]!.body.buffer.byteLength, 3);
     assert.is(new TextDecoder().decode(got[0]!.data), "bytes");
-  } finally {
-    await transport.close();
-    await cleanup();
-  }
-});
+  }));
 
-test("a value that cannot be cloned is dropped, the bytes still arrive", async () => {
-  const { transport, cleanup } = bridged();
-  try {
-    await transport.ensureStreams([{ name: "F", subjects: ["f.>"] }]);
+test("a value that cannot be cloned is dropped, the bytes still arrive", () =>
+  withBridge({ name: "F", subjects: ["f.>"] }, async (transport) => {
     await transport.publish("f.1", new Uint8Array([1, 2, 3]), { value: { fn: () => 1 } });
-    const got: Delivery[] = [];
-    await transport.consume("f.>", "g", (d) => {
-      got.push(d);
-      d.ack();
-    });
+    const got = await acked(transport, "f.>");
     await waitFor(() => got.length === 1, 5000, "the delivery");
     assert.is(got[0]!.value, undefined);
     assert.equal([...got[0]!.data], [1, 2, 3]);
-  } finally {
-    await transport.close();
-    await cleanup();
-  }
-});
+  }));
 
-test("a full stream's BackpressureError keeps its class and retry hint across the port", async () => {
-  const { transport, cleanup } = bridged();
-  try {
-    await transport.ensureStreams([{ name: "B", subjects: ["b.>"], maxBytes: 64 }]);
+test("a full stream's BackpressureError keeps its class and retry hint across the port", () =>
+  withBridge({ name: "B", subjects: ["b.>"], maxBytes: 64 }, async (transport) => {
     // Unacknowledged bytes count once some group needs them.
     await (await transport.consume("b.>", "g", () => {})).stop();
     let caught: unknown;
@@ -93,16 +93,10 @@ test("a full stream's BackpressureError keeps its class and retry hint across th
     }
     assert.instance(caught, BackpressureError);
     assert.type((caught as BackpressureError).retryAfterMs, "number");
-  } finally {
-    await transport.close();
-    await cleanup();
-  }
-});
+  }));
 
-test("an onDead that fails across the port is reported again, as the transport does directly", async () => {
-  const { transport, cleanup } = bridged();
-  try {
-    await transport.ensureStreams([{ name: "D", subjects: ["d.>"] }]);
+test("an onDead that fails across the port is reported again, as the transport does directly", () =>
+  withBridge({ name: "D", subjects: ["d.>"] }, async (transport) => {
     await transport.publish("d.1", new Uint8Array([1]));
     let calls = 0;
     await transport.consume("d.>", "g", (d) => d.term("poison"), {
@@ -112,41 +106,23 @@ test("an onDead that fails across the port is reported again, as the transport d
       },
     });
     await waitFor(() => calls >= 2, 5000, "a second report after the failed one");
-  } finally {
-    await transport.close();
-    await cleanup();
-  }
-});
+  }));
 
-test("what reaches a member stopped before it attached goes back to its group at once, not after the ack wait", async () => {
-  const owner = new InProcessTransport({ fs: new MemoryFileSystem(), dir: "data/.log" });
-  const channel = new MessageChannel();
-  const served = servePortTransport(channel.port1, owner);
+test("what reaches a member stopped before it attached goes back to its group at once, not after the ack wait", () => {
   // Messages to the owner arrive late, as between busy threads: the stop overtakes the delivery.
-  const port = channel.port2;
-  const slow = {
-    postMessage: (m: unknown) => void setTimeout(() => port.postMessage(m), 5),
-    addEventListener: (type: "message", l: (e: { data: unknown }) => void) => port.addEventListener(type, l),
+  const slow = (port: MessagePort): MessagePortLike => ({
+    postMessage: (m) => void setTimeout(() => port.postMessage(m), 5),
+    addEventListener: (type, l) => port.addEventListener(type, l),
     start: () => port.start(),
     close: () => port.close(),
-  };
-  const transport = new PortTransport(slow);
-  try {
-    await transport.ensureStreams([{ name: "E", subjects: ["e.>"] }]);
+  });
+  return withBridge({ name: "E", subjects: ["e.>"] }, async (transport) => {
     await transport.publish("e.1", new Uint8Array([1]));
     const first = await transport.consume("e.>", "g", () => {}, { ackWaitMs: 60_000 });
     await first.stop();
-    const got: Delivery[] = [];
-    await transport.consume("e.>", "g", (d) => {
-      got.push(d);
-      d.ack();
-    }, { ackWaitMs: 60_000 });
+    const got = await acked(transport, "e.>", "g", { ackWaitMs: 60_000 });
     await waitFor(() => got.length === 1, 5000, "the next member gets the message well before the 60 s ack wait");
-  } finally {
-    await transport.close();
-    await served.close();
-    await owner.close();
-  }
+  }, slow);
 });
 
 test("when the owner is gone, calls in progress and later ones fail as unavailable", async () => {

@@ -50,8 +50,9 @@ Options:
   --run-args="<args>"       extra arguments for every 'trendwire run' (note the =), e.g.
                             --run-args="--sync-interval-ms 5"
   --profile <dir>           run the pipeline processes under node --cpu-prof, keep the
-                            .cpuprofile files in <dir> and print the top self-time functions
-                            of the hottest process of each run
+                            .cpuprofile files in <dir>/<case-process>/ (one per thread) and
+                            print the top self-time functions of each thread of the hottest
+                            process of each run (the embedded pipeline has two threads)
   --top <n>                 functions listed per profile (default 25)
 
 Latency phase (runs when --latency-surges > 0; default 6 with --transport nats, else 0):

@@ -80,14 +80,33 @@ test("columns packed for another thread unpack to the same columns, equal tags o
     Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: i, ts: t0 - i, tags: i === 3 ? undefined : { region: i % 2 === 0 ? "eu" : "us" }, id: i === 1 ? "e1" : undefined })),
     { receivedAt: t0 },
   );
-  const packed = structuredClone(packColumns(columns));
+  const packed = structuredClone(packColumns([columns]));
   assert.type(packed.keys, "string");
   assert.is(packed.tagSets!.length, 2);
+  const [back] = unpackColumns(packed);
+  assert.equal(eventsOf(back!), eventsOf(columns));
+  assert.is(back!.tags![0], back!.tags![2], "events with equal tags share one object after the crossing");
+  assert.is(back!.tags![3], null);
+  const none = { length: 0, keys: [], ts: new Float64Array(0), values: new Float64Array(0), tags: undefined, ids: undefined };
+  assert.equal(unpackColumns(packColumns([none])).map(eventsOf), [[]]);
+  assert.equal(unpackColumns(packColumns([])), []);
+});
+
+test("several columns (a group of requests) pack into one set of arrays and unpack entry by entry, each with its own shape", () => {
+  const eu = { region: "eu" };
+  const list = [
+    parseEventColumns([{ key: "a", value: 1, ts: t0, tags: eu }], { receivedAt: t0 }).columns,
+    parseEventColumns([{ key: "b", value: 2, ts: t0 - 1 }, { key: "c", value: 3, ts: t0 - 2, id: "x" }], { receivedAt: t0 }).columns,
+    { length: 0, keys: [], ts: new Float64Array(0), values: new Float64Array(0), tags: undefined, ids: undefined },
+    parseEventColumns([{ key: "d", value: 4, ts: t0 - 3, tags: { region: "eu" }, id: "y" }], { receivedAt: t0 }).columns,
+  ];
+  const packed = structuredClone(packColumns(list));
+  assert.equal([...packed.lengths], [1, 2, 0, 1]);
+  assert.is(packed.ts.length, 4);
   const back = unpackColumns(packed);
-  assert.equal(eventsOf(back), eventsOf(columns));
-  assert.is(back.tags![0], back.tags![2], "events with equal tags share one object after the crossing");
-  assert.is(back.tags![3], null);
-  assert.equal(eventsOf(unpackColumns(packColumns({ ...columns, length: 0, keys: [], ts: new Float64Array(0), values: new Float64Array(0), tags: undefined, ids: undefined }))), []);
+  assert.equal(back.map(eventsOf), list.map(eventsOf));
+  assert.equal(back.map((c) => [c.tags === undefined, c.ids === undefined]), list.map((c) => [c.tags === undefined, c.ids === undefined]));
+  assert.equal(back[1]!.ids, list[1]!.ids);
 });
 
 test("tags equal in content but not in value type stay apart", () => {

@@ -98,44 +98,112 @@ function distinctTags(tags: readonly (Record<string, TagValue> | null)[], n: num
 }
 
 /**
- * Event columns packed to cross to another thread of this process: structured cloning pays
- * per string and per object, so the keys travel as one joined string and the tags as their
- * distinct sets with an index per event (a batch of 1000 events clones in a few microseconds
- * instead of ~100). Same process, same code: nothing is validated again on the other side.
+ * The event columns of a message (a raw batch's parts, one entry each) packed to cross to
+ * another thread of this process. Structured cloning pays per string and per object, so the
+ * entries travel merged: the keys as one joined string, timestamps and values as one array each,
+ * the tags as their distinct sets with an index per event. A batch of 1000 events clones in a
+ * few microseconds instead of ~100, and a group of 17 one-event requests as a handful of objects
+ * instead of a dozen per request. Same process, same code: nothing is validated again.
  */
 export interface PackedColumns {
   packed: true;
-  length: number;
+  /** Events in each entry. */
+  lengths: Uint32Array;
+  /** Per entry: bit 1 = it has a tags column, bit 2 = an ids column. */
+  shape: Uint8Array;
   keys: string;
   ts: Float64Array;
   values: Float64Array;
+  /** Distinct tag sets of all entries, and per event 0 (none) or 1 + its set's index. */
   tagSets?: Record<string, TagValue>[];
   tagOf?: Uint32Array;
+  /** Per event (null where none or where its entry has no ids column). */
   ids?: (string | null)[];
 }
 
-export function packColumns(c: EventColumns): PackedColumns {
-  const out: PackedColumns = { packed: true, length: c.length, keys: c.keys.join(KEY_SEPARATOR), ts: c.ts, values: c.values };
-  if (c.tags !== undefined) {
-    const { sets, of } = distinctTags(c.tags, c.length);
+const HAS_TAGS = 1;
+const HAS_IDS = 2;
+
+export function packColumns(list: readonly EventColumns[]): PackedColumns {
+  const lengths = new Uint32Array(list.length);
+  const shape = new Uint8Array(list.length);
+  let n = 0;
+  let any = 0;
+  for (let e = 0; e < list.length; e++) {
+    const c = list[e]!;
+    lengths[e] = c.length;
+    n += c.length;
+    shape[e] = (c.tags !== undefined ? HAS_TAGS : 0) | (c.ids !== undefined ? HAS_IDS : 0);
+    any |= shape[e]!;
+  }
+  const one = list.length === 1 ? list[0] : undefined;
+  const out: PackedColumns = {
+    packed: true,
+    lengths,
+    shape,
+    keys: one ? one.keys.join(KEY_SEPARATOR) : merged(list, n, (c) => c.keys, "").join(KEY_SEPARATOR),
+    ts: one ? one.ts : mergedNumbers(list, n, (c) => c.ts),
+    values: one ? one.values : mergedNumbers(list, n, (c) => c.values),
+  };
+  if (any & HAS_TAGS) {
+    const { sets, of } = distinctTags(one?.tags ?? merged(list, n, (c) => c.tags, null), n);
     out.tagSets = sets;
     out.tagOf = of;
   }
-  if (c.ids !== undefined) out.ids = c.ids;
+  if (any & HAS_IDS) out.ids = one?.ids ?? merged(list, n, (c) => c.ids, null);
   return out;
 }
 
-export function unpackColumns(p: PackedColumns): EventColumns {
-  const n = p.length;
-  let tags: (Record<string, TagValue> | null)[] | undefined;
-  if (p.tagSets !== undefined && p.tagOf !== undefined) {
-    tags = new Array(n);
-    for (let i = 0; i < n; i++) {
-      const k = p.tagOf[i]!;
-      tags[i] = k === 0 ? null : p.tagSets[k - 1]!;
-    }
+/** One column of every entry, one after the other (`none` for each event of an entry without it). */
+function merged<T, N>(list: readonly EventColumns[], n: number, column: (c: EventColumns) => ArrayLike<T> | undefined, none: N): (T | N)[] {
+  const out = new Array<T | N>(n);
+  let at = 0;
+  for (const c of list) {
+    const values = column(c);
+    for (let i = 0; i < c.length; i++) out[at++] = values === undefined ? none : values[i]!;
   }
-  return { length: n, keys: n === 0 ? [] : p.keys.split(KEY_SEPARATOR), ts: p.ts, values: p.values, tags, ids: p.ids };
+  return out;
+}
+
+function mergedNumbers(list: readonly EventColumns[], n: number, column: (c: EventColumns) => Float64Array): Float64Array {
+  const out = new Float64Array(n);
+  let at = 0;
+  for (const c of list) {
+    out.set(column(c).subarray(0, c.length), at);
+    at += c.length;
+  }
+  return out;
+}
+
+export function unpackColumns(p: PackedColumns): EventColumns[] {
+  let n = 0;
+  for (let e = 0; e < p.lengths.length; e++) n += p.lengths[e]!;
+  const keys = n === 0 ? [] : p.keys.split(KEY_SEPARATOR);
+  const one = p.lengths.length === 1;
+  const out: EventColumns[] = new Array(p.lengths.length);
+  let at = 0;
+  for (let e = 0; e < p.lengths.length; e++) {
+    const length = p.lengths[e]!;
+    const end = at + length;
+    let tags: (Record<string, TagValue> | null)[] | undefined;
+    if (p.shape[e]! & HAS_TAGS) {
+      tags = new Array(length);
+      for (let i = at; i < end; i++) {
+        const k = p.tagOf![i]!;
+        tags[i - at] = k === 0 ? null : p.tagSets![k - 1]!;
+      }
+    }
+    out[e] = {
+      length,
+      keys: one ? keys : keys.slice(at, end),
+      ts: one ? p.ts : p.ts.subarray(at, end),
+      values: one ? p.values : p.values.subarray(at, end),
+      tags,
+      ids: p.shape[e]! & HAS_IDS ? (one ? p.ids! : p.ids!.slice(at, end)) : undefined,
+    };
+    at = end;
+  }
+  return out;
 }
 
 export function isPackedColumns(x: unknown): x is PackedColumns {

@@ -106,11 +106,13 @@ function compactViews(value: unknown, depth = 0): unknown {
 /**
  * How decoded values are put in a form that clones cheaply, and taken back (both ends use the
  * same): cloning pays per string and per object, so a value of many small ones (a batch's
- * columns) is worth packing. Without one, values cross as they are.
+ * columns) is worth packing, and what the message's bytes already carry need not cross twice.
+ * Without one, values cross as they are.
  */
 export interface ValueCodec {
   pack(value: unknown): unknown;
-  unpack(value: unknown): unknown;
+  /** The value again, from what `pack` made of it and the message's bytes. */
+  unpack(packed: unknown, data: Uint8Array): unknown;
 }
 
 /** Posts `message`; if its `value` cannot be cloned, posts it without (the receiver then decodes `data`). */
@@ -123,8 +125,8 @@ function postWithValue(port: MessagePortLike, message: { value?: unknown; [field
   }
 }
 
-function unpacked(value: unknown, values: ValueCodec | undefined): unknown {
-  return value === undefined || values === undefined ? value : values.unpack(value);
+function unpacked(value: unknown, data: Uint8Array, values: ValueCodec | undefined): unknown {
+  return value === undefined || values === undefined ? value : values.unpack(value, data);
 }
 
 function listen(port: MessagePortLike, onMessage: (data: unknown) => void): void {
@@ -167,7 +169,7 @@ export function servePortTransport(port: MessagePortLike, transport: Transport, 
           case "ensureStreams":
             return reply(m.id, () => transport.ensureStreams(m.specs));
           case "publish":
-            return reply(m.id, () => transport.publish(m.subject, m.data, { msgId: m.msgId, headers: m.headers, value: unpacked(m.value, values) }));
+            return reply(m.id, () => transport.publish(m.subject, m.data, { msgId: m.msgId, headers: m.headers, value: unpacked(m.value, m.data, values) }));
           case "ensureConsumer":
             return reply(m.id, async () => void (await transport.ensureConsumer?.(m.filter, m.group, m.options)));
           case "consume": {
@@ -424,7 +426,7 @@ export class PortTransport implements Transport {
       deliveryCount: m.deliveryCount,
       headers: m.headers,
       msgId: m.msgId,
-      value: unpacked(m.value, this.values),
+      value: unpacked(m.value, m.data, this.values),
       ack: () => settle("ack"),
       nak: (delayMs) => settle("nak", { delayMs }),
       term: (reason) => settle("term", { reason }),

@@ -6,7 +6,7 @@
  * SIGKILLed (no exit handler runs then), so no nats-server or pipeline process is orphaned.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import process from "node:process";
 import { ticksPerSecond } from "./machine.ts";
 
@@ -37,6 +37,8 @@ export interface ServerChild {
   tail(): string[];
   /** CPU time (user + system, all threads) so far, in ms; undefined where /proc is missing. */
   cpuMs(): number | undefined;
+  /** CPU time so far (ms) of each of its threads, by thread id (the main thread's is the pid); undefined where /proc is missing. */
+  threadCpuMs(): Map<number, number> | undefined;
   /** Peak resident memory so far (bytes); undefined where /proc is missing. */
   peakRssBytes(): number | undefined;
   /** Whether it is still running. */
@@ -151,6 +153,12 @@ function watchForOrphan(child: ChildProcess): void {
   });
 }
 
+/** utime + stime (ms) of a /proc `stat` line (the command name may hold spaces: fields follow its ")"). */
+function statCpuMs(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond();
+}
+
 function handle(
   child: ChildProcess,
   name: string,
@@ -169,9 +177,22 @@ function handle(
     alive: () => child.exitCode === null && child.signalCode === null,
     cpuMs() {
       try {
-        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond(); // utime, stime
+        return statCpuMs(readFileSync(`/proc/${pid}/stat`, "utf8"));
+      } catch {
+        return undefined;
+      }
+    },
+    threadCpuMs() {
+      try {
+        const out = new Map<number, number>();
+        for (const tid of readdirSync(`/proc/${pid}/task`)) {
+          try {
+            out.set(Number(tid), statCpuMs(readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8")));
+          } catch {
+            // the thread ended between the listing and the read
+          }
+        }
+        return out;
       } catch {
         return undefined;
       }

@@ -169,6 +169,22 @@ export function printPipelineReport(results: RunResult[], latency: LatencyResult
     );
     console.log("");
   }
+  const threaded = results.filter((r) => r.server !== "bare").flatMap((r) => r.processes.filter((p) => p.threads).map((p) => ({ r, p, t: p.threads! })));
+  if (threaded.length > 0) {
+    console.log(
+      formatTable(
+        ["case", "server", "process", "threads", "main thread", "busiest other thread", "all other threads"],
+        threaded.map(({ r, p, t }) => [r.case, r.label, p.role, t.count, pct(t.mainCpuPercent), pct(t.busiestOtherCpuPercent), pct(t.othersCpuPercent)]),
+        [false, false, false, true, true, true, true],
+      ),
+    );
+    console.log(
+      "Threads: CPU during the measured phase, % of one core, from /proc/<pid>/task. In an embedded pipeline on two threads the" +
+        " busiest other thread is normally the stages thread; the rest are V8's GC helpers and the I/O pool. A thread near 100 % is" +
+        " the limit. When none is, either the machine's cores are (the process's total, all threads, near the cores left by the load" +
+        " generator: see server CPU above), or latency is (one-event requests at moderate concurrency wait for their group's fsync).\n",
+    );
+  }
   const cmp = comparisons(results);
   if (cmp.length > 0) {
     const fmt = (c: Comparison, v: number) => (c.measure.includes("latency") || c.measure.includes("CPU") ? ms(v) : si(v));

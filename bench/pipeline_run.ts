@@ -63,6 +63,11 @@ export interface ProcessStat {
   /** CPU from the phase start until drained (ms). */
   cpuMsToDrained?: number;
   peakRssMB?: number;
+  /**
+   * Its threads during the load phase, % of one core: the main thread, the busiest other one
+   * (in an embedded pipeline with its stages thread, that one), and all others together.
+   */
+  threads?: { mainCpuPercent: number; busiestOtherCpuPercent: number; othersCpuPercent: number; count: number };
   /** Its V8 CPU profile (written when it exits), if profiled. */
   profileDir?: string;
 }
@@ -203,11 +208,13 @@ export async function runOne(spec: RunSpec, progress: (msg: string) => void): Pr
     if (before && !before.drained) progress(`  warning: warm-up backlog not drained within ${spec.drainTimeoutMs / 1000} s${deadText(d)}`);
     progress(`${name}: measuring ${spec.durationMs / 1000} s with ${spec.connections} connections`);
     const cpu0 = cpuByRole(d);
+    const threads0 = d.processes.map((p) => p.child.threadCpuMs());
     const machine0 = machineBusyCpuMs();
     const t0 = performance.now();
     const phase: PhaseResult = await load.run(spec.durationMs);
     const loadEnd = performance.now();
     const cpu1 = cpuByRole(d);
+    const threads1 = d.processes.map((p) => p.child.threadCpuMs());
     const machine1 = machineBusyCpuMs();
     let endToEnd: EndToEnd | undefined;
     let cpuDrained = cpu1;
@@ -222,7 +229,8 @@ export async function runOne(spec: RunSpec, progress: (msg: string) => void): Pr
     const rejected: Record<string, number> = {};
     for (const [status, n] of Object.entries(phase.statuses)) if (status !== "202") rejected[status] = n;
     const percent = (cpuMs: number) => (cpuMs / phase.elapsedMs) * 100;
-    const processes: ProcessStat[] = d.processes.map((p) => {
+    const processes: ProcessStat[] = d.processes.map((p, i) => {
+      const threads = threadSplit(p.child.pid, threads0[i], threads1[i], percent);
       const a = cpu0[p.role];
       const b = cpu1[p.role];
       const c = cpuDrained[p.role];
@@ -233,6 +241,7 @@ export async function runOne(spec: RunSpec, progress: (msg: string) => void): Pr
         ...(a !== undefined && b !== undefined ? { cpuPercent: percent(b - a) } : {}),
         ...(a !== undefined && c !== undefined ? { cpuMsToDrained: c - a } : {}),
         ...(peak !== undefined ? { peakRssMB: peak / 2 ** 20 } : {}),
+        ...(threads ? { threads } : {}),
         ...(p.profileDir ? { profileDir: p.profileDir } : {}),
       };
     });
@@ -277,4 +286,21 @@ export async function runOne(spec: RunSpec, progress: (msg: string) => void): Pr
     if (notes.length > 0 && result) result.notes = notes;
   }
   return result!;
+}
+
+/** A process's CPU during the phase by thread (ProcessStat.threads); threads that started during it count from zero. */
+export function threadSplit(pid: number, before: Map<number, number> | undefined, after: Map<number, number> | undefined, percent: (ms: number) => number): ProcessStat["threads"] {
+  if (before === undefined || after === undefined) return undefined;
+  let main = 0;
+  let busiest = 0;
+  let others = 0;
+  for (const [tid, ms] of after) {
+    const used = ms - (before.get(tid) ?? 0);
+    if (tid === pid) main = used;
+    else {
+      busiest = Math.max(busiest, used);
+      others += used;
+    }
+  }
+  return { mainCpuPercent: percent(main), busiestOtherCpuPercent: percent(busiest), othersCpuPercent: percent(others), count: after.size };
 }

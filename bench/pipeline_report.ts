@@ -173,7 +173,7 @@ export function printPipelineReport(results: RunResult[], latency: LatencyResult
   if (threaded.length > 0) {
     console.log(
       formatTable(
-        ["case", "server", "process", "threads", "main thread", "busiest other thread", "all other threads"],
+        ["case", "server", "process", "threads", "main thread", "busiest other thread", "all but main"],
         threaded.map(({ r, p, t }) => [r.case, r.label, p.role, t.count, pct(t.mainCpuPercent), pct(t.busiestOtherCpuPercent), pct(t.othersCpuPercent)]),
         [false, false, false, true, true, true, true],
       ),

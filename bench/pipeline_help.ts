@@ -22,10 +22,10 @@ one key surging; it reports how long after sending the window's first request (a
 window's end) the surge's trend signal arrives over SSE (GET /v1/trends/stream) and, for
 JetStream, on a plain NATS subscription (tw.json.trends.latency.>).
 
-Prints the machine, tables (among them each pipeline process's CPU by thread: main thread,
-busiest other thread, all but the main one), and one JSON object as the last line of stdout. Targets (embedded
->= 50 % of bare; JetStream >= 60 % of embedded events/s; trend p99 < one window + 250 ms) are
-reported, never asserted: the exit code is 0 either way.
+Prints the machine, tables (among them each pipeline process's CPU by thread: the main
+thread, the busiest other one, all but the main one), and one JSON object as the last line of
+stdout. Targets (embedded >= 50 % of bare; JetStream >= 60 % of embedded events/s; trend p99
+< one window + 250 ms) are reported, never asserted: the exit code is 0 either way.
 
 Options:
   --duration <s>            measured seconds per case and server (default 10)

@@ -185,13 +185,13 @@ function emitterPort(target: { postMessage(m: unknown, transfer?: readonly Trans
 
 function startNodeThread(module: URL): ThreadHandle {
   const worker = new Worker(module);
+  let terminating = false;
   const failed = new Promise<Error>((resolve) => {
     worker.once("error", (err) => resolve(err instanceof Error ? err : new Error(String(err))));
     worker.once("exit", (code) => {
       if (!terminating) resolve(new Error(code === 0 ? "thread ended on its own" : `thread exited with code ${code}`));
     });
   });
-  let terminating = false;
   return {
     port: emitterPort(worker),
     failed,

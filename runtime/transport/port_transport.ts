@@ -25,7 +25,6 @@ import type {
 import { BackpressureError, TransportUnavailableError } from "../core/errors.ts";
 import type { MessagePortLike } from "../platform/platform.ts";
 
-
 type SerializedError = { name: string; message: string; retryAfterMs?: number };
 
 type ClientMessage =
@@ -154,7 +153,9 @@ export function servePortTransport(port: MessagePortLike, transport: Transport, 
   };
 
   const reply = (id: number, work: () => Promise<unknown>) => {
-    work().then(
+    // A work that throws before it returns a promise (e.g. a value that cannot be unpacked) is
+    // answered as a failed call: a throw here would escape the port's message listener.
+    Promise.resolve().then(work).then(
       (result) => post({ t: "reply", id, ok: true, result }),
       (err) => post({ t: "reply", id, ok: false, error: serializeError(err) }),
     );

@@ -141,4 +141,28 @@ test("when the owner is gone, calls in progress and later ones fail as unavailab
   channel.port2.close();
 });
 
+test("a value the owner cannot unpack fails that publish with the reason, and the bridge keeps serving", async () => {
+  const owner = new InProcessTransport({ fs: new MemoryFileSystem(), dir: "data/.log" });
+  const values = { pack: (v: unknown) => v, unpack: () => { throw new Error("cannot unpack this value"); } };
+  const channel = new MessageChannel();
+  const served = servePortTransport(channel.port1, owner, values);
+  const transport = new PortTransport(channel.port2, values);
+  try {
+    await transport.ensureStreams([{ name: "U", subjects: ["u.>"] }]);
+    let caught: unknown;
+    await transport.publish("u.x", new Uint8Array([1]), { value: { any: 1 } }).catch((e) => (caught = e));
+    assert.instance(caught, Error);
+    assert.match((caught as Error).message, /cannot unpack this value/);
+    const got = await acked(transport, "u.>");
+    const ack = await transport.publish("u.x", new Uint8Array([2]));
+    assert.is(ack.seq, 1, "the failed publish stored nothing");
+    await waitFor(() => got.length === 1);
+    assert.equal([...got[0]!.data], [2]);
+  } finally {
+    await transport.close();
+    await served.close();
+    await owner.close();
+  }
+});
+
 test.run();

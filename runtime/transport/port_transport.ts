@@ -124,8 +124,14 @@ function postWithValue(port: MessagePortLike, message: { value?: unknown; [field
   }
 }
 
+/** The value back; one that cannot be unpacked is dropped, as one that could not be cloned (the receiver decodes `data`). */
 function unpacked(value: unknown, data: Uint8Array, values: ValueCodec | undefined): unknown {
-  return value === undefined || values === undefined ? value : values.unpack(value, data);
+  if (value === undefined || values === undefined) return value;
+  try {
+    return values.unpack(value, data);
+  } catch {
+    return undefined;
+  }
 }
 
 function listen(port: MessagePortLike, onMessage: (data: unknown) => void): void {

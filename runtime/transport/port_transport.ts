@@ -25,7 +25,7 @@ import type {
 import { BackpressureError, TransportUnavailableError } from "../core/errors.ts";
 import type { MessagePortLike } from "../platform/platform.ts";
 
-type SerializedError = { name: string; message: string; retryAfterMs?: number };
+type SerializedError = { name: string; message: string; retryAfterMs?: number; cause?: SerializedError };
 
 type ClientMessage =
   | { t: "call"; id: number; op: "ensureStreams"; specs: StreamSpec[] }
@@ -44,17 +44,26 @@ type OwnerMessage =
   | { t: "reply"; id: number; ok: true; result?: unknown }
   | { t: "reply"; id: number; ok: false; error: SerializedError }
   | { t: "deliver"; cid: number; did: number; subject: string; data: Uint8Array; seq: number; deliveryCount: number; headers: Record<string, string>; msgId?: string; value?: unknown }
-  | { t: "dead"; cid: number; id: number; dead: DeadLetter };
+  | { t: "dead"; cid: number; id: number; dead: DeadLetter }
+  | { t: "closed" };
 
-function serializeError(err: unknown): SerializedError {
-  const e = err as { name?: string; message?: string; retryAfterMs?: number };
-  return { name: e?.name ?? "Error", message: e?.message ?? String(err), retryAfterMs: e?.retryAfterMs };
+/** An error as it crosses: name, message, retry hint and its causes (a failed log write's reason is its cause). */
+function serializeError(err: unknown, depth = 0): SerializedError {
+  const e = err as { name?: string; message?: string; retryAfterMs?: number; cause?: unknown };
+  const out: SerializedError = { name: e?.name ?? "Error", message: e?.message ?? String(err), retryAfterMs: e?.retryAfterMs };
+  if (e?.cause !== undefined && depth < 4) out.cause = serializeError(e.cause, depth + 1);
+  return out;
 }
 
+/**
+ * The error again. The two classes callers act on (ingest's 503s) keep their class; others
+ * keep their name and message, and every error its causes.
+ */
 function reviveError(e: SerializedError): Error {
-  if (e.name === "BackpressureError") return new BackpressureError(e.message, e.retryAfterMs);
-  if (e.name === "TransportUnavailableError") return new TransportUnavailableError(e.message, e.retryAfterMs);
-  const err = new Error(e.message);
+  const options = e.cause ? { cause: reviveError(e.cause) } : undefined;
+  if (e.name === "BackpressureError") return new BackpressureError(e.message, e.retryAfterMs, options);
+  if (e.name === "TransportUnavailableError") return new TransportUnavailableError(e.message, e.retryAfterMs, options);
+  const err = new Error(e.message, options);
   err.name = e.name;
   return err;
 }
@@ -141,8 +150,9 @@ function listen(port: MessagePortLike, onMessage: (data: unknown) => void): void
 
 /**
  * Serves `transport` to a PortTransport at the other end of `port`. `close()` stops the
- * consumers it created for that side and answers later calls as unavailable (the transport
- * itself stays open: its owner closes it).
+ * consumers it created for that side, answers the calls under way (a publish being made
+ * durable gets its ack), then tells the other side, which fails later calls as unavailable at
+ * once (the transport itself stays open: its owner closes it).
  */
 export function servePortTransport(port: MessagePortLike, transport: Transport, values?: ValueCodec): { close(): Promise<void> } {
   const consumers = new Map<number, Consumer>();
@@ -152,19 +162,28 @@ export function servePortTransport(port: MessagePortLike, transport: Transport, 
   const deadDone = new Map<number, { resolve(): void; reject(e: Error): void }>();
   /** Consumers stopped before their consume() finished attaching. */
   const stoppedEarly = new Set<number>();
+  /** Calls being answered: close() lets go of the port only once they are. */
+  const answering = new Set<Promise<void>>();
   let nextId = 1;
+  /** No new work: deliveries and dead-letter reports stop, later calls are answered as unavailable. */
   let closed = false;
+  /** The port is let go: nothing more is posted. */
+  let released = false;
   const post = (m: OwnerMessage) => {
-    if (!closed) port.postMessage(m);
+    if (!released) port.postMessage(m);
   };
 
   const reply = (id: number, work: () => Promise<unknown>) => {
-    // A work that throws before it returns a promise (e.g. a value that cannot be unpacked) is
-    // answered as a failed call: a throw here would escape the port's message listener.
-    Promise.resolve().then(work).then(
-      (result) => post({ t: "reply", id, ok: true, result }),
-      (err) => post({ t: "reply", id, ok: false, error: serializeError(err) }),
-    );
+    // A work that throws before it returns a promise is answered as a failed call: a throw here
+    // would escape the port's message listener.
+    const answered = Promise.resolve()
+      .then(work)
+      .then(
+        (result) => post({ t: "reply", id, ok: true, result }),
+        (err) => post({ t: "reply", id, ok: false, error: serializeError(err) }),
+      )
+      .finally(() => answering.delete(answered));
+    answering.add(answered);
   };
 
   listen(port, (raw) => {
@@ -212,6 +231,7 @@ export function servePortTransport(port: MessagePortLike, transport: Transport, 
                 consumer = await transport.consume(m.filter, m.group, handler, options);
               } catch (err) {
                 attached.delete(cid);
+                stoppedEarly.delete(cid);
                 throw err;
               }
               // Stopped or closed while attaching: the new member must not take messages.
@@ -232,12 +252,10 @@ export function servePortTransport(port: MessagePortLike, transport: Transport, 
               attached.get(m.cid)?.();
               attached.delete(m.cid);
               await c?.stop();
-              // What this member was handed and not settled goes back to the group.
-              for (const [did, open] of deliveries) {
-                if (open.cid !== m.cid) continue;
-                deliveries.delete(did);
-                open.delivery.nak(0);
-              }
+              // What this member was handed and has not settled stays its own: a settle after
+              // the stop still counts (an actor stops its inputs, then drains and acknowledges),
+              // and what it never settles comes back after the ack wait, as with the transport
+              // itself.
             });
           case "pending":
             return reply(m.id, async () => (await consumers.get(m.cid)?.pending()) ?? 0);
@@ -286,6 +304,12 @@ export function servePortTransport(port: MessagePortLike, transport: Transport, 
       const all = [...consumers.values()];
       consumers.clear();
       await Promise.all(all.map((c) => c.stop().catch(() => {})));
+      // Calls under way (a publish being made durable) still get their answer.
+      while (answering.size > 0) await Promise.all(answering);
+      // After the last answer: the other side fails what it asks from now on at once.
+      post({ t: "closed" });
+      released = true;
+      deliveries.clear();
       port.close?.();
     },
   };
@@ -403,6 +427,8 @@ export class PortTransport implements Transport {
         this.#deliver(c, m);
         return;
       }
+      case "closed":
+        return this.disconnect(new TransportUnavailableError("transport no longer served"));
       case "dead": {
         const c = this.#consumers.get(m.cid);
         const done = () => this.port.postMessage({ t: "deadDone", id: m.id } satisfies ClientMessage);

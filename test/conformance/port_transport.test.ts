@@ -11,7 +11,8 @@ import { MemoryFileSystem } from "../../runtime/platform/memory_fs.ts";
 import { InProcessTransport } from "../../runtime/transport/in_process.ts";
 import { PortTransport, servePortTransport } from "../../runtime/transport/port_transport.ts";
 import { BackpressureError, TransportUnavailableError } from "../../runtime/core/errors.ts";
-import type { ConsumeOptions, Delivery, StreamSpec } from "../../runtime/transport/transport.ts";
+import { settle, SimulatedClock } from "../../runtime/core/clock.ts";
+import type { ConsumeOptions, Delivery, StreamSpec, Transport } from "../../runtime/transport/transport.ts";
 import type { MessagePortLike } from "../../runtime/platform/platform.ts";
 import { transportConformance, waitFor } from "./transport.ts";
 
@@ -42,7 +43,7 @@ async function withBridge(stream: StreamSpec, body: (t: PortTransport) => Promis
 }
 
 /** The deliveries of `filter` to group `group`, each acknowledged. */
-async function acked(t: PortTransport, filter: string, group = "g", options: ConsumeOptions = {}): Promise<Delivery[]> {
+async function acked(t: Transport, filter: string, group = "g", options: ConsumeOptions = {}): Promise<Delivery[]> {
   const got: Delivery[] = [];
   await t.consume(filter, group, (d) => {
     got.push(d);
@@ -95,6 +96,26 @@ test("a full stream's BackpressureError keeps its class and retry hint across th
     assert.type((caught as BackpressureError).retryAfterMs, "number");
   }));
 
+test("an error crosses with its causes (a failed log write's reason is its cause)", async () => {
+  const channel = new MessageChannel();
+  const failing = {
+    publish: async () => {
+      throw new TransportUnavailableError("durable log write failed; restart to recover", undefined, { cause: new Error("ENOSPC: no space left on device") });
+    },
+  } as unknown as Transport;
+  const served = servePortTransport(channel.port1, failing);
+  const transport = new PortTransport(channel.port2);
+  try {
+    let caught: unknown;
+    await transport.publish("x.y", new Uint8Array([1])).catch((e) => (caught = e));
+    assert.instance(caught, TransportUnavailableError);
+    assert.match(String(((caught as Error).cause as Error | undefined)?.message), /ENOSPC/);
+  } finally {
+    await transport.close();
+    await served.close();
+  }
+});
+
 test("an onDead that fails across the port is reported again, as the transport does directly", () =>
   withBridge({ name: "D", subjects: ["d.>"] }, async (transport) => {
     await transport.publish("d.1", new Uint8Array([1]));
@@ -123,6 +144,79 @@ test("what reaches a member stopped before it attached goes back to its group at
     const got = await acked(transport, "e.>", "g", { ackWaitMs: 60_000 });
     await waitFor(() => got.length === 1, 5000, "the next member gets the message well before the 60 s ack wait");
   }, slow);
+});
+
+test("an ack after the member's stop still counts, as with the transport itself (an actor stops its inputs, then drains and acknowledges)", async () => {
+  for (const through of ["directly", "across the port"]) {
+    const clock = new SimulatedClock(0);
+    const owner = new InProcessTransport({ fs: new MemoryFileSystem(), dir: "data/.log", clock });
+    const channel = new MessageChannel();
+    const served = servePortTransport(channel.port1, owner);
+    const transport = through === "directly" ? owner : new PortTransport(channel.port2);
+    try {
+      await transport.ensureStreams([{ name: "A", subjects: ["a.>"] }]);
+      await transport.publish("a.1", new Uint8Array([1]));
+      const held: Delivery[] = [];
+      const first = await transport.consume("a.>", "g", (d) => void held.push(d), { ackWaitMs: 1000 });
+      await waitFor(() => held.length === 1, 5000, "the first delivery");
+      await first.stop();
+      held[0]!.ack();
+      const got = await acked(transport, "a.>", "g", { ackWaitMs: 1000 });
+      await settle(10);
+      await clock.advance(5000); // well past the ack wait: an unsettled message would be due again
+      await transport.publish("a.2", new Uint8Array([2]));
+      await waitFor(() => got.length >= 1, 5000, "the message after it");
+      await settle(10);
+      assert.equal(got.map((d) => d.seq), [2], `${through}: the acknowledged message is not delivered again`);
+    } finally {
+      if (transport !== owner) await transport.close();
+      await served.close();
+      await owner.close();
+      channel.port2.close();
+    }
+  }
+});
+
+test("a publish under way when the owner stops serving is still answered; a later call fails as unavailable", async () => {
+  const owner = new InProcessTransport({ fs: new MemoryFileSystem(), dir: "data/.log" });
+  const channel = new MessageChannel();
+  let served!: { close(): Promise<void> };
+  let closing: Promise<void> | undefined;
+  // The owner stops serving while the publish is being made durable.
+  const publish = owner.publish.bind(owner);
+  owner.publish = (...args) => {
+    const stored = publish(...args);
+    closing ??= served.close();
+    return stored;
+  };
+  served = servePortTransport(channel.port1, owner);
+  const transport = new PortTransport(channel.port2);
+  try {
+    await transport.ensureStreams([{ name: "C", subjects: ["c.>"] }]);
+    const ack = await transport.publish("c.1", new Uint8Array([1]));
+    assert.is(ack.seq, 1, "answered with its ack, not left to fail as 'nothing stored'");
+    await closing;
+  } finally {
+    channel.port2.close();
+    await owner.close();
+  }
+  const owner2 = new InProcessTransport({ fs: new MemoryFileSystem(), dir: "data/.log" });
+  const channel2 = new MessageChannel();
+  const served2 = servePortTransport(channel2.port1, owner2);
+  const transport2 = new PortTransport(channel2.port2);
+  try {
+    await transport2.ensureStreams([{ name: "C", subjects: ["c.>"] }]);
+    const outcome = (p: Promise<unknown>) => p.then(() => "stored", (e: unknown) => e);
+    const closed = served2.close();
+    const whileClosing = outcome(transport2.publish("c.1", new Uint8Array([1])));
+    await closed;
+    const afterwards = outcome(transport2.publish("c.2", new Uint8Array([2])));
+    assert.instance(await whileClosing, TransportUnavailableError);
+    assert.instance(await afterwards, TransportUnavailableError, "failed at once, not left waiting for an answer");
+  } finally {
+    channel2.port2.close();
+    await owner2.close();
+  }
 });
 
 test("when the owner is gone, calls in progress and later ones fail as unavailable", async () => {

@@ -336,7 +336,6 @@ test("explanation: a significant but tiny change names minDelta; scores never pr
   assert.is(formatNumber(142), "142");
 });
 
-test.run();
 
 test("resetKeyState makes a used state (long layer included) equal to a new one, reusing its arrays", () => {
   const state = warmKey(7, 150);
@@ -348,3 +347,5 @@ test("resetKeyState makes a used state (long layer included) equal to a new one,
   assert.is(reset.long.season, season, "the profile array is reused");
   assert.equal(reset, newKeyState());
 });
+
+test.run();

@@ -99,6 +99,8 @@ test("a stages thread that cannot open the log fails start-up with the reason", 
     }
     assert.instance(caught, Error);
     assert.match((caught as Error).message, /stages thread did not start/);
+    // The reason: the log directory cannot be made (Node: ENOTDIR; Deno: os error 20).
+    assert.match(String(((caught as Error).cause as Error | undefined)?.message), /not a directory/i);
   } finally {
     await removeDir(dataDir);
   }

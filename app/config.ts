@@ -50,7 +50,7 @@ export const configSpec = {
   streamReplicas: { type: "int", default: 1, min: 1, max: 5, env: "TW_STREAM_REPLICAS", flag: "stream-replicas", description: "JetStream replicas of the pipeline's streams" },
   streamMaxAgeMs: { type: "int", default: 0, min: 0, env: "TW_STREAM_MAX_AGE_MS", flag: "stream-max-age-ms", description: "JetStream: discard messages older than this even if unconsumed (ms; 0 = never)" },
   ackWaitMs: { type: "int", default: 30_000, min: 2_000, env: "TW_ACK_WAIT_MS", flag: "ack-wait-ms", description: "A message not acknowledged this long after delivery is delivered again (ms)" },
-  stagesThread: { type: "enum", default: "auto", values: ["auto", "on", "off"], env: "TW_STAGES_THREAD", flag: "stages-thread", description: "Embedded: decode, aggregate, detect, persist and the durable log on a worker thread, ingest and HTTP on the main one (auto: with 2+ CPUs)" },
+  stagesThread: { type: "enum", default: "auto", values: ["auto", "on", "off"], env: "TW_STAGES_THREAD", flag: "stages-thread", description: "Embedded: decode, aggregate, detect, persist and the durable log on a worker thread, ingest and HTTP on the main one (when the process runs an HTTP edge and a stage; auto: with 2+ CPUs)" },
   logLevel: { type: "enum", default: "info", values: ["debug", "info", "warn", "error"], env: "TW_LOG_LEVEL", flag: "log-level", description: "Structured log level (JSON lines on stderr)" },
   shutdownTimeoutMs: { type: "int", default: 30_000, min: 1000, env: "TW_SHUTDOWN_TIMEOUT_MS", flag: "shutdown-timeout-ms", description: "Time allowed for draining on SIGTERM before exiting anyway (ms)" },
 } satisfies ConfigSpec;

@@ -234,8 +234,13 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
     stop() {
       stopping ??= (async () => {
         ready = false;
-        await supervisor.stop();
-        await stagesThread?.stop();
+        // One budget for both threads: main.ts ends the process shortly after it anyway.
+        const deadline = Date.now() + config.shutdownTimeoutMs;
+        try {
+          await supervisor.stop();
+        } finally {
+          await stagesThread?.stop(Math.max(1_000, deadline - Date.now()));
+        }
         await transport.close();
         log.info("trendwire stopped");
       })();

@@ -74,8 +74,8 @@ export interface StagesThread {
   metrics(): Promise<MetricFamilySnapshot[]>;
   /** Settles when the thread fails or its supervision gives up. */
   readonly failed: Promise<Error>;
-  /** Drains and stops the stages, then ends the thread. */
-  stop(): Promise<void>;
+  /** Drains and stops the stages, then ends the thread; one that takes longer than `timeoutMs` (default shutdownTimeoutMs) is ended. */
+  stop(timeoutMs?: number): Promise<void>;
 }
 
 /**
@@ -167,13 +167,13 @@ export async function startStagesThread(config: TrendwireConfig, platform: Platf
         thread.port.postMessage({ t: "metrics", id } satisfies StagesRequest);
       });
     },
-    async stop() {
+    async stop(timeoutMs = config.shutdownTimeoutMs) {
       if (!gone) {
         thread.port.postMessage({ t: "stop" } satisfies StagesRequest);
-        // Each stage drains within shutdownTimeoutMs; a thread that takes longer is ended.
+        // A thread that takes longer is ended: its unacknowledged input is delivered again on restart.
         let timer: ReturnType<typeof setTimeout> | undefined;
-        const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), config.shutdownTimeoutMs)));
-        if ((await Promise.race([stopped, late])) === "late") log.error("the stages thread did not stop in time; ending it", { waitedMs: config.shutdownTimeoutMs });
+        const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), timeoutMs)));
+        if ((await Promise.race([stopped, late])) === "late") log.error("the stages thread did not stop in time; ending it", { waitedMs: timeoutMs });
         clearTimeout(timer);
       }
       gone = true;
@@ -192,7 +192,8 @@ function relayLog(log: Logger, line: string): void {
   } catch {
     return log.warn("unreadable log line from the stages thread", { line });
   }
-  const { t: _t, level, msg, ...fields } = entry;
+  // `t` stays among the fields: the line keeps the time the stages thread logged it.
+  const { level, msg, ...fields } = entry;
   const write = log[(["debug", "info", "warn", "error"].includes(level as string) ? level : "info") as LogLevel];
   write(String(msg), fields);
 }

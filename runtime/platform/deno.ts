@@ -129,6 +129,10 @@ function startDenoThread(module: URL): ThreadHandle {
       event.preventDefault();
       if (!terminated) resolve(event.error instanceof Error ? event.error : new Error(event.message));
     });
+    // A message that could not be read is lost, and whoever waits on it would wait forever.
+    worker.addEventListener("messageerror", () => {
+      if (!terminated) resolve(new Error("a message from the thread could not be read"));
+    });
   });
   return {
     port: worker as unknown as MessagePortLike,

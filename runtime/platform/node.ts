@@ -188,6 +188,8 @@ function startNodeThread(module: URL): ThreadHandle {
   let terminating = false;
   const failed = new Promise<Error>((resolve) => {
     worker.once("error", (err) => resolve(err instanceof Error ? err : new Error(String(err))));
+    // A message that could not be read is lost, and whoever waits on it would wait forever.
+    worker.once("messageerror", () => resolve(new Error("a message from the thread could not be read")));
     worker.once("exit", (code) => {
       if (!terminating) resolve(new Error(code === 0 ? "thread ended on its own" : `thread exited with code ${code}`));
     });

@@ -73,7 +73,7 @@ export interface MessagePortLike {
 export interface ThreadHandle {
   /** Messages to the thread and from it (its parentPort()). */
   readonly port: MessagePortLike;
-  /** Settles when the thread fails (an uncaught error, an exit nobody asked for): never after terminate(). */
+  /** Settles when the thread fails (an uncaught error, a message from it that cannot be read, on Node an exit nobody asked for): never after terminate(). */
   readonly failed: Promise<Error>;
   /** Ends the thread at once. */
   terminate(): Promise<void>;

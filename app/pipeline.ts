@@ -125,7 +125,12 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
   log.debug("streams ensured");
   const store = options.store ?? new LocalDirObjectStore(platform.fs, `${dataDir}/objects`);
   const metrics = new MetricsRegistry();
-  const system = new ActorSystem({ transport, clock: options.clock, log, metrics, checkpoints: opened.checkpoints, ackWaitMs: config.ackWaitMs });
+  // A checkpointing stage (aggregate, persist) acknowledges what it holds by a quarter of a
+  // stream's bytes, so what it holds never fills the stream on its own (ingest's 503).
+  const system = new ActorSystem({
+    transport, clock: options.clock, log, metrics, checkpoints: opened.checkpoints, ackWaitMs: config.ackWaitMs,
+    maxHeldBytes: Math.floor(config.streamMaxBytes / 4),
+  });
   metrics.collect(() => metrics.gauge("process_resident_memory_bytes", "Resident set size").set(platform.memoryRss()));
 
   // Every durable consumer of the pipeline exists before anything is published, whichever

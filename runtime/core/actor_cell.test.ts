@@ -149,6 +149,46 @@ test("held input is checkpointed when one input nears maxAckPending, or 4 × max
   }
 });
 
+test("held input is checkpointed by its bytes: a checkpointing actor never fills its stream on its own", async () => {
+  const transport = new InProcessTransport({ fs: new MemoryFileSystem(), dir: "/log", durable: false });
+  // 1 MiB of unacknowledged messages fills the stream; the actor checkpoints at 256 KiB held.
+  await transport.ensureStreams([{ name: "IN", subjects: ["in.>"], maxBytes: 1024 * 1024 }]);
+  const system = new ActorSystem({ transport, log: memoryLogger("error"), checkpoints: new MemoryCheckpointStore(), ackWaitMs: 60_000, maxHeldBytes: 256 * 1024 });
+  let checkpoints = 0;
+  let foldedBytes = 0;
+  const behaviour: ActorBehaviour<null> = {
+    kind: "archiver",
+    inputs: [{ filter: "in.>", group: "archiver", type: "blob", ack: "checkpoint" }],
+    checkpointIntervalMs: 600_000, // the timer never checkpoints here: only the byte bound does
+    init: () => null,
+    receive(state, input) {
+      if (input.kind === "message") foldedBytes += (input.body as Uint8Array).byteLength;
+      return state;
+    },
+    checkpoint: (state) => {
+      checkpoints++;
+      return { state, snapshot: foldedBytes };
+    },
+  };
+  const sup = await system.startSupervisor("root", { ...supervision, children: [system.actor("archiver", behaviour)] });
+  try {
+    // 4 MiB in 32 KiB messages, each sent once the previous one is folded (a producer that
+    // keeps up with the actor): without the byte bound the 32nd publish fails as the stream
+    // is full (BackpressureError), as nothing is acknowledged before the timer.
+    const blob = new Uint8Array(32 * 1024).fill(7);
+    for (let i = 0; i < 128; i++) {
+      await system.publish("in.a", "blob", blob);
+      await waitFor(`message ${i} folded`, () => foldedBytes === (i + 1) * blob.byteLength);
+    }
+    assert.is(foldedBytes, 4 * 1024 * 1024);
+    // A checkpoint about every 8 messages (256 KiB of payload and envelope): 15 or 16 of them.
+    assert.ok(checkpoints >= 14 && checkpoints <= 16, `checkpoints: ${checkpoints}`);
+  } finally {
+    await sup.stop();
+    await transport.close();
+  }
+});
+
 test("checkpointed state is exactly once across crashes: restored, redelivered input skipped", async () => {
   const { transport, system, checkpoints } = await setup();
   let crashAt = new Set([40, 120, 121, 170]);

@@ -33,6 +33,11 @@ export interface ActorSystemOptions {
   maxAckPending?: number;
   /** Defaults to 30 000 ms. */
   ackWaitMs?: number;
+  /**
+   * Payload bytes of held input (ack mode "checkpoint") at which an actor checkpoints, however
+   * soon after the last one: keep it well under the streams' max bytes. Defaults to 16 MiB.
+   */
+  maxHeldBytes?: number;
 }
 
 /** A running actor as its supervisor sees it. */
@@ -72,6 +77,7 @@ export class ActorSystem {
       maxDeliver: options.maxDeliver ?? 5,
       maxAckPending: options.maxAckPending ?? 1024,
       ackWaitMs: options.ackWaitMs ?? 30_000,
+      maxHeldBytes: options.maxHeldBytes ?? 16 * 1024 * 1024,
     };
   }
 

@@ -40,4 +40,24 @@ test("a waiting taker gets the next item directly", async () => {
   assert.is(box.size, 0);
 });
 
+test("a taken item is no longer held by the mailbox, also while the queue never empties", async () => {
+  // The test command runs both runtimes with gc exposed (scripts/test.mjs).
+  const gc = (globalThis as { gc?: () => void }).gc;
+  assert.type(gc, "function", "gc is not exposed: run through scripts/test.mjs");
+  const box = new Mailbox<{ bytes: Uint8Array }>(8);
+  const taken: WeakRef<object>[] = [];
+  // Steady load: one item always waits behind the one taken, as in a busy stage.
+  await box.put({ bytes: new Uint8Array(1024) });
+  for (let i = 0; i < 200; i++) {
+    await box.put({ bytes: new Uint8Array(1024) });
+    taken.push(new WeakRef((await box.take())!));
+  }
+  assert.is(box.size, 1);
+  // WeakRef targets stay alive until the current job ends.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  gc!();
+  const alive = taken.filter((r) => r.deref() !== undefined).length;
+  assert.is(alive, 0, `${alive} of 200 taken items are still reachable`);
+});
+
 test.run();

@@ -69,9 +69,17 @@ export class Mailbox<T> {
   }
 
   #shift(): T {
-    const item = this.#items[this.#head++] as T;
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
+    const items = this.#items;
+    const item = items[this.#head] as T;
+    // The taken slot lets go of the item at once: a delivery holds its message's bytes, and
+    // under steady load (a queue that never empties) up to 1024 taken raw batches stayed
+    // reachable here until the next compaction, ~0.5 GB per stage of a two-thread pipeline.
+    items[this.#head++] = undefined as T;
+    if (this.#head === items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > items.length) {
+      this.#items = items.slice(this.#head);
       this.#head = 0;
     }
     const putter = this.#waitingPutters.shift();

@@ -125,7 +125,7 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
   log.debug("streams ensured");
   const store = options.store ?? new LocalDirObjectStore(platform.fs, `${dataDir}/objects`);
   const metrics = new MetricsRegistry();
-  // A checkpointing stage (aggregate, persist) acknowledges what it holds by a quarter of a
+  // A checkpointing stage (aggregate, detect, persist) acknowledges what it holds by a quarter of a
   // stream's bytes, so what it holds never fills the stream on its own (ingest's 503).
   const system = new ActorSystem({
     transport, clock: options.clock, log, metrics, checkpoints: opened.checkpoints, ackWaitMs: config.ackWaitMs,

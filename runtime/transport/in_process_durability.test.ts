@@ -132,6 +132,32 @@ test("a publish resolves only after its record is synced, and is invisible to co
   await t.close();
 });
 
+test("a duplicate of a message still being written is answered only once the original is durable", async () => {
+  const fs = new MemoryFileSystem();
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const gated: FileSystem = {
+    ...bind(fs),
+    openAppend: async (p) => {
+      const f = await fs.openAppend(p);
+      return { write: (c) => f.write(c), close: () => f.close(), sync: async () => (await gate, f.sync()) };
+    },
+  };
+  const { t } = await boot(gated);
+  const answered: string[] = [];
+  const first = t.publish("ev.x", enc.encode("m"), { msgId: "id-1" }).then((a) => (answered.push("first"), a));
+  const copy = t.publish("ev.x", enc.encode("m"), { msgId: "id-1" }).then((a) => (answered.push("copy"), a));
+  await settle();
+  assert.equal(answered, [], "neither is answered before the sync");
+  release();
+  const [a, b] = await Promise.all([first, copy]);
+  assert.equal(answered, ["first", "copy"]);
+  assert.equal(b, { stream: "EV", seq: a.seq, duplicate: true });
+  // Once durable, a later copy is answered at once with the same sequence.
+  assert.equal(await t.publish("ev.x", enc.encode("m"), { msgId: "id-1" }), { stream: "EV", seq: a.seq, duplicate: true });
+  await t.close();
+});
+
 test("group commit: 1000 concurrent publishes share a handful of syncs", async () => {
   const fs = new MemoryFileSystem();
   let syncs = 0;

@@ -97,9 +97,13 @@ export class StreamState {
     const durable = this.log && record
       ? this.log.append(record, seq, now, () => this.#insert(msg))
       : (this.#insert(msg), DURABLE);
-    if (msgId !== undefined) this.#seen.set(msgId, { seq, ts: now, durable });
+    const seen: Seen | undefined = msgId === undefined ? undefined : { seq, ts: now, durable };
+    if (seen) this.#seen.set(msgId!, seen);
     try {
       await durable;
+      // Ids are remembered for the whole duplicate window (up to ~600 k of them at a few
+      // thousand messages a second): each keeps the shared settled promise, not its own.
+      if (seen) seen.durable = DURABLE;
     } catch (error) {
       this.bytes -= data.length;
       if (msgId !== undefined && this.#seen.get(msgId)?.seq === seq) this.#seen.delete(msgId);

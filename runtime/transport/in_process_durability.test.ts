@@ -107,7 +107,8 @@ test("a torn tail is truncated on recovery and the log stays appendable", async 
   await three.t.close();
 });
 
-test("a publish resolves only after its record is synced, and is invisible to consumers until then", async () => {
+/** A file system whose log syncs wait until `release()`. */
+function syncHeldUntilReleased(): { gated: FileSystem; release: () => void } {
   const fs = new MemoryFileSystem();
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
@@ -118,6 +119,11 @@ test("a publish resolves only after its record is synced, and is invisible to co
       return { write: (c) => f.write(c), close: () => f.close(), sync: async () => (await gate, f.sync()) };
     },
   };
+  return { gated, release };
+}
+
+test("a publish resolves only after its record is synced, and is invisible to consumers until then", async () => {
+  const { gated, release } = syncHeldUntilReleased();
   const { t } = await boot(gated);
   const got: Delivery[] = [];
   await t.consume("ev.>", "g", collect(got));
@@ -133,16 +139,7 @@ test("a publish resolves only after its record is synced, and is invisible to co
 });
 
 test("a duplicate of a message still being written is answered only once the original is durable", async () => {
-  const fs = new MemoryFileSystem();
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  const gated: FileSystem = {
-    ...bind(fs),
-    openAppend: async (p) => {
-      const f = await fs.openAppend(p);
-      return { write: (c) => f.write(c), close: () => f.close(), sync: async () => (await gate, f.sync()) };
-    },
-  };
+  const { gated, release } = syncHeldUntilReleased();
   const { t } = await boot(gated);
   const answered: string[] = [];
   const first = t.publish("ev.x", enc.encode("m"), { msgId: "id-1" }).then((a) => (answered.push("first"), a));

@@ -304,7 +304,9 @@ export class ActorCell<S> {
       return;
     }
     this.#track(undefined, effects);
-    this.#held.push({ filter: spec.filter, delivery });
+    // Held without its decoded value: what was folded need not outlive receive (a raw batch's
+    // parsed events, held by persist until its checkpoint, were old-space garbage to trace).
+    this.#held.push({ filter: spec.filter, delivery: delivery.value === undefined ? delivery : { ...delivery, value: undefined } });
     let heldSeqs = this.#heldSeqs.get(spec.filter);
     if (!heldSeqs) this.#heldSeqs.set(spec.filter, (heldSeqs = new Set()));
     heldSeqs.add(delivery.seq);

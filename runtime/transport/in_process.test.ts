@@ -172,6 +172,28 @@ test("the decoded value travels with the message in process", async () => {
   await t.close();
 });
 
+test("the value goes with each group's first delivery only: a held message does not keep it, a redelivery carries the bytes alone", async () => {
+  const { t } = await make({ durable: false });
+  const value = { key: "k", n: 1 };
+  // Group b exists but has no member yet: the value waits for it too.
+  await (await t.consume("ev.>", "b", () => {})).stop();
+  const a: Delivery[] = [];
+  await t.consume("ev.>", "a", (d) => void a.push(d));
+  await t.publish("ev.x", enc.encode("{}"), { value });
+  await until(() => a.length === 1, "a's delivery");
+  assert.is(a[0]!.value, value);
+  const b: Delivery[] = [];
+  await t.consume("ev.>", "b", (d) => void b.push(d));
+  await until(() => b.length === 1, "b's delivery");
+  assert.is(b[0]!.value, value, "a group that attaches later still gets the value");
+  a[0]!.nak(0);
+  await until(() => a.length === 2, "a's redelivery");
+  assert.is(a[1]!.deliveryCount, 2);
+  assert.is(a[1]!.value, undefined, "the held message let its value go once every group had it");
+  assert.equal(a[1]!.data, enc.encode("{}"));
+  await t.close();
+});
+
 test("a msgId is forgotten after the duplicate window", async () => {
   const { t, clock } = await make({}, [{ ...STREAM, duplicateWindowMs: 1000 }]);
   const a = await t.publish("ev.x", enc.encode("x"), { msgId: "id" });

@@ -12,7 +12,8 @@
  * - Recovery happens when ensureStreams first names a stream: the log is read back (torn tails
  *   truncated), the groups' states restored, and every message some known group has not
  *   settled is held again for delivery. `value` is not persisted: after recovery consumers
- *   decode `data`.
+ *   decode `data`. Nor is it kept past each group's first delivery: redeliveries carry `data`
+ *   alone.
  * - Memory: a stream holds what some group still needs (bounded by maxBytes, then
  *   BackpressureError) — see in_process_stream.ts for retention. Log segments go once every
  *   message in them is settled (or dropped) and older than the duplicate window, so msgId

@@ -95,6 +95,9 @@ export class Member implements Consumer {
       term: (reason?: string) => group.term(attempt, reason),
       working: () => group.working(attempt),
     };
+    // Once every group has had the value, the held message lets it go: a redelivery decodes
+    // `data`, as after recovery, and a message held until a checkpoint keeps only its bytes.
+    if (attempt.count === 1 && --msg.firstDeliveries <= 0) msg.value = undefined;
     try {
       await this.#handler(delivery);
     } catch {

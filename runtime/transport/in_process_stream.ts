@@ -26,7 +26,9 @@ export interface StoredMessage {
   readonly headers: Record<string, string>;
   readonly msgId?: string;
   /** Decoded value from the publisher (not persisted: undefined after recovery). */
-  readonly value?: unknown;
+  value?: unknown;
+  /** Groups yet to receive this message's first delivery (its value is let go at 0). */
+  firstDeliveries: number;
   /** Publish time (epoch ms, on the transport's clock). */
   readonly ts: number;
   /** Known groups that match the subject and have not settled this message. */
@@ -92,7 +94,7 @@ export class StreamState {
     // consumers must not see a publisher's later changes.
     const record = this.log ? encodeRecord({ seq, ts: now, subject, msgId, headers, data }) : undefined;
     const msg: StoredMessage = {
-      seq, subject, data: record ? record.data : copyOf(data), headers, msgId, value: options.value, ts: now, interest: 0,
+      seq, subject, data: record ? record.data : copyOf(data), headers, msgId, value: options.value, ts: now, interest: 0, firstDeliveries: 0,
     };
     const durable = this.log && record
       ? this.log.append(record, seq, now, () => this.#insert(msg))
@@ -130,7 +132,7 @@ export class StreamState {
     if (matched > 0 && interest === 0) return; // settled by every group that wants it
     const msg: StoredMessage = {
       seq, subject, data: copyOf(record.data), headers: record.headers ?? NO_HEADERS,
-      msgId: record.msgId, ts, interest,
+      msgId: record.msgId, ts, interest, firstDeliveries: 0,
     };
     this.messages.set(seq, msg);
     this.bytes += msg.data.length;
@@ -202,6 +204,7 @@ export class StreamState {
 
   #insert(msg: StoredMessage): void {
     for (const group of this.groups.values()) if (group.matches(msg.subject)) msg.interest++;
+    msg.firstDeliveries = msg.interest;
     this.messages.set(msg.seq, msg);
     this.visibleSeq = msg.seq;
     if (msg.interest === 0) this.#unclaimed.add(msg.seq);

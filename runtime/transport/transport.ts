@@ -26,8 +26,10 @@ export interface PublishOptions {
   headers?: Record<string, string>;
   /**
    * In-process fast path: the decoded value of `data`. A transport that hands messages to a
-   * consumer in the same process may pass it along so the consumer skips decoding. Consumers
-   * must treat it as read-only. Ignored by transports that cross a process boundary.
+   * consumer in the same process may pass it along so the consumer skips decoding (the
+   * in-process transport: with each group's first delivery only). Consumers must treat it as
+   * read-only and decode `data` when it is absent. Ignored by transports that cross a process
+   * boundary.
    */
   value?: unknown;
 }

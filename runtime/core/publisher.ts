@@ -37,6 +37,7 @@ export class EnvelopePublisher {
     const envelope: Envelope = { v: 1, type, id: options?.id ?? randomId(), ts: this.clock.now(), body };
     const data = this.codec.encode(envelope);
     const value = options?.localBody === undefined ? envelope : { ...envelope, body: options.localBody };
-    return this.transport.publish(subject, data, { msgId: envelope.id, headers: options?.headers, value });
+    // `data` is this call's own fresh encoding: the transport may keep it as it is.
+    return this.transport.publish(subject, data, { msgId: envelope.id, headers: options?.headers, value, owned: true });
   }
 }

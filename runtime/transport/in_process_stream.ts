@@ -90,11 +90,11 @@ export class StreamState {
     this.#reserve(data.length);
     const seq = ++this.lastSeq;
     const headers = options.headers ? { ...options.headers } : NO_HEADERS;
-    // Copied (once: into the log record when durable): the log writes these bytes later, and
-    // consumers must not see a publisher's later changes.
-    const record = this.log ? encodeRecord({ seq, ts: now, subject, msgId, headers, data }) : undefined;
+    // Copied (once: into the log record when durable) unless the publisher hands the bytes
+    // over: the log writes them later, and consumers must not see a publisher's later changes.
+    const record = this.log ? encodeRecord({ seq, ts: now, subject, msgId, headers, data }, options.owned === true) : undefined;
     const msg: StoredMessage = {
-      seq, subject, data: record ? record.data : copyOf(data), headers, msgId, value: options.value, ts: now, interest: 0, firstDeliveries: 0,
+      seq, subject, data: record ? record.data : options.owned ? data : copyOf(data), headers, msgId, value: options.value, ts: now, interest: 0, firstDeliveries: 0,
     };
     const durable = this.log && record
       ? this.log.append(record, seq, now, () => this.#insert(msg))

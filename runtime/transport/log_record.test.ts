@@ -22,6 +22,7 @@ function readAll(buf: Uint8Array): { records: LogRecord[]; valid: number } {
 }
 
 const A: LogRecord = { seq: 1, ts: 1_700_000_000_123, subject: "tw.raw.clicks", msgId: "m-1", headers: { h: "v" }, data: enc.encode("payload") };
+const A_WITH = (data: Uint8Array): LogRecord => ({ ...A, data });
 const B: LogRecord = { seq: 2, ts: 1_700_000_000_124, subject: "tw.raw.clicks", data: new Uint8Array(0) };
 
 test("crc32 matches the standard check value and continues across chunks", () => {
@@ -82,6 +83,20 @@ test("non-ASCII subjects, ids and headers round-trip; the frame holds its own co
   data[0] = 0;
   assert.equal(encoded.data, enc.encode("päyload"), "a later change to the publisher's bytes does not reach the record");
   assert.equal(readAll(encoded.chunks[0]!).records, [{ ...C, data: enc.encode("päyload") }]);
+});
+
+test("an owned payload is not copied: the record is the header and the payload itself, and reads back the same", () => {
+  const data = enc.encode("a payload the publisher hands over");
+  const owned = encodeRecord(A_WITH(data), true);
+  assert.is(owned.chunks.length, 2);
+  assert.ok(owned.chunks[1] === data && owned.data === data, "the payload is the publisher's own bytes");
+  assert.is(owned.bytes, owned.chunks[0]!.length + data.length);
+  // Written one after the other, the two chunks are exactly the one-frame encoding.
+  const joined = new Uint8Array(owned.bytes);
+  joined.set(owned.chunks[0]!);
+  joined.set(data, owned.chunks[0]!.length);
+  assert.equal(joined, encodeRecord(A_WITH(data)).chunks[0]);
+  assert.equal(readAll(joined).records, [A_WITH(enc.encode("a payload the publisher hands over"))]);
 });
 
 test("a torn tail ends reading at the last intact record", () => {

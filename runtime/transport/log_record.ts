@@ -32,11 +32,11 @@ export interface LogRecord {
  * hands the file one buffer per record) and, as a view into it, the copy of the payload.
  */
 export interface EncodedRecord {
-  /** `[frame]`. */
+  /** `[frame]`, or `[header, payload]` for an owned payload. */
   chunks: Uint8Array[];
   /** Frame length. */
   bytes: number;
-  /** The payload inside the frame: a copy of `record.data` the publisher cannot change. */
+  /** The payload inside the frame (a copy of `record.data` the publisher cannot change), or `record.data` itself when owned. */
   data: Uint8Array;
 }
 
@@ -66,9 +66,11 @@ function put(frame: Uint8Array, o: number, s: string, bytes: Uint8Array | undefi
 
 /**
  * Encodes a record into one frame: the payload is copied once, into the frame, and the
- * checksum runs over the body in one pass.
+ * checksum runs over the body in one pass. With `owned` (the caller hands `record.data` over
+ * and never changes it again) the payload is not copied: the frame is the header, then the
+ * payload as it is, two chunks of one record.
  */
-export function encodeRecord(record: LogRecord): EncodedRecord {
+export function encodeRecord(record: LogRecord, owned = false): EncodedRecord {
   const subject = record.subject;
   const msgId = record.msgId ?? "";
   const headersText = record.headers && Object.keys(record.headers).length > 0 ? JSON.stringify(record.headers) : "";
@@ -79,7 +81,7 @@ export function encodeRecord(record: LogRecord): EncodedRecord {
   const subjectLength = subjectBytes?.length ?? subject.length;
   const msgIdLength = msgIdBytes?.length ?? msgId.length;
   const headLength = FRAME + MIN_BODY + subjectLength + msgIdLength + headersBytes.length;
-  const frame = new Uint8Array(headLength + record.data.length);
+  const frame = new Uint8Array(owned ? headLength : headLength + record.data.length);
   const view = new DataView(frame.buffer);
   let o = FRAME;
   view.setUint8(o, KIND_MESSAGE);
@@ -93,8 +95,13 @@ export function encodeRecord(record: LogRecord): EncodedRecord {
   view.setUint32(o, headersBytes.length, true);
   frame.set(headersBytes, o + 4);
   o += 4 + headersBytes.length;
+  const bodyLength = headLength - FRAME + record.data.length;
+  view.setUint32(0, bodyLength, true);
+  if (owned) {
+    view.setUint32(4, crc32(record.data, crc32(frame.subarray(FRAME))), true);
+    return { chunks: [frame, record.data], bytes: headLength + record.data.length, data: record.data };
+  }
   frame.set(record.data, o);
-  view.setUint32(0, frame.length - FRAME, true);
   view.setUint32(4, crc32(frame.subarray(FRAME)), true);
   return { chunks: [frame], bytes: frame.length, data: frame.subarray(o) };
 }

@@ -195,7 +195,8 @@ export function servePortTransport(port: MessagePortLike, transport: Transport, 
           case "ensureStreams":
             return reply(m.id, () => transport.ensureStreams(m.specs));
           case "publish":
-            return reply(m.id, () => transport.publish(m.subject, m.data, { msgId: m.msgId, headers: m.headers, value: unpacked(m.value, m.data, values) }));
+            // m.data is this side's own copy (cloned by the port): handed over as it is.
+            return reply(m.id, () => transport.publish(m.subject, m.data, { msgId: m.msgId, headers: m.headers, value: unpacked(m.value, m.data, values), owned: true }));
           case "ensureConsumer":
             return reply(m.id, async () => void (await transport.ensureConsumer?.(m.filter, m.group, m.options)));
           case "consume": {

@@ -32,6 +32,11 @@ export interface PublishOptions {
    * boundary.
    */
   value?: unknown;
+  /**
+   * The caller hands `data` over: it will never change or reuse those bytes, so a transport
+   * that keeps them may do so without a copy. Without it a transport copies what it keeps.
+   */
+  owned?: boolean;
 }
 
 export interface PublishAck {

@@ -19,7 +19,7 @@ import { createLogger } from "../runtime/core/log.ts";
 import { FileCheckpointStore } from "../runtime/store/checkpoint_store.ts";
 import { LocalDirObjectStore, type ObjectStore } from "../runtime/store/object_store.ts";
 import { ownedPartitions } from "../runtime/core/partitions.ts";
-import { decodeActor } from "../actors/decode/decode.ts";
+import { decodeActor, type DecodeConfig } from "../actors/decode/decode.ts";
 import { aggregateActor } from "../actors/aggregate/aggregate.ts";
 import { detectActor } from "../actors/detect/detect.ts";
 import { persistActor } from "../actors/persist/persist.ts";
@@ -87,8 +87,17 @@ function stageBehaviours(config: TrendwireConfig, owned: number[], system: Actor
       maxLateListed: 1000,
     }),
   );
-  out.set("decode", decodeActor({ partitions: config.partitions, maxEventsPerBatch: 100_000, decodeMsgpack: (b) => system.codec.decodeValue(b) }));
+  out.set("decode", decodeActor(decodeSettings(config, (b) => system.codec.decodeValue(b))));
   return out;
+}
+
+/**
+ * Decode's settings. It reads a part from its bytes whenever the part comes without ingest's
+ * parsed events (a redelivery, a restart, a producer publishing over NATS), so it must take
+ * at least as many events as ingest accepts in one request: a 202 is never dead-lettered later.
+ */
+export function decodeSettings(config: TrendwireConfig, decodeMsgpack: (bytes: Uint8Array) => unknown): DecodeConfig {
+  return { partitions: config.partitions, maxEventsPerBatch: Math.max(100_000, config.maxEventsPerRequest), decodeMsgpack };
 }
 
 export async function startPipeline(config: TrendwireConfig, platform: Platform, options: PipelineOptions = {}): Promise<Pipeline> {

@@ -50,6 +50,7 @@ export class MessageCodec {
   /** Marks large binaries in encodeLarge (random, so no data can forge a marker). */
   readonly #nonce = crypto.getRandomValues(new Uint8Array(12));
 
+  /** A fresh, exactly sized copy the caller owns: publishers hand it to the transport as `owned`. */
   encode<T>(envelope: Envelope<T>): Uint8Array {
     return this.#encodeCopy(envelope);
   }

@@ -63,6 +63,7 @@ export interface HttpHost {
 
 /** What messaging between threads needs of a port (a MessagePort; a worker's own port). */
 export interface MessagePortLike {
+  /** Structured clone: the receiving side owns what it gets (the thread bridge relies on it). */
   postMessage(message: unknown, transfer?: Transferable[]): void;
   addEventListener(type: "message", listener: (event: { data: unknown }) => void): void;
   start?(): void;

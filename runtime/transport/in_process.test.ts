@@ -172,7 +172,7 @@ test("the decoded value travels with the message in process", async () => {
   await t.close();
 });
 
-test("the value goes with each group's first delivery only: a held message does not keep it, a redelivery carries the bytes alone", async () => {
+test("the value goes with each group's first delivery only (groups created after the publish included): a held message does not keep it, a redelivery carries the bytes alone", async () => {
   const { t } = await make({ durable: false });
   const value = { key: "k", n: 1 };
   // Group b exists but has no member yet: the value waits for it too.
@@ -182,10 +182,16 @@ test("the value goes with each group's first delivery only: a held message does 
   await t.publish("ev.x", enc.encode("{}"), { value });
   await until(() => a.length === 1, "a's delivery");
   assert.is(a[0]!.value, value);
+  // Group c is created after the publish: it takes an interest in the held message, and its
+  // first delivery counts too.
+  const c: Delivery[] = [];
+  await t.consume("ev.>", "c", (d) => void c.push(d));
+  await until(() => c.length === 1, "c's delivery");
+  assert.is(c[0]!.value, value, "a group created after the publish gets the value");
   const b: Delivery[] = [];
   await t.consume("ev.>", "b", (d) => void b.push(d));
   await until(() => b.length === 1, "b's delivery");
-  assert.is(b[0]!.value, value, "a group that attaches later still gets the value");
+  assert.is(b[0]!.value, value, "a group that existed at the publish but attaches later gets the value");
   a[0]!.nak(0);
   await until(() => a.length === 2, "a's redelivery");
   assert.is(a[1]!.deliveryCount, 2);

@@ -90,6 +90,7 @@ test("an owned publish is kept and logged without a copy, and recovers as writte
   assert.ok(got[0]!.data === data, "an owned payload is delivered as the publisher's own bytes");
   assert.ok(got[1]!.data !== copied, "without owned the transport keeps its own copy");
   // Crash (nothing acknowledged): both come back from the log, intact.
+  fs.crash();
   const again = await boot(fs, 1);
   const redelivered: Delivery[] = [];
   await again.t.consume("ev.>", "g", collect(redelivered));

@@ -145,6 +145,7 @@ export class StreamState {
   /** A group (newly attached or with a new filter) now wants this held message. */
   claim(msg: StoredMessage): void {
     if (msg.interest++ === 0) this.#unclaimed.delete(msg.seq);
+    if (msg.value !== undefined) msg.firstDeliveries++;
   }
 
   /**

@@ -146,6 +146,15 @@ export interface Transport {
 }
 
 /** True when `subject` matches the NATS-style `filter`. */
+/**
+ * The delivery without its decoded value, for whoever keeps a delivery to settle later (a
+ * checkpointing actor's held input, the thread bridge's open deliveries): what was folded need
+ * not live as long as the acknowledgement. Deliveries are plain objects (data and closures).
+ */
+export function withoutValue(delivery: Delivery): Delivery {
+  return delivery.value === undefined ? delivery : { ...delivery, value: undefined };
+}
+
 export function subjectMatches(filter: string, subject: string): boolean {
   if (filter === subject || filter === ">") return true;
   const f = filter.split(".");

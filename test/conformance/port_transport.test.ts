@@ -73,6 +73,39 @@ test("a published value crosses as a clone, typed-array views cut to their range
     assert.is(new TextDecoder().decode(got[0]!.data), "bytes");
   }));
 
+test("a delivery the other side holds unsettled keeps no decoded value on the owner's side", async () => {
+  // The test command runs both runtimes with gc exposed (scripts/test.mjs).
+  const gc = (globalThis as { gc?: () => void }).gc;
+  assert.type(gc, "function", "gc is not exposed: run through scripts/test.mjs");
+  const owner = new InProcessTransport({ fs: new MemoryFileSystem(), dir: "data/.log" });
+  const channel = new MessageChannel();
+  const served = servePortTransport(channel.port1, owner);
+  const member = new PortTransport(channel.port2);
+  try {
+    await owner.ensureStreams([{ name: "V", subjects: ["v.>"] }]);
+    const held: Delivery[] = [];
+    await member.consume("v.>", "g", (d) => void held.push(d)); // never settled
+    const values: WeakRef<object>[] = [];
+    // Made in a function of its own, so that no variable of this test's frame holds one.
+    const publishOne = (i: number) => {
+      const value = { rows: Array.from({ length: 100 }, (_, j) => ({ key: `k${j}`, n: i })) };
+      values.push(new WeakRef(value));
+      return owner.publish("v.1", new TextEncoder().encode(`m${i}`), { value });
+    };
+    await Promise.all(Array.from({ length: 20 }, (_, i) => publishOne(i)));
+    await waitFor(() => held.length === 20, 5000, "20 deliveries held on the member's side");
+    assert.ok(held.every((d) => d.value !== undefined), "the member got each value (its own clone)");
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    gc!();
+    const alive = values.filter((r) => r.deref() !== undefined).length;
+    assert.is(alive, 0, `${alive} of 20 values are still reachable on the owner's side`);
+  } finally {
+    await member.close();
+    await served.close();
+    await owner.close();
+  }
+});
+
 test("a value that cannot be cloned is dropped, the bytes still arrive", () =>
   withBridge({ name: "F", subjects: ["f.>"] }, async (transport) => {
     await transport.publish("f.1", new Uint8Array([1, 2, 3]), { value: { fn: () => 1 } });

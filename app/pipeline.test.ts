@@ -1,0 +1,29 @@
+/** The pipeline's wiring of stage settings from the configuration. */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { decode } from "@msgpack/msgpack";
+import { decodeActor } from "../actors/decode/decode.ts";
+import { eventColumnsOf, MessageType, type EventBatch, type RawBatch } from "../schemas/mod.ts";
+import { fakeContext, message } from "../test/helpers/fake_ctx.ts";
+import { trendwireConfig } from "./config.ts";
+import { decodeSettings } from "./pipeline.ts";
+
+test("decode reads from its bytes any request ingest may accept, however large maxEventsPerRequest is", async () => {
+  const config = trendwireConfig({ flags: { "max-events-per-request": "150000" } });
+  assert.is(config.maxEventsPerRequest, 150_000);
+  const decodeStage = decodeActor(decodeSettings(config, decode));
+  // A 120 000-event request as decode gets it on a redelivery: the body alone, no parsed events.
+  const n = 120_000;
+  const body = new TextEncoder().encode(JSON.stringify(Array.from({ length: n }, (_, i) => ({ key: `k${i % 500}` }))));
+  const at = Date.UTC(2026, 11, 6, 9, 0, 0);
+  const batch: RawBatch = { stream: "big", batchId: "b-big", receivedAt: at, count: n, parts: [{ batchId: "b-big", receivedAt: at, format: "json", count: n, source: "http", body }] };
+  const ctx = fakeContext({ now: at });
+  await decodeStage.receive(null, message("tw.raw.big", MessageType.RawBatch, batch), ctx);
+  assert.equal(ctx.published.filter((p) => p.type === MessageType.DeadLetter).map((p) => p.body), [], "nothing dead-lettered");
+  const events = ctx.published.filter((p) => p.type === MessageType.EventBatch).reduce((sum, p) => sum + eventColumnsOf(p.body as EventBatch).length, 0);
+  assert.is(events, n);
+  // The default still reads the NATS producers' larger bodies.
+  assert.is(decodeSettings(trendwireConfig(), decode).maxEventsPerBatch, 100_000);
+});
+
+test.run();

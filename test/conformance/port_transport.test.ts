@@ -23,6 +23,7 @@ function bridged(wrapPort: (port: MessagePort) => MessagePortLike = (port) => po
   const transport = new PortTransport(wrapPort(channel.port2));
   return {
     transport,
+    owner,
     cleanup: async () => {
       await served.close();
       await owner.close();
@@ -77,10 +78,7 @@ test("a delivery the other side holds unsettled keeps no decoded value on the ow
   // The test command runs both runtimes with gc exposed (scripts/test.mjs).
   const gc = (globalThis as { gc?: () => void }).gc;
   assert.type(gc, "function", "gc is not exposed: run through scripts/test.mjs");
-  const owner = new InProcessTransport({ fs: new MemoryFileSystem(), dir: "data/.log" });
-  const channel = new MessageChannel();
-  const served = servePortTransport(channel.port1, owner);
-  const member = new PortTransport(channel.port2);
+  const { transport: member, owner, cleanup } = bridged();
   try {
     await owner.ensureStreams([{ name: "V", subjects: ["v.>"] }]);
     const held: Delivery[] = [];
@@ -101,8 +99,7 @@ test("a delivery the other side holds unsettled keeps no decoded value on the ow
     assert.is(alive, 0, `${alive} of 20 values are still reachable on the owner's side`);
   } finally {
     await member.close();
-    await served.close();
-    await owner.close();
+    await cleanup();
   }
 });
 

@@ -6,7 +6,7 @@ import { decodeActor } from "../actors/decode/decode.ts";
 import { eventColumnsOf, MessageType, type EventBatch, type RawBatch } from "../schemas/mod.ts";
 import { fakeContext, message } from "../test/helpers/fake_ctx.ts";
 import { trendwireConfig } from "./config.ts";
-import { decodeSettings } from "./pipeline.ts";
+import { decodeSettings, rawGrouping } from "./pipeline.ts";
 
 test("decode reads from its bytes any request ingest may accept, however large maxEventsPerRequest is", async () => {
   const config = trendwireConfig({ flags: { "max-events-per-request": "150000" } });
@@ -24,6 +24,11 @@ test("decode reads from its bytes any request ingest may accept, however large m
   assert.is(events, n);
   // The default still reads the NATS producers' larger bodies.
   assert.is(decodeSettings(trendwireConfig(), decode).maxEventsPerBatch, 100_000);
+});
+
+test("ingest keeps one raw write of a stream in flight when embedded (the log syncs one group after another), two over NATS", () => {
+  assert.equal(rawGrouping(trendwireConfig()), { maxWritesPerStream: 1 });
+  assert.equal(rawGrouping(trendwireConfig({ flags: { nats: "nats://127.0.0.1:4222" } })), { maxWritesPerStream: 2 });
 });
 
 test.run();

@@ -28,6 +28,7 @@ import { trendsRoutes } from "../actors/trends/routes.ts";
 import { TrendsView, defaultTrendsViewConfig } from "../actors/trends/view.ts";
 import { ingestRoutes } from "../actors/ingest/ingest.ts";
 import { defaultIngestLimits } from "../actors/ingest/accept.ts";
+import type { RawWriterOptions } from "../actors/ingest/raw_writer.ts";
 import { detectModel, detectorSettings, type ActorKind, type TrendwireConfig } from "./config.ts";
 import { openTransport, usesNats } from "./transport.ts";
 import { retrying } from "./retry.ts";
@@ -89,6 +90,18 @@ function stageBehaviours(config: TrendwireConfig, owned: number[], system: Actor
   );
   out.set("decode", decodeActor(decodeSettings(config, (b) => system.codec.decodeValue(b))));
   return out;
+}
+
+/**
+ * How ingest groups requests into raw messages. Embedded, one write of a stream is in flight at
+ * a time: the log syncs one group after another, so a second write would not overlap the
+ * first, only split the group, and every message costs decode, the event log and aggregate
+ * its own overhead (one-event requests at 64 connections: 4–17 % more requests/s and ~7 % less
+ * CPU per request in two sets of alternating runs; batches alike). JetStream stores publishes
+ * in flight concurrently: two there.
+ */
+export function rawGrouping(config: TrendwireConfig): Partial<RawWriterOptions> {
+  return { maxWritesPerStream: usesNats(config) ? 2 : 1 };
 }
 
 /**
@@ -177,6 +190,8 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
           now: () => system.clock.now(),
           log: log.child({ actor: "ingest" }),
           limits: { ...defaultIngestLimits, maxBodyBytes: config.maxBodyBytes, maxEventsPerRequest: config.maxEventsPerRequest, maxInFlight: config.maxInFlight },
+          grouping: rawGrouping(config),
+          metrics,
           onAccepted: (stream, events, source) => accepted.inc({ stream, source }, events),
           upgradeWebSocket: platform.http.upgradeWebSocket,
           pauseWebSocket: (raw) => platform.http.pauseWebSocket(raw),

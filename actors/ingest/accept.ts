@@ -21,6 +21,7 @@ import type { Problem } from "../../runtime/http/problem.ts";
 import type { PublishAck } from "../../runtime/transport/transport.ts";
 import type { PublishMessageOptions } from "../../runtime/core/publisher.ts";
 import type { Logger } from "../../runtime/core/log.ts";
+import type { MetricsRegistry } from "../../runtime/core/metrics.ts";
 import { randomId } from "../../runtime/core/publisher.ts";
 import { RawWriter, type RawWriterOptions } from "./raw_writer.ts";
 
@@ -53,6 +54,8 @@ export interface IngestDeps {
   /** How requests are grouped into raw messages (see raw_writer.ts); defaults apply field by field. */
   grouping?: Partial<RawWriterOptions>;
   onAccepted?(stream: string, events: number, source: RawSource): void;
+  /** Where the acceptor reports the batches it is writing (gauge tw_ingest_batches_in_flight). */
+  metrics?: MetricsRegistry;
 }
 
 export type AcceptResult =
@@ -73,6 +76,11 @@ export class BatchAcceptor {
 
   constructor(readonly deps: IngestDeps) {
     this.#writer = new RawWriter((subject, type, body, options) => deps.publish(subject, type, body, options), deps.grouping);
+    const metrics = deps.metrics;
+    if (metrics) {
+      const gauge = metrics.gauge("tw_ingest_batches_in_flight", "Requests and frames accepted for writing and not yet durable (429 beyond maxInFlight)");
+      metrics.collect(() => gauge.set(this.#inFlight));
+    }
   }
 
   get inFlight(): number {

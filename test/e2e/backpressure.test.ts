@@ -93,8 +93,11 @@ test("batches beyond the in-flight bound get 429 with Retry-After; the ones in f
   const base = `http://127.0.0.1:${pipeline.server!.port}`;
   const body = batch(5, "a");
   const first = [post(base, body), post(base, body)];
-  // Both are being written (their bytes are in the stream, their sync is held back).
-  await waitFor("two batches in flight", () => transport.streamInfo("TW_RAW")!.bytes >= 2 * body.length);
+  // Both are being written: the first's sync is held back, the second waits to be written
+  // after it (embedded, one write of a stream is in flight at a time).
+  const inFlight = () => Number(/^tw_ingest_batches_in_flight (\d+)$/m.exec(pipeline.system.metrics.render())?.[1]);
+  await waitFor("two batches in flight", () => inFlight() === 2);
+  assert.ok(transport.streamInfo("TW_RAW")!.bytes >= body.length, "the first is in the stream");
   const third = await post(base, body);
   assert.is(third.status, 429);
   assert.ok(Number(third!.headers.get("retry-after")) >= 1);

@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 const patterns = process.argv.slice(2);
 const runtimes = (process.env.TW_TEST_RUNTIMES ?? "node,deno").split(",").map((s) => s.trim()).filter(Boolean);
 const commands = {
-  // gc exposed: a test checks that what a mailbox hands out is no longer held (mailbox.test.ts).
+  // gc exposed: tests check that what is handed on is let go (mailbox, held input, the thread bridge).
   node: [process.execPath, ["--experimental-websocket", "--no-warnings", "--expose-gc", "dist/test/run.js", ...patterns]],
   deno: ["node_modules/deno/deno", ["run", "-A", "--quiet", "--v8-flags=--expose-gc", "test/run.ts", ...patterns]],
 };

@@ -14,7 +14,7 @@ import type { MetricsRegistry } from "./metrics.ts";
 import { Mailbox } from "./mailbox.ts";
 import { isEnvelope, type MessageCodec, type Envelope } from "../codec/codec.ts";
 import type { ConsumeOptions, Consumer, Delivery, Transport } from "../transport/transport.ts";
-import { withoutValue } from "../transport/transport.ts";
+import { releaseValue } from "../transport/transport.ts";
 import type { CheckpointStore } from "../store/checkpoint_store.ts";
 
 export interface CellDeps {
@@ -307,7 +307,7 @@ export class ActorCell<S> {
     this.#track(undefined, effects);
     // Held without its decoded value: what was folded need not outlive receive (a raw batch's
     // parsed events, held by persist until its checkpoint, were old-space garbage to trace).
-    this.#held.push({ filter: spec.filter, delivery: withoutValue(delivery) });
+    this.#held.push({ filter: spec.filter, delivery: releaseValue(delivery) });
     let heldSeqs = this.#heldSeqs.get(spec.filter);
     if (!heldSeqs) this.#heldSeqs.set(spec.filter, (heldSeqs = new Set()));
     heldSeqs.add(delivery.seq);
@@ -420,7 +420,7 @@ export class ActorCell<S> {
       return true;
     }
     if (this.#heldSeqs.get(filter)?.has(seq)) {
-      this.#held.push({ filter, delivery: withoutValue(delivery) });
+      this.#held.push({ filter, delivery: releaseValue(delivery) });
       return true;
     }
     return false;

@@ -22,7 +22,7 @@ import type {
   StreamSpec,
   Transport,
 } from "./transport.ts";
-import { withoutValue } from "./transport.ts";
+import { releaseValue } from "./transport.ts";
 import { BackpressureError, TransportUnavailableError } from "../core/errors.ts";
 import type { MessagePortLike } from "../platform/platform.ts";
 
@@ -211,9 +211,11 @@ export function servePortTransport(port: MessagePortLike, transport: Transport, 
               // the ack wait.
               if (closed || !consumers.has(cid)) return d.nak(0);
               const did = nextId++;
-              deliveries.set(did, { cid, delivery: withoutValue(d) });
+              deliveries.set(did, { cid, delivery: d });
               const done = new Promise<void>((resolve) => handled.set(did, resolve));
               postWithValue(port, { t: "deliver", cid, did, subject: d.subject, data: ownBytes(d.data), seq: d.seq, deliveryCount: d.deliveryCount, headers: d.headers, msgId: d.msgId, value: d.value }, values);
+              // The other side has its own copy now; the delivery is kept only to be settled.
+              releaseValue(d);
               await done;
             };
             const options: ConsumeOptions = { ...m.options };

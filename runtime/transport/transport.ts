@@ -145,16 +145,19 @@ export interface Transport {
   close(): Promise<void>;
 }
 
-/** True when `subject` matches the NATS-style `filter`. */
 /**
- * The delivery without its decoded value, for whoever keeps a delivery to settle later (a
- * checkpointing actor's held input, the thread bridge's open deliveries): what was folded need
- * not live as long as the acknowledgement. Deliveries are plain objects (data and closures).
+ * Lets go of a delivery's decoded value, for whoever keeps the delivery only to settle it later
+ * (a checkpointing actor's held input, the thread bridge's open deliveries): what was folded
+ * need not live as long as the acknowledgement. In place, and the delivery is returned: a copy
+ * would lose the methods of a delivery that is a class instance (NATS's), and one that called
+ * the original's would keep the value reachable.
  */
-export function withoutValue(delivery: Delivery): Delivery {
-  return delivery.value === undefined ? delivery : { ...delivery, value: undefined };
+export function releaseValue(delivery: Delivery): Delivery {
+  if (delivery.value !== undefined) delivery.value = undefined;
+  return delivery;
 }
 
+/** True when `subject` matches the NATS-style `filter`. */
 export function subjectMatches(filter: string, subject: string): boolean {
   if (filter === subject || filter === ">") return true;
   const f = filter.split(".");

@@ -80,6 +80,23 @@ test("valid bodies take the fast path and give the general path's columns exactl
   }
 });
 
+test("strings stay right when far more distinct ones pass than the string cache has slots (collisions replace)", () => {
+  // 200 000 distinct keys and tag values through a 65 536-slot cache, twice (the second pass
+  // finds most slots taken by other strings of the same length).
+  for (let pass = 0; pass < 2; pass++) {
+    for (let b = 0; b < 200; b++) {
+      const events = Array.from({ length: 1000 }, (_, i) => ({ key: `k${b * 1000 + i}`, tags: { v: `t${(b * 1000 + i) ^ 0x5555}` } }));
+      const columns = msgpackEventColumns(encode(events), { maxEvents: 1000, receivedAt });
+      assert.ok(columns !== undefined);
+      for (let i = 0; i < 1000; i++) {
+        if (columns.keys[i] !== events[i]!.key || columns.tags![i]!.v !== events[i]!.tags.v) {
+          assert.unreachable(`event ${b * 1000 + i}: ${columns.keys[i]} / ${String(columns.tags![i]!.v)}`);
+        }
+      }
+    }
+  }
+});
+
 test("bodies with invalid events fall back and report exactly what the general path reports", () => {
   const random = mulberry32(12);
   let invalidSeen = 0;

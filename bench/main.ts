@@ -13,6 +13,7 @@ import { summariseProfile } from "./cpuprofile.ts";
 import { printProfile } from "./profile_report.ts";
 import { BenchUsageError, intFlag } from "./flags.ts";
 import { detectBench, detectHelp } from "./detect.ts";
+import { abBench, abHelp } from "./ab.ts";
 
 const cpuprofileHelp = `Usage: node dist/bench/main.js cpuprofile <file.cpuprofile> [--top 25]
 
@@ -46,6 +47,11 @@ const benches: Record<string, Bench> = {
     summary: "window updates/s through detect (actor and bare detector, one core), and RSS with 1 M distinct keys",
     help: detectHelp,
     run: (flags) => detectBench(flags),
+  },
+  ab: {
+    summary: "two builds of the embedded pipeline measured alternately, pair after pair (median B ÷ A per case)",
+    help: abHelp,
+    run: (flags) => abBench(flags),
   },
   cpuprofile: {
     summary: "summarise a .cpuprofile (top self-time functions and areas)",

@@ -1,0 +1,205 @@
+/**
+ * `npm run bench -- ab --a <build> --b <build>`: two builds of the embedded pipeline measured
+ * alternately, pair after pair, under the pipeline bench's load (bench/pipeline_run.ts, the
+ * same cases, bodies and end-to-end count). On this kind of virtual machine one build's figure
+ * moves by ±15 % from one minute to the next, so a change worth 5–15 % shows only when the two
+ * builds run seconds apart, many times over, in both orders (A then B in odd pairs, B then A in
+ * even ones, so a drift favours neither). The verdict is the median of the pairs' B ÷ A and how
+ * many pairs B won; CPU per event (all threads) is reported beside it, less sensitive to the
+ * machine's neighbours than the rates.
+ */
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { contentTypes, makeBodies, type BodyFormat } from "./events.ts";
+import { installCleanup, removeOnExit } from "./child.ts";
+import { runOne, type RunResult } from "./pipeline_run.ts";
+import { startEmbedded } from "./deployment.ts";
+import { describeMachine, machineInfo } from "./machine.ts";
+import { headline } from "./pipeline_repeats.ts";
+import { BenchUsageError, intFlag, listFlag, secondsFlag } from "./flags.ts";
+import { formatTable, si } from "./table.ts";
+
+const caseNames = ["json", "msgpack", "single"] as const;
+type CaseName = (typeof caseNames)[number];
+const known = ["a", "b", "cases", "pairs", "duration", "warmup", "batch-connections", "single-connections", "batch-size", "bodies", "keys", "drain-timeout", "run-args"];
+
+export const abHelp = `Usage: npm run bench -- ab --a <build> --b <build> [options]
+       node dist/bench/main.js ab --a <build> --b <build> [options]
+
+Measures two builds of the embedded pipeline alternately ('trendwire run' from each build's
+dist/, a fresh data directory every run), under the pipeline bench's load and end-to-end count:
+for each pair and case, A then B (odd pairs) or B then A (even pairs). Prints the machine, each
+pair's figures and B ÷ A, then per case the median B ÷ A, its range and how many pairs B won,
+and one JSON object as the last line of stdout. Nothing is asserted: the exit code is 0.
+
+A build is a checkout with a built dist/ (or that dist/ itself), e.g. the last commit's:
+  git worktree add /tmp/base HEAD~1 && ln -s "$PWD/node_modules" /tmp/base/node_modules \\
+    && (cd /tmp/base && npx tsc -p .)
+  npm run bench -- ab --a /tmp/base --b . --cases msgpack --pairs 4
+
+Options:
+  --a <build>, --b <build>  the two builds (required)
+  --cases <list>            json, msgpack, single (default all three)
+  --pairs <n>               alternating pairs per case (default 4)
+  --duration <s>            measured seconds per run (default 10)
+  --warmup <s>              warm-up seconds before measuring (default 2)
+  --batch-connections <n>   connections for the batch cases (default 16)
+  --single-connections <n>  connections for the single-event case (default 64)
+  --batch-size <n>          events per batch request (default 1000)
+  --bodies <n>              distinct pre-encoded bodies sent in rotation (default 64)
+  --keys <n>                distinct event keys (default 10000)
+  --drain-timeout <s>       longest wait for the pipeline to drain (default 60)
+  --run-args="<args>"       extra arguments for every 'trendwire run' of both builds (note the =)
+`;
+
+/** Where a build's compiled app is: `<dir>/dist` for a checkout, or `<dir>` itself. */
+export function distOf(dir: string): string | undefined {
+  const root = path.resolve(dir);
+  if (existsSync(path.join(root, "dist/app/main.js"))) return path.join(root, "dist");
+  if (existsSync(path.join(root, "app/main.js"))) return root;
+  return undefined;
+}
+
+/** The order of the two builds in pair `pair` (from 0): A first in even-indexed pairs, B first in the others. */
+export function pairOrder(pair: number): ("a" | "b")[] {
+  return pair % 2 === 0 ? ["a", "b"] : ["b", "a"];
+}
+
+export interface PairResult {
+  case: string;
+  pair: number;
+  a: number;
+  b: number;
+  /** b ÷ a of the headline figure (events/s end to end; requests/s for single events). */
+  ratio: number;
+  aCpuUsPerEvent?: number;
+  bCpuUsPerEvent?: number;
+}
+
+export interface AbSummary {
+  case: string;
+  pairs: number;
+  medianRatio: number;
+  minRatio: number;
+  maxRatio: number;
+  /** Pairs in which B's figure was higher. */
+  bWon: number;
+  medianCpuUsPerEventA?: number;
+  medianCpuUsPerEventB?: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function medianOfDefined(xs: (number | undefined)[]): number | undefined {
+  const d = xs.filter((x): x is number => x !== undefined);
+  return d.length > 0 ? median(d) : undefined;
+}
+
+export function summariseAb(pairs: PairResult[]): AbSummary[] {
+  const byCase = new Map<string, PairResult[]>();
+  for (const p of pairs) byCase.set(p.case, [...(byCase.get(p.case) ?? []), p]);
+  return [...byCase].map(([name, ps]) => ({
+    case: name,
+    pairs: ps.length,
+    medianRatio: median(ps.map((p) => p.ratio)),
+    minRatio: Math.min(...ps.map((p) => p.ratio)),
+    maxRatio: Math.max(...ps.map((p) => p.ratio)),
+    bWon: ps.filter((p) => p.b > p.a).length,
+    medianCpuUsPerEventA: medianOfDefined(ps.map((p) => p.aCpuUsPerEvent)),
+    medianCpuUsPerEventB: medianOfDefined(ps.map((p) => p.bCpuUsPerEvent)),
+  }));
+}
+
+const pct = (r: number) => `${(r * 100).toFixed(1)} %`;
+const us = (x: number | undefined) => (x === undefined ? "" : x.toFixed(2));
+
+export async function abBench(flags: Record<string, string | boolean>): Promise<void> {
+  for (const name of Object.keys(flags)) if (!known.includes(name)) throw new BenchUsageError(`unknown option --${name}`);
+  if (typeof flags.a !== "string" || typeof flags.b !== "string") throw new BenchUsageError("ab needs --a <build> and --b <build>");
+  const builds = { a: distOf(flags.a), b: distOf(flags.b) };
+  for (const side of ["a", "b"] as const) {
+    if (!builds[side]) throw new BenchUsageError(`--${side} ${String(flags[side])}: no dist/app/main.js there (build it first: npx tsc -p .)`);
+  }
+  const cases = listFlag(flags, "cases", caseNames) as CaseName[];
+  const pairs = intFlag(flags, "pairs", 4, 1);
+  const durationS = secondsFlag(flags, "duration", 10, 0.1);
+  const warmupS = secondsFlag(flags, "warmup", 2, 0);
+  const batchConnections = intFlag(flags, "batch-connections", 16, 1);
+  const singleConnections = intFlag(flags, "single-connections", 64, 1);
+  const batchSize = intFlag(flags, "batch-size", 1000, 1);
+  const distinct = intFlag(flags, "bodies", 64, 1);
+  const keys = intFlag(flags, "keys", 10_000, 1);
+  const drainTimeoutS = secondsFlag(flags, "drain-timeout", 60, 1);
+  if (flags["run-args"] === true) throw new BenchUsageError("--run-args needs a value");
+  const runArgs = typeof flags["run-args"] === "string" ? flags["run-args"].split(/\s+/).filter(Boolean) : [];
+
+  installCleanup();
+  const tempRoot = mkdtempSync(path.join(os.tmpdir(), "trendwire-ab-"));
+  removeOnExit(tempRoot);
+  console.log(describeMachine(machineInfo()));
+  console.log(`A: ${builds.a}\nB: ${builds.b}`);
+  const progress = (msg: string) => process.stderr.write(msg + "\n");
+
+  const results: PairResult[] = [];
+  const failures: string[] = [];
+  for (let pair = 0; pair < pairs; pair++) {
+    for (const caseName of cases) {
+      const format: BodyFormat = caseName === "msgpack" ? "msgpack" : "json";
+      const single = caseName === "single";
+      const bodies = makeBodies({ format, eventsPerBody: single ? 1 : batchSize, distinct, keys, single });
+      const got: Partial<Record<"a" | "b", RunResult>> = {};
+      for (const side of pairOrder(pair)) {
+        const dataDir = path.join(tempRoot, `${caseName}-${pair}-${side}`);
+        try {
+          got[side] = await runOne(
+            {
+              caseName,
+              server: "pipeline",
+              contentType: contentTypes[format],
+              bodies,
+              connections: single ? singleConnections : batchConnections,
+              warmupMs: warmupS * 1000,
+              durationMs: durationS * 1000,
+              drainTimeoutMs: drainTimeoutS * 1000,
+              deploy: () => startEmbedded({ distDir: builds[side]!, dataDir, runArgs }),
+            },
+            (msg) => progress(`pair ${pair + 1}, ${side.toUpperCase()}: ${msg}`),
+          );
+          if (got[side]!.failed) throw new Error(got[side]!.failed);
+        } catch (err) {
+          failures.push(`pair ${pair + 1} ${caseName} ${side.toUpperCase()}: ${(err as Error).message}`);
+          got[side] = undefined;
+        } finally {
+          rmSync(dataDir, { recursive: true, force: true });
+        }
+      }
+      if (!got.a || !got.b) continue;
+      const a = headline(got.a);
+      const b = headline(got.b);
+      results.push({ case: caseName, pair: pair + 1, a, b, ratio: a > 0 ? b / a : 0, aCpuUsPerEvent: got.a.serverCpuUsPerEvent, bCpuUsPerEvent: got.b.serverCpuUsPerEvent });
+    }
+  }
+
+  const summary = summariseAb(results);
+  console.log("\nEach pair, the two builds one after the other (events/s end to end; requests/s for single):\n");
+  console.log(
+    formatTable(
+      ["case", "pair", "A", "B", "B ÷ A", "CPU µs/event A", "CPU µs/event B"],
+      results.map((r) => [r.case, r.pair, si(r.a), si(r.b), pct(r.ratio), us(r.aCpuUsPerEvent), us(r.bCpuUsPerEvent)]),
+    ),
+  );
+  console.log("");
+  console.log(
+    formatTable(
+      ["case", "pairs", "median B ÷ A", "range", "B won", "median CPU µs/event A", "median CPU µs/event B"],
+      summary.map((s) => [s.case, s.pairs, pct(s.medianRatio), `${pct(s.minRatio)} – ${pct(s.maxRatio)}`, `${s.bWon} of ${s.pairs}`, us(s.medianCpuUsPerEventA), us(s.medianCpuUsPerEventB)]),
+    ),
+  );
+  if (failures.length > 0) console.log(`\nFailed runs:\n${failures.map((f) => `- ${f}`).join("\n")}`);
+  console.log(JSON.stringify({ bench: "ab", at: new Date().toISOString(), machine: machineInfo(), builds, config: { cases, pairs, durationS, warmupS, batchConnections, singleConnections, batchSize, distinct, keys, runArgs }, pairs: results, summary, failures }));
+}

@@ -11,9 +11,8 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { contentTypes, makeBodies, type BodyFormat } from "./events.ts";
 import { installCleanup, removeOnExit } from "./child.ts";
-import { runOne, type RunResult } from "./pipeline_run.ts";
+import { caseBodies, caseRunSpec, runOne, type CaseLoad, type RunResult } from "./pipeline_run.ts";
 import { startEmbedded } from "./deployment.ts";
 import { describeMachine, machineInfo } from "./machine.ts";
 import { headline } from "./pipeline_repeats.ts";
@@ -135,6 +134,7 @@ export async function abBench(flags: Record<string, string | boolean>): Promise<
   const distinct = intFlag(flags, "bodies", 64, 1);
   const keys = intFlag(flags, "keys", 10_000, 1);
   const drainTimeoutS = secondsFlag(flags, "drain-timeout", 60, 1);
+  const load: CaseLoad = { batchSize, distinct, keys, batchConnections, singleConnections, warmupS, durationS, drainTimeoutS };
   if (flags["run-args"] === true) throw new BenchUsageError("--run-args needs a value");
   const runArgs = typeof flags["run-args"] === "string" ? flags["run-args"].split(/\s+/).filter(Boolean) : [];
 
@@ -149,25 +149,13 @@ export async function abBench(flags: Record<string, string | boolean>): Promise<
   const failures: string[] = [];
   for (let pair = 0; pair < pairs; pair++) {
     for (const caseName of cases) {
-      const format: BodyFormat = caseName === "msgpack" ? "msgpack" : "json";
-      const single = caseName === "single";
-      const bodies = makeBodies({ format, eventsPerBody: single ? 1 : batchSize, distinct, keys, single });
+      const bodies = caseBodies(caseName, load);
       const got: Partial<Record<"a" | "b", RunResult>> = {};
       for (const side of pairOrder(pair)) {
         const dataDir = path.join(tempRoot, `${caseName}-${pair}-${side}`);
         try {
           got[side] = await runOne(
-            {
-              caseName,
-              server: "pipeline",
-              contentType: contentTypes[format],
-              bodies,
-              connections: single ? singleConnections : batchConnections,
-              warmupMs: warmupS * 1000,
-              durationMs: durationS * 1000,
-              drainTimeoutMs: drainTimeoutS * 1000,
-              deploy: () => startEmbedded({ distDir: builds[side]!, dataDir, runArgs }),
-            },
+            caseRunSpec(caseName, "pipeline", load, bodies, () => startEmbedded({ distDir: builds[side]!, dataDir, runArgs })),
             (msg) => progress(`pair ${pair + 1}, ${side.toUpperCase()}: ${msg}`),
           );
           if (got[side]!.failed) throw new Error(got[side]!.failed);

@@ -12,9 +12,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { contentTypes, makeBodies, type BodyFormat } from "./events.ts";
 import { installCleanup, removeOnExit } from "./child.ts";
-import { runOne, type RunResult } from "./pipeline_run.ts";
+import { caseBodies, caseRunSpec, runOne, type CaseLoad, type RunResult } from "./pipeline_run.ts";
 import { runLatencyPhase, type LatencyResult } from "./latency_phase.ts";
 import { startBare, startEmbedded, type Deployment, type TransportName } from "./deployment.ts";
 import { natsTopologies, startNatsPipeline } from "./deploy_nats.ts";
@@ -69,6 +68,7 @@ export async function pipelineBench(flags: Record<string, string | boolean>): Pr
   if (topology.length !== 1) throw new BenchUsageError("--nats-topology takes one of split, single");
   const aggregateInstances = intFlag(flags, "aggregate-instances", 1, 1);
   const drainTimeoutS = secondsFlag(flags, "drain-timeout", 60, 1);
+  const load: CaseLoad = { batchSize, distinct, keys, batchConnections, singleConnections, warmupS, durationS, drainTimeoutS };
   const top = intFlag(flags, "top", 25, 1);
   const repeats = intFlag(flags, "repeat", 1, 1);
   for (const name of ["run-args", "profile"]) if (flags[name] === true) throw new BenchUsageError(`--${name} needs a value`);
@@ -133,26 +133,14 @@ export async function pipelineBench(flags: Record<string, string | boolean>): Pr
   const profiles: ProfileSummary[] = [];
   const otherProfiles: string[] = [];
   for (let repeat = 0; repeat < repeats; repeat++) for (const caseName of cases) {
-    const format: BodyFormat = caseName === "msgpack" ? "msgpack" : "json";
-    const single = caseName === "single";
-    const bodies = makeBodies({ format, eventsPerBody: single ? 1 : batchSize, distinct, keys, single });
+    const bodies = caseBodies(caseName, load);
     type Planned = { server: (typeof serverKinds)[number]; transport: TransportName };
     const plan = servers.flatMap((server): Planned[] => (server === "bare" ? [{ server, transport: "embedded" }] : transports.map((transport) => ({ server, transport }))));
     for (const { server, transport } of plan) {
       // Embedded: pipeline-<case>-<pid>.cpuprofile; JetStream: pipeline-<case>-nats-<role>-<pid>.cpuprofile.
       const profileName = transport === "nats" ? `pipeline-${caseName}-nats` : `pipeline-${caseName}-${process.pid}`;
       const label = server === "bare" ? "bare" : transport;
-      const spec = {
-        caseName,
-        server,
-        contentType: contentTypes[format],
-        bodies,
-        connections: single ? singleConnections : batchConnections,
-        warmupMs: warmupS * 1000,
-        durationMs: durationS * 1000,
-        drainTimeoutMs: drainTimeoutS * 1000,
-        deploy: deployers(caseName, server, transport, profileName, repeat),
-      };
+      const spec = caseRunSpec(caseName, server, load, bodies, deployers(caseName, server, transport, profileName, repeat));
       const run = repeats > 1 ? `${caseName} / ${label} (repeat ${repeat + 1} of ${repeats})` : `${caseName} / ${label}`;
       const result = await attempt(run, () => runOne(spec, progress));
       rmSync(runDir(caseName, server, transport, repeat), { recursive: true, force: true });

@@ -14,7 +14,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { HttpLoad, type PhaseResult } from "./http_load.ts";
-import type { BodySet } from "./events.ts";
+import { contentTypes, makeBodies, type BodySet } from "./events.ts";
 import type { LatencySummary } from "./latency.ts";
 import { machineBusyCpuMs } from "./machine.ts";
 import { cpuByRole, exitedRoles, logLevels, sumCpu, type Deployment, type DrainState, type TransportName } from "./deployment.ts";
@@ -32,6 +32,40 @@ export interface RunSpec {
   drainTimeoutMs: number;
   /** Starts what is measured (and nothing else runs meanwhile). */
   deploy(): Promise<Deployment>;
+}
+
+/** How the pipeline bench loads a case: body shape and count, connections, phase lengths. */
+export interface CaseLoad {
+  batchSize: number;
+  /** Distinct pre-encoded bodies sent in rotation. */
+  distinct: number;
+  keys: number;
+  batchConnections: number;
+  singleConnections: number;
+  warmupS: number;
+  durationS: number;
+  drainTimeoutS: number;
+}
+
+/** The bodies of case `caseName` (json, msgpack: batches of `batchSize`; single: one JSON event each). */
+export function caseBodies(caseName: string, load: CaseLoad): BodySet {
+  const single = caseName === "single";
+  return makeBodies({ format: caseName === "msgpack" ? "msgpack" : "json", eventsPerBody: single ? 1 : load.batchSize, distinct: load.distinct, keys: load.keys, single });
+}
+
+/** One run of case `caseName` against what `deploy` starts, with `bodies` (caseBodies). */
+export function caseRunSpec(caseName: string, server: ServerKind, load: CaseLoad, bodies: BodySet, deploy: () => Promise<Deployment>): RunSpec {
+  return {
+    caseName,
+    server,
+    contentType: contentTypes[caseName === "msgpack" ? "msgpack" : "json"],
+    bodies,
+    connections: caseName === "single" ? load.singleConnections : load.batchConnections,
+    warmupMs: load.warmupS * 1000,
+    durationMs: load.durationS * 1000,
+    drainTimeoutMs: load.drainTimeoutS * 1000,
+    deploy,
+  };
 }
 
 export interface EndToEnd {

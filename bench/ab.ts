@@ -12,15 +12,13 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { installCleanup, removeOnExit } from "./child.ts";
-import { caseBodies, caseRunSpec, runOne, type CaseLoad, type RunResult } from "./pipeline_run.ts";
+import { caseBodies, caseNames, caseRunSpec, runOne, type CaseLoad, type CaseName, type RunResult } from "./pipeline_run.ts";
 import { startEmbedded } from "./deployment.ts";
 import { describeMachine, machineInfo } from "./machine.ts";
 import { headline } from "./pipeline_repeats.ts";
 import { BenchUsageError, intFlag, listFlag, secondsFlag } from "./flags.ts";
 import { formatTable, si } from "./table.ts";
 
-const caseNames = ["json", "msgpack", "single"] as const;
-type CaseName = (typeof caseNames)[number];
 const known = ["a", "b", "cases", "pairs", "duration", "warmup", "batch-connections", "single-connections", "batch-size", "bodies", "keys", "drain-timeout", "run-args"];
 
 export const abHelp = `Usage: npm run bench -- ab --a <build> --b <build> [options]
@@ -28,12 +26,17 @@ export const abHelp = `Usage: npm run bench -- ab --a <build> --b <build> [optio
 
 Measures two builds of the embedded pipeline alternately ('trendwire run' from each build's
 dist/, a fresh data directory every run), under the pipeline bench's load and end-to-end count:
-for each pair and case, A then B (odd pairs) or B then A (even pairs). Prints the machine, each
-pair's figures and B ÷ A, then per case the median B ÷ A, its range and how many pairs B won,
-and one JSON object as the last line of stdout. Nothing is asserted: the exit code is 0.
+for each pair and case, A then B (odd pairs) or B then A (even pairs). Prints the machine, the
+two builds' dist/ paths, each pair's figures, B ÷ A and CPU per event, then per case the median
+B ÷ A, its range, how many pairs B won and each build's median CPU per event, any failed runs,
+and one JSON object as the last line of stdout. A pair counts only when both runs got events
+through and drained; otherwise it is listed as failed, and its second run is skipped. Nothing
+is asserted: the exit code is 0.
 
-A build is a checkout with a built dist/ (or that dist/ itself), e.g. the last commit's:
-  git worktree add /tmp/base HEAD~1 && ln -s "$PWD/node_modules" /tmp/base/node_modules \\
+A build is a checkout with a built dist/ (or that dist/ itself); relative paths resolve
+against the directory the bench runs in (the package root under npm run). E.g. the working
+tree against the last commit:
+  git worktree add /tmp/base HEAD && ln -s "$PWD/node_modules" /tmp/base/node_modules \\
     && (cd /tmp/base && npx tsc -p .)
   npm run bench -- ab --a /tmp/base --b . --cases msgpack --pairs 4
 
@@ -117,14 +120,23 @@ export function summariseAb(pairs: PairResult[]): AbSummary[] {
 const pct = (r: number) => `${(r * 100).toFixed(1)} %`;
 const us = (x: number | undefined) => (x === undefined ? "" : x.toFixed(2));
 
-export async function abBench(flags: Record<string, string | boolean>): Promise<void> {
+/** Why a run's figure cannot be compared, if it cannot. */
+function unusable(r: RunResult): string | undefined {
+  if (r.failed) return r.failed;
+  if (r.endToEnd && !r.endToEnd.drained) return "the pipeline did not drain within --drain-timeout";
+  if (headline(r) <= 0) return "no events went through";
+  return undefined;
+}
+
+export async function abBench(flags: Record<string, string | boolean>, positional: string[] = []): Promise<void> {
   for (const name of Object.keys(flags)) if (!known.includes(name)) throw new BenchUsageError(`unknown option --${name}`);
+  if (positional.length > 0) throw new BenchUsageError(`unexpected argument ${JSON.stringify(positional[0])} (builds go with --a and --b)`);
   if (typeof flags.a !== "string" || typeof flags.b !== "string") throw new BenchUsageError("ab needs --a <build> and --b <build>");
   const builds = { a: distOf(flags.a), b: distOf(flags.b) };
   for (const side of ["a", "b"] as const) {
     if (!builds[side]) throw new BenchUsageError(`--${side} ${String(flags[side])}: no dist/app/main.js there (build it first: npx tsc -p .)`);
   }
-  const cases = listFlag(flags, "cases", caseNames) as CaseName[];
+  const cases = [...new Set(listFlag(flags, "cases", caseNames))] as CaseName[];
   const pairs = intFlag(flags, "pairs", 4, 1);
   const durationS = secondsFlag(flags, "duration", 10, 0.1);
   const warmupS = secondsFlag(flags, "warmup", 2, 0);
@@ -141,35 +153,39 @@ export async function abBench(flags: Record<string, string | boolean>): Promise<
   installCleanup();
   const tempRoot = mkdtempSync(path.join(os.tmpdir(), "trendwire-ab-"));
   removeOnExit(tempRoot);
-  console.log(describeMachine(machineInfo()));
+  const machine = machineInfo();
+  console.log(describeMachine(machine));
   console.log(`A: ${builds.a}\nB: ${builds.b}`);
   const progress = (msg: string) => process.stderr.write(msg + "\n");
 
   const results: PairResult[] = [];
   const failures: string[] = [];
+  const bodiesOf = new Map(cases.map((c) => [c, caseBodies(c, load)]));
   for (let pair = 0; pair < pairs; pair++) {
     for (const caseName of cases) {
-      const bodies = caseBodies(caseName, load);
       const got: Partial<Record<"a" | "b", RunResult>> = {};
       for (const side of pairOrder(pair)) {
         const dataDir = path.join(tempRoot, `${caseName}-${pair}-${side}`);
+        const run = `pair ${pair + 1} ${caseName} ${side.toUpperCase()}`;
         try {
-          got[side] = await runOne(
-            caseRunSpec(caseName, "pipeline", load, bodies, () => startEmbedded({ distDir: builds[side]!, dataDir, runArgs })),
+          const r = await runOne(
+            caseRunSpec(caseName, "pipeline", load, bodiesOf.get(caseName)!, () => startEmbedded({ distDir: builds[side]!, dataDir, runArgs })),
             (msg) => progress(`pair ${pair + 1}, ${side.toUpperCase()}: ${msg}`),
           );
-          if (got[side]!.failed) throw new Error(got[side]!.failed);
+          const why = unusable(r);
+          if (why === undefined) got[side] = r;
+          else failures.push(`${run}: ${why}`);
         } catch (err) {
-          failures.push(`pair ${pair + 1} ${caseName} ${side.toUpperCase()}: ${(err as Error).message}`);
-          got[side] = undefined;
+          failures.push(`${run}: ${(err as Error).message}`);
         } finally {
           rmSync(dataDir, { recursive: true, force: true });
         }
+        if (got[side] === undefined) break; // the pair cannot count: its other run would be wasted
       }
       if (!got.a || !got.b) continue;
       const a = headline(got.a);
       const b = headline(got.b);
-      results.push({ case: caseName, pair: pair + 1, a, b, ratio: a > 0 ? b / a : 0, aCpuUsPerEvent: got.a.serverCpuUsPerEvent, bCpuUsPerEvent: got.b.serverCpuUsPerEvent });
+      results.push({ case: caseName, pair: pair + 1, a, b, ratio: b / a, aCpuUsPerEvent: got.a.serverCpuUsPerEvent, bCpuUsPerEvent: got.b.serverCpuUsPerEvent });
     }
   }
 
@@ -189,5 +205,5 @@ export async function abBench(flags: Record<string, string | boolean>): Promise<
     ),
   );
   if (failures.length > 0) console.log(`\nFailed runs:\n${failures.map((f) => `- ${f}`).join("\n")}`);
-  console.log(JSON.stringify({ bench: "ab", at: new Date().toISOString(), machine: machineInfo(), builds, config: { cases, pairs, durationS, warmupS, batchConnections, singleConnections, batchSize, distinct, keys, runArgs }, pairs: results, summary, failures }));
+  console.log(JSON.stringify({ bench: "ab", at: new Date().toISOString(), machine, builds, config: { cases, pairs, durationS, warmupS, batchConnections, singleConnections, batchSize, distinct, keys, drainTimeoutS, runArgs }, pairResults: results, summary, failures }));
 }

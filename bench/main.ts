@@ -51,7 +51,7 @@ const benches: Record<string, Bench> = {
   ab: {
     summary: "two builds of the embedded pipeline measured alternately, pair after pair (median B ÷ A per case)",
     help: abHelp,
-    run: (flags) => abBench(flags),
+    run: (flags, positional) => abBench(flags, positional),
   },
   cpuprofile: {
     summary: "summarise a .cpuprofile (top self-time functions and areas)",

@@ -13,7 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { installCleanup, removeOnExit } from "./child.ts";
-import { caseBodies, caseRunSpec, runOne, type CaseLoad, type RunResult } from "./pipeline_run.ts";
+import { caseBodies, caseNames, caseRunSpec, runOne, type CaseLoad, type CaseName, type RunResult } from "./pipeline_run.ts";
 import { runLatencyPhase, type LatencyResult } from "./latency_phase.ts";
 import { startBare, startEmbedded, type Deployment, type TransportName } from "./deployment.ts";
 import { natsTopologies, startNatsPipeline } from "./deploy_nats.ts";
@@ -27,8 +27,6 @@ import { BenchUsageError, intFlag, listFlag, secondsFlag } from "./flags.ts";
 import { pipelineHelp } from "./pipeline_help.ts";
 
 export { pipelineHelp };
-export const caseNames = ["json", "msgpack", "single"] as const;
-export type CaseName = (typeof caseNames)[number];
 const serverKinds = ["bare", "pipeline"] as const;
 const transportNames = ["embedded", "nats"] as const;
 

@@ -34,6 +34,10 @@ export interface RunSpec {
   deploy(): Promise<Deployment>;
 }
 
+/** The pipeline bench's cases: JSON and MessagePack batches, one JSON event per request. */
+export const caseNames = ["json", "msgpack", "single"] as const;
+export type CaseName = (typeof caseNames)[number];
+
 /** How the pipeline bench loads a case: body shape and count, connections, phase lengths. */
 export interface CaseLoad {
   batchSize: number;
@@ -48,13 +52,13 @@ export interface CaseLoad {
 }
 
 /** The bodies of case `caseName` (json, msgpack: batches of `batchSize`; single: one JSON event each). */
-export function caseBodies(caseName: string, load: CaseLoad): BodySet {
+export function caseBodies(caseName: CaseName, load: CaseLoad): BodySet {
   const single = caseName === "single";
   return makeBodies({ format: caseName === "msgpack" ? "msgpack" : "json", eventsPerBody: single ? 1 : load.batchSize, distinct: load.distinct, keys: load.keys, single });
 }
 
 /** One run of case `caseName` against what `deploy` starts, with `bodies` (caseBodies). */
-export function caseRunSpec(caseName: string, server: ServerKind, load: CaseLoad, bodies: BodySet, deploy: () => Promise<Deployment>): RunSpec {
+export function caseRunSpec(caseName: CaseName, server: ServerKind, load: CaseLoad, bodies: BodySet, deploy: () => Promise<Deployment>): RunSpec {
   return {
     caseName,
     server,

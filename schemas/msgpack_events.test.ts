@@ -97,6 +97,32 @@ test("strings stay right when far more distinct ones pass than the string cache 
   }
 });
 
+test("invalid UTF-8 whose bytes share a cache slot with a valid string falls back every time, never answers with that string", () => {
+  // The cache's slot of a string's bytes (msgpack_events.ts): FNV-style hash, 65 536 slots.
+  const slotOf = (bytes: number[]) => {
+    let h = bytes.length;
+    for (const b of bytes) h = Math.imul(h ^ b, 0x01000193);
+    return (h >>> 0) & 0xffff;
+  };
+  const target = slotOf([0xff, 0xfe, 0x41]);
+  let valid: string | undefined;
+  for (let i = 0; valid === undefined && i < 95 ** 3; i++) {
+    const cs = [32 + (i % 95), 32 + (Math.floor(i / 95) % 95), 32 + Math.floor(i / 95 / 95)];
+    if (slotOf(cs) === target) valid = String.fromCharCode(...cs);
+  }
+  assert.ok(valid !== undefined, "a printable 3-character string in the same slot");
+  const good = encode([{ key: valid }]);
+  assert.equal(msgpackEventColumns(good, { maxEvents, receivedAt })!.keys, [valid]);
+  // The same body with the key's bytes replaced by ff fe 41 (a fixstr of 3 invalid bytes).
+  const bad = good.slice();
+  const at = bad.indexOf(0xa3, bad.indexOf(0xa3) + 1); // the key's fixstr header (after "key")
+  bad.set([0xff, 0xfe, 0x41], at + 1);
+  for (let round = 0; round < 2; round++) {
+    assert.is(msgpackEventColumns(bad, { maxEvents, receivedAt }), undefined, `round ${round}`);
+    assert.equal(viaBody(bad), general(bad));
+  }
+});
+
 test("bodies with invalid events fall back and report exactly what the general path reports", () => {
   const random = mulberry32(12);
   let invalidSeen = 0;

@@ -8,7 +8,8 @@ import * as assert from "uvu/assert";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { distOf, pairOrder, summariseAb, type PairResult } from "./ab.ts";
+import { distOf, pairOrder, summariseAb, unusable, type PairResult } from "./ab.ts";
+import type { RunResult } from "./pipeline_run.ts";
 
 test("a build is a checkout with dist/app/main.js, or that dist/ itself; anything else is none", () => {
   const root = mkdtempSync(path.join(os.tmpdir(), "tw-ab-"));
@@ -46,6 +47,21 @@ test("the summary per case: median, range and wins of B ÷ A, and the median CPU
   assert.is(json.medianCpuUsPerEventB, (1.8 + 2.0) / 2);
   const msgpack = summary.find((s) => s.case === "msgpack")!;
   assert.equal([msgpack.pairs, msgpack.medianRatio, msgpack.bWon, msgpack.medianCpuUsPerEventA], [1, 0.9, 0, undefined]);
+});
+
+test("a run counts only when events went through and the pipeline drained", () => {
+  const run = (over: Partial<RunResult> & { drained?: boolean; through?: number }): RunResult =>
+    ({
+      case: "json",
+      server: "pipeline",
+      requestsPerSec: 10,
+      endToEnd: { counted: "aggregated", aggregated: 1, eventsPerSec: over.through ?? 5000, drainMs: 1, drained: over.drained ?? true, acceptedByServer: 1 },
+      ...over,
+    }) as RunResult;
+  assert.is(unusable(run({})), undefined);
+  assert.match(unusable(run({ drained: false }))!, /did not drain/);
+  assert.match(unusable(run({ through: 0 }))!, /no events/);
+  assert.is(unusable(run({ failed: "the pipeline process exited" })), "the pipeline process exited");
 });
 
 test.run();

@@ -121,7 +121,7 @@ const pct = (r: number) => `${(r * 100).toFixed(1)} %`;
 const us = (x: number | undefined) => (x === undefined ? "" : x.toFixed(2));
 
 /** Why a run's figure cannot be compared, if it cannot. */
-function unusable(r: RunResult): string | undefined {
+export function unusable(r: RunResult): string | undefined {
   if (r.failed) return r.failed;
   if (r.endToEnd && !r.endToEnd.drained) return "the pipeline did not drain within --drain-timeout";
   if (headline(r) <= 0) return "no events went through";

@@ -16,7 +16,7 @@ export const configSpec = {
   actors: { type: "list", default: [...actorKinds], values: actorKinds, env: "TW_ACTORS", flag: "actors", description: "Actor kinds this process runs (comma-separated)" },
   instance: { type: "int", default: 0, min: 0, env: "TW_INSTANCE", flag: "instance", description: "Index of this instance among instances of its kinds (partition ownership)" },
   instances: { type: "int", default: 1, min: 1, env: "TW_INSTANCES", flag: "instances", description: "Instances of the partitioned kinds (aggregate, detect)" },
-  partitions: { type: "int", default: 16, min: 1, max: 4096, env: "TW_PARTITIONS", flag: "partitions", description: "Partitions of tw.events and tw.agg (stable hash of stream and key)" },
+  partitions: { type: "int", default: 0, min: 0, max: 4096, env: "TW_PARTITIONS", flag: "partitions", description: "Partitions of tw.events and tw.agg (stable hash of stream and key); 0: 16 over NATS, embedded the count the data directory started with (1 for a new one)" },
   windowMs: { type: "int", default: 10_000, min: 10, env: "TW_WINDOW_MS", flag: "window-ms", description: "Tumbling window length (ms) for every stream" },
   streamWindowMs: { type: "map", default: {}, env: "TW_STREAM_WINDOW_MS", flag: "stream-window-ms", description: "Per-stream window lengths, e.g. clicks=60000,errors=5000" },
   maxOutOfOrderMs: { type: "int", default: 2_000, min: 0, env: "TW_MAX_OUT_OF_ORDER_MS", flag: "max-out-of-order-ms", description: "Watermark lag behind the newest event time (ms)" },

@@ -9,7 +9,7 @@ import { trendwireConfig } from "./config.ts";
 import { decodeSettings, rawGrouping } from "./pipeline.ts";
 
 test("decode reads from its bytes any request ingest may accept, however large maxEventsPerRequest is", async () => {
-  const config = trendwireConfig({ flags: { "max-events-per-request": "150000" } });
+  const config = trendwireConfig({ flags: { "max-events-per-request": "150000", partitions: "16" } });
   assert.is(config.maxEventsPerRequest, 150_000);
   const decodeStage = decodeActor(decodeSettings(config, decode));
   // A 120 000-event request as decode gets it on a redelivery: the body alone, no parsed events.

@@ -36,6 +36,7 @@ import type { ActorBehaviour } from "../runtime/core/actor.ts";
 import { streamSpecs } from "./streams.ts";
 import { edgeApp } from "./edge.ts";
 import { startStagesThread, wantsStagesThread, type StagesThread } from "./stages_thread.ts";
+import { withPartitions } from "./partition_count.ts";
 import type { Hono } from "hono";
 
 export interface PipelineOptions {
@@ -113,9 +114,10 @@ export function decodeSettings(config: TrendwireConfig, decodeMsgpack: (bytes: U
   return { partitions: config.partitions, maxEventsPerBatch: Math.max(100_000, config.maxEventsPerRequest), decodeMsgpack };
 }
 
-export async function startPipeline(config: TrendwireConfig, platform: Platform, options: PipelineOptions = {}): Promise<Pipeline> {
-  const log = options.log ?? createLogger({ level: config.logLevel as "info" });
-  await platform.fs.mkdirp(config.dataDir.replace(/\/+$/, ""));
+export async function startPipeline(settings: TrendwireConfig, platform: Platform, options: PipelineOptions = {}): Promise<Pipeline> {
+  const log = options.log ?? createLogger({ level: settings.logLevel as "info" });
+  await platform.fs.mkdirp(settings.dataDir.replace(/\/+$/, ""));
+  const config = await withPartitions(settings, platform);
   const injected = options.transport !== undefined || options.clock !== undefined || options.store !== undefined;
   // Embedded on 2+ CPUs: the stages run on a thread of their own (stages_thread.ts), this one
   // keeps the edge and reaches the log through it.

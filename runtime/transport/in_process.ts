@@ -56,6 +56,14 @@ export interface StreamInfo {
   segments: string[];
 }
 
+/**
+ * The consumer groups a log directory `dir` holds for `stream` (their persisted states), read
+ * without opening the log: what a process can check before it decides how to start on it.
+ */
+export async function durableGroups(fs: FileSystem, dir: string, stream: string): Promise<string[]> {
+  return (await readGroupStates(fs, `${dir}/${fileSafe(stream)}`)).map((g) => g.group);
+}
+
 export class InProcessTransport implements Transport {
   readonly #fs: FileSystem;
   readonly #dir: string;

@@ -1,0 +1,93 @@
+/**
+ * The partition count of a run (setting `partitions`, 0 = auto): embedded, a new data directory
+ * gets 1 and a data directory keeps the count it started with; over NATS auto is 16. Embedded
+ * runs on real data directories: the count is read back from the durable consumers the log
+ * holds, and a different explicit count is refused before anything is published.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { currentPlatform } from "../../runtime/platform/current.ts";
+import { trendwireConfig } from "../../app/config.ts";
+import { startPipeline } from "../../app/pipeline.ts";
+import { partitionsOfDataDir, withPartitions } from "../../app/partition_count.ts";
+import { durableGroups } from "../../runtime/transport/in_process.ts";
+import { ConfigError } from "../../runtime/core/errors.ts";
+import { memoryLogger } from "../../runtime/core/log.ts";
+import { makeTempDir, removeDir } from "../helpers/tmp.ts";
+import { waitFor } from "../helpers/wait.ts";
+import { metricSum, postEvents } from "../helpers/edge_client.ts";
+import { T0, type TestEvent } from "../helpers/events.ts";
+
+function flagsFor(dataDir: string, extra: Record<string, string> = {}) {
+  return { port: "0", host: "127.0.0.1", "data-dir": dataDir, "stages-thread": "off", "detect-model": "off", ...extra };
+}
+
+/** Starts a pipeline on `dataDir`, has `events` accepted and aggregated, and stops it. */
+async function runOnce(dataDir: string, events: TestEvent[], extra: Record<string, string> = {}): Promise<void> {
+  const platform = await currentPlatform();
+  const pipeline = await startPipeline(trendwireConfig({ flags: flagsFor(dataDir, extra) }), platform, { log: memoryLogger("warn") });
+  try {
+    const base = `http://127.0.0.1:${pipeline.server!.port}`;
+    const before = await metricSum(base, "tw_events_aggregated_total", { stream: "parts" });
+    const ack = await postEvents(base, "parts", "json", events);
+    assert.is(ack.accepted, events.length);
+    await waitFor("every accepted event aggregated", async () => (await metricSum(base, "tw_events_aggregated_total", { stream: "parts" })) === before + events.length, { timeoutMs: 20_000 });
+  } finally {
+    await pipeline.stop();
+  }
+}
+
+const events: TestEvent[] = Array.from({ length: 40 }, (_, i) => ({ key: `k${i % 13}`, ts: T0 + i }));
+
+test("embedded: a new data directory gets 1 partition, and a restart keeps it", async () => {
+  const dataDir = await makeTempDir("tw-parts-new-");
+  try {
+    await runOnce(dataDir, events);
+    const platform = await currentPlatform();
+    assert.is(await partitionsOfDataDir(platform, dataDir), 1);
+    assert.equal((await durableGroups(platform.fs, `${dataDir}/log`, "TW_EVENTS")).filter((g) => g.startsWith("aggregate-")), ["aggregate-p0"]);
+    await runOnce(dataDir, events);
+    assert.is(await partitionsOfDataDir(platform, dataDir), 1);
+  } finally {
+    await removeDir(dataDir);
+  }
+});
+
+test("embedded: a data directory started with 4 partitions keeps 4; another explicit count is refused by name", async () => {
+  const dataDir = await makeTempDir("tw-parts-four-");
+  const platform = await currentPlatform();
+  try {
+    await runOnce(dataDir, events, { partitions: "4" });
+    assert.is(await partitionsOfDataDir(platform, dataDir), 4);
+    // Auto follows the directory: the run uses 4, and its events still flow end to end.
+    assert.is((await withPartitions(trendwireConfig({ flags: flagsFor(dataDir) }), platform)).partitions, 4);
+    await runOnce(dataDir, events);
+    assert.is(await partitionsOfDataDir(platform, dataDir), 4);
+    const groups = (await durableGroups(platform.fs, `${dataDir}/log`, "TW_EVENTS")).filter((g) => g.startsWith("aggregate-")).sort();
+    assert.equal(groups, ["aggregate-p0", "aggregate-p1", "aggregate-p2", "aggregate-p3"]);
+
+    let caught: unknown;
+    try {
+      const pipeline = await startPipeline(trendwireConfig({ flags: flagsFor(dataDir, { partitions: "2" }) }), platform, { log: memoryLogger("warn") });
+      await pipeline.stop();
+    } catch (err) {
+      caught = err;
+    }
+    assert.instance(caught, ConfigError);
+    assert.is((caught as ConfigError).field, "partitions");
+    assert.match((caught as Error).message, /started with 4 partitions, not 2/);
+    // Refused before anything was created for the other count.
+    assert.is(await partitionsOfDataDir(platform, dataDir), 4);
+  } finally {
+    await removeDir(dataDir);
+  }
+});
+
+test("over NATS auto is 16 and an explicit count is kept (nothing is read from the data directory)", async () => {
+  const platform = await currentPlatform();
+  const nats = { nats: "nats://127.0.0.1:1", "data-dir": "/nonexistent/tw-data" };
+  assert.is((await withPartitions(trendwireConfig({ flags: nats }), platform)).partitions, 16);
+  assert.is((await withPartitions(trendwireConfig({ flags: { ...nats, partitions: "8" } }), platform)).partitions, 8);
+});
+
+test.run();

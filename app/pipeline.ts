@@ -48,6 +48,12 @@ export interface PipelineOptions {
   store?: ObjectStore;
   /** Called when the supervision tree gives up (restart intensity exceeded). */
   onEscalate?(error: Error): void;
+  /**
+   * The embedded log writes and syncs on this thread instead of the I/O pool: set by the stages
+   * thread (stages_worker.ts). With one thread for everything (stages thread off) the edge
+   * would stall on every sync, so it stays off there.
+   */
+  blockingLog?: boolean;
 }
 
 export interface Pipeline {
@@ -139,7 +145,7 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
     ? { transport: options.transport, checkpoints: new FileCheckpointStore(platform.fs, `${dataDir}/checkpoints`) }
     : stagesThread
       ? { transport: stagesThread.transport, checkpoints: new FileCheckpointStore(platform.fs, `${dataDir}/checkpoints`) }
-      : await openTransport(config, platform, log, options.clock);
+      : await openTransport(config, platform, log, options.clock, options.blockingLog);
   const { transport } = opened;
   log.debug("transport open", { transport: usesNats(config) && !options.transport ? "nats" : "embedded" });
   // A NATS server may not answer yet; the embedded log's errors (an unusable data directory) do

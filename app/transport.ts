@@ -30,7 +30,11 @@ async function readSecret(platform: Platform, field: string, path: string): Prom
   return new TextDecoder().decode(bytes).trim();
 }
 
-export async function openTransport(config: TrendwireConfig, platform: Platform, log: Logger, clock?: Clock): Promise<OpenedTransport> {
+/**
+ * With `blockingLog`, the embedded log writes and syncs on this thread (InProcessOptions.blockingIo):
+ * the stages thread's choice, where no request waits on the thread meanwhile.
+ */
+export async function openTransport(config: TrendwireConfig, platform: Platform, log: Logger, clock?: Clock, blockingLog = false): Promise<OpenedTransport> {
   const dataDir = config.dataDir.replace(/\/+$/, "");
   if (!usesNats(config)) {
     const transport = new InProcessTransport({
@@ -38,6 +42,7 @@ export async function openTransport(config: TrendwireConfig, platform: Platform,
       dir: `${dataDir}/log`,
       clock,
       syncIntervalMs: config.syncIntervalMs,
+      blockingIo: blockingLog,
       onError: (err) => log.warn("transport housekeeping failed", { err }),
     });
     return { kind: "embedded", transport, checkpoints: new FileCheckpointStore(platform.fs, `${dataDir}/checkpoints`) };

@@ -46,16 +46,17 @@ export const denoFileSystem: FileSystem = {
     }
     await Deno.rename(tmp, path);
   },
-  async openAppend(path): Promise<AppendFile> {
+  async openAppend(path, options): Promise<AppendFile> {
     const file = await Deno.open(path, { append: true, create: true });
+    const blocking = options?.blocking === true;
     return {
       async write(chunks) {
         // One write for the group: concatenating is cheaper than a syscall per chunk.
         const buf = concatBytes(chunks);
         let off = 0;
-        while (off < buf.byteLength) off += await file.write(buf.subarray(off));
+        while (off < buf.byteLength) off += blocking ? file.writeSync(buf.subarray(off)) : await file.write(buf.subarray(off));
       },
-      sync: () => file.syncData(),
+      sync: blocking ? async () => file.syncDataSync() : () => file.syncData(),
       close: async () => file.close(),
     };
   },

@@ -48,12 +48,14 @@ export const nodeFileSystem: FileSystem = {
     }
     await fsp.rename(tmp, path);
   },
-  async openAppend(path): Promise<AppendFile> {
+  async openAppend(path, options): Promise<AppendFile> {
     // The callback API on a raw fd: the promise API (FileHandle) costs several times more
     // main-thread time per call, and the log calls write and sync on every group commit.
     const fd = await new Promise<number>((resolve, reject) => fs.open(path, "a", (err, fd) => (err ? reject(err) : resolve(fd))));
-    const writev = (chunks: Uint8Array[]) =>
-      new Promise<number>((resolve, reject) => fs.writev(fd, chunks, (err, n) => (err ? reject(err) : resolve(n))));
+    const blocking = options?.blocking === true;
+    const writev = blocking
+      ? async (chunks: Uint8Array[]) => fs.writevSync(fd, chunks)
+      : (chunks: Uint8Array[]) => new Promise<number>((resolve, reject) => fs.writev(fd, chunks, (err, n) => (err ? reject(err) : resolve(n))));
     return {
       async write(chunks) {
         // writev is one syscall for the whole group; it may write partially, so loop.
@@ -72,7 +74,9 @@ export const nodeFileSystem: FileSystem = {
           pending = rest;
         }
       },
-      sync: () => new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve()))),
+      sync: blocking
+        ? async () => fs.fdatasyncSync(fd)
+        : () => new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve()))),
       close: () => new Promise<void>((resolve, reject) => fs.close(fd, (err) => (err ? reject(err) : resolve()))),
     };
   },

@@ -17,7 +17,13 @@ export interface FileSystem {
   readFile(path: string): Promise<Uint8Array | undefined>;
   /** Writes through a temporary file and a rename, so readers see the old or the new bytes (parts: one after the other). */
   writeFileAtomic(path: string, data: Uint8Array | readonly Uint8Array[], options?: { sync?: boolean }): Promise<void>;
-  openAppend(path: string): Promise<AppendFile>;
+  /**
+   * Opens `path` for appending. With `blocking`, writes and syncs run on the calling thread
+   * instead of the runtime's I/O pool: no hand-off and wake-up per call (on a busy 2-core
+   * machine a pool thread can wait milliseconds for a core), at the cost of the thread's time
+   * while the disk syncs. For a thread that owns the log, not one that serves requests.
+   */
+  openAppend(path: string, options?: { blocking?: boolean }): Promise<AppendFile>;
   mkdirp(path: string): Promise<void>;
   /** Names in a directory; [] when it does not exist. */
   readDir(path: string): Promise<string[]>;

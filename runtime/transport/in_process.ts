@@ -71,6 +71,7 @@ export class InProcessTransport implements Transport {
   readonly #durable: boolean;
   readonly #syncIntervalMs: number;
   readonly #segmentBytes: number;
+  readonly #blockingIo: boolean;
   readonly #checkpointMs: number;
   readonly #onError: (error: unknown) => void;
   readonly #streams = new Map<string, StreamState>();
@@ -92,6 +93,7 @@ export class InProcessTransport implements Transport {
     this.#durable = o.durable;
     this.#syncIntervalMs = o.syncIntervalMs;
     this.#segmentBytes = o.segmentBytes;
+    this.#blockingIo = o.blockingIo;
     this.#checkpointMs = o.checkpointIntervalMs;
     this.#onError = o.onError;
   }
@@ -194,7 +196,7 @@ export class InProcessTransport implements Transport {
     }
     const now = this.#clock.now();
     stream.log = await SegmentLog.open(
-      { fs: this.#fs, dir, clock: this.#clock, syncIntervalMs: this.#syncIntervalMs, segmentBytes: this.#segmentBytes },
+      { fs: this.#fs, dir, clock: this.#clock, syncIntervalMs: this.#syncIntervalMs, segmentBytes: this.#segmentBytes, blockingIo: this.#blockingIo },
       (record) => stream.restore(record, now),
     );
     stream.lastSeq = stream.visibleSeq = Math.max(stream.lastSeq, stream.log.recovery.lastSeq, high);

@@ -25,6 +25,11 @@ export interface InProcessOptions {
   syncIntervalMs?: number;
   /** Segment files roll over at this size. Defaults to 64 MiB. */
   segmentBytes?: number;
+  /**
+   * The log writes and syncs on the calling thread instead of the I/O pool (FileSystem.openAppend's
+   * `blocking`): for a transport on a thread of its own (the embedded stages thread). Defaults to false.
+   */
+  blockingIo?: boolean;
   /** Defaults to true; false = memory only (no files at all). */
   durable?: boolean;
   /** Consumer state is persisted at most this often (ms) while it changes. Defaults to 1000. */
@@ -43,6 +48,7 @@ export function parseOptions(options: InProcessOptions): ParsedOptions {
     durable: options.durable ?? true,
     syncIntervalMs: nonNegative("syncIntervalMs", options.syncIntervalMs ?? 0),
     segmentBytes: positive("segmentBytes", options.segmentBytes ?? 64 * 1024 * 1024),
+    blockingIo: options.blockingIo ?? false,
     checkpointIntervalMs: nonNegative("checkpointIntervalMs", options.checkpointIntervalMs ?? 1000),
     onError: options.onError ?? ((error) => console.warn("in-process transport:", error)),
   };

@@ -24,6 +24,8 @@ export interface SegmentLogOptions {
   clock: Clock;
   syncIntervalMs: number;
   segmentBytes: number;
+  /** Write and sync on the calling thread (FileSystem.openAppend's `blocking`). */
+  blockingIo: boolean;
 }
 
 export interface SegmentInfo {
@@ -177,7 +179,7 @@ export class SegmentLog {
         await this.#file?.close();
         this.#file = undefined;
         active = { name: segmentName(batch.firstSeq), firstSeq: batch.firstSeq, lastSeq: batch.firstSeq - 1, lastTs: 0, bytes: 0 };
-        this.#file = await this.#o.fs.openAppend(`${this.#o.dir}/${active.name}`);
+        this.#file = await this.#o.fs.openAppend(`${this.#o.dir}/${active.name}`, { blocking: this.#o.blockingIo });
         this.#segments.push(active);
       }
       await this.#file.write(batch.chunks);
@@ -221,7 +223,7 @@ export class SegmentLog {
       this.#segments.push(info);
     }
     const last = this.#segments.at(-1);
-    if (last) this.#file = await fs.openAppend(`${dir}/${last.name}`);
+    if (last) this.#file = await fs.openAppend(`${dir}/${last.name}`, { blocking: this.#o.blockingIo });
   }
 }
 

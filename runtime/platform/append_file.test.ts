@@ -1,0 +1,49 @@
+/**
+ * The platform's append files (the durable log's segments) on real files, in both modes: on the
+ * I/O pool and blocking (the stages thread's log). Either way chunks land in order, a reopened
+ * file appends after what is there, and a failing call rejects its promise instead of throwing
+ * at the caller.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { currentPlatform } from "./current.ts";
+import { makeTempDir, removeDir } from "../../test/helpers/tmp.ts";
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+for (const blocking of [false, true]) {
+  test(`append file (${blocking ? "blocking" : "I/O pool"}): chunks in order, synced, appended after a reopen; a failure rejects`, async () => {
+    const { fs } = await currentPlatform();
+    const dir = await makeTempDir("tw-append-");
+    try {
+      const path = `${dir}/segment.log`;
+      const first = await fs.openAppend(path, { blocking });
+      await first.write([bytes("alpha,"), bytes("beta,")]);
+      await first.sync();
+      await first.write([bytes("gamma,")]);
+      await first.sync();
+      await first.close();
+      const again = await fs.openAppend(path, { blocking });
+      await again.write([bytes("delta")]);
+      await again.sync();
+      await again.close();
+      assert.is(new TextDecoder().decode(await fs.readFile(path)), "alpha,beta,gamma,delta");
+
+      // A closed file: the call returns a rejected promise (the log turns it into its failure).
+      let returned: Promise<void> | undefined;
+      assert.not.throws(() => {
+        returned = again.write([bytes("late")]);
+      });
+      let rejected = false;
+      await returned!.catch(() => (rejected = true));
+      assert.ok(rejected, "a write to a closed file rejects");
+      const sync = again.sync();
+      assert.instance(sync, Promise);
+      assert.is(await sync.then(() => "resolved", () => "rejected"), "rejected");
+    } finally {
+      await removeDir(dir);
+    }
+  });
+}
+
+test.run();

@@ -5,6 +5,7 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { rejectedText } from "./pipeline_report.ts";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -29,7 +30,7 @@ test("pairs alternate which build runs first", () => {
 });
 
 test("the summary per case: median, range and wins of B ÷ A, and the median CPU per event of each build", () => {
-  const p = (c: string, pair: number, a: number, b: number, cpuA?: number, cpuB?: number): PairResult => ({ case: c, pair, a, b, ratio: b / a, aCpuUsPerEvent: cpuA, bCpuUsPerEvent: cpuB });
+  const p = (c: string, pair: number, a: number, b: number, cpuA?: number, cpuB?: number): PairResult => ({ case: c, pair, a, b, ratio: b / a, aCpuUsPerEvent: cpuA, bCpuUsPerEvent: cpuB, aRefused: "0", bRefused: "0" });
   const summary = summariseAb([
     p("json", 1, 100, 110, 2.0, 1.8),
     p("msgpack", 1, 100, 90),
@@ -62,6 +63,12 @@ test("a run counts only when events went through and the pipeline drained", () =
   assert.match(unusable(run({ drained: false }))!, /did not drain/);
   assert.match(unusable(run({ through: 0 }))!, /no events/);
   assert.is(unusable(run({ failed: "the pipeline process exited" })), "the pipeline process exited");
+});
+
+test("a pair's responses other than 202 read as the pipeline bench shows them: count × status, and connection errors", () => {
+  assert.is(rejectedText({}), "0");
+  assert.is(rejectedText({ "503": 462 }), "462×503");
+  assert.is(rejectedText({ "429": 3, "503": 8 }, 2), "3×429 8×503 2 errors");
 });
 
 test.run();

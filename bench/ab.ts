@@ -18,6 +18,7 @@ import { describeMachine, machineInfo } from "./machine.ts";
 import { headline } from "./pipeline_repeats.ts";
 import { BenchUsageError, intFlag, listFlag, secondsFlag } from "./flags.ts";
 import { formatTable, si } from "./table.ts";
+import { rejectedText } from "./pipeline_report.ts";
 
 const known = ["a", "b", "cases", "pairs", "duration", "warmup", "batch-connections", "single-connections", "batch-size", "bodies", "keys", "drain-timeout", "run-args"];
 
@@ -27,7 +28,8 @@ export const abHelp = `Usage: npm run bench -- ab --a <build> --b <build> [optio
 Measures two builds of the embedded pipeline alternately ('trendwire run' from each build's
 dist/, a fresh data directory every run), under the pipeline bench's load and end-to-end count:
 for each pair and case, A then B (odd pairs) or B then A (even pairs). Prints the machine, the
-two builds' dist/ paths, each pair's figures, B ÷ A and CPU per event, then per case the median
+two builds' dist/ paths, each pair's figures, B ÷ A, CPU per event and the responses other
+than 202 (a 503 says the stages fell behind; only 202s count), then per case the median
 B ÷ A, its range, how many pairs B won and each build's median CPU per event, any failed runs,
 and one JSON object as the last line of stdout. A pair counts only when both runs got events
 through and drained; otherwise it is listed as failed, and its second run is skipped. Nothing
@@ -77,6 +79,9 @@ export interface PairResult {
   ratio: number;
   aCpuUsPerEvent?: number;
   bCpuUsPerEvent?: number;
+  /** Responses other than 202 (e.g. 503 when the stages fell behind) and connection errors of each run. */
+  aRefused: string;
+  bRefused: string;
 }
 
 export interface AbSummary {
@@ -185,7 +190,10 @@ export async function abBench(flags: Record<string, string | boolean>, positiona
       if (!got.a || !got.b) continue;
       const a = headline(got.a);
       const b = headline(got.b);
-      results.push({ case: caseName, pair: pair + 1, a, b, ratio: b / a, aCpuUsPerEvent: got.a.serverCpuUsPerEvent, bCpuUsPerEvent: got.b.serverCpuUsPerEvent });
+      results.push({
+        case: caseName, pair: pair + 1, a, b, ratio: b / a, aCpuUsPerEvent: got.a.serverCpuUsPerEvent, bCpuUsPerEvent: got.b.serverCpuUsPerEvent,
+        aRefused: rejectedText(got.a.rejected, got.a.errors), bRefused: rejectedText(got.b.rejected, got.b.errors),
+      });
     }
   }
 
@@ -193,8 +201,8 @@ export async function abBench(flags: Record<string, string | boolean>, positiona
   console.log("\nEach pair, the two builds one after the other (events/s end to end; requests/s for single):\n");
   console.log(
     formatTable(
-      ["case", "pair", "A", "B", "B ÷ A", "CPU µs/event A", "CPU µs/event B"],
-      results.map((r) => [r.case, r.pair, si(r.a), si(r.b), pct(r.ratio), us(r.aCpuUsPerEvent), us(r.bCpuUsPerEvent)]),
+      ["case", "pair", "A", "B", "B ÷ A", "CPU µs/event A", "CPU µs/event B", "non-202 A", "non-202 B"],
+      results.map((r) => [r.case, r.pair, si(r.a), si(r.b), pct(r.ratio), us(r.aCpuUsPerEvent), us(r.bCpuUsPerEvent), r.aRefused, r.bRefused]),
     ),
   );
   console.log("");

@@ -111,7 +111,8 @@ export function latencyComparisons(latency: LatencyResult[]): LatencyComparison[
   return out;
 }
 
-function rejectedText(rejected: Record<string, number>, errors = 0): string {
+/** Responses other than 202 by status (`462×503`), and connection errors; "0" when none. */
+export function rejectedText(rejected: Record<string, number>, errors = 0): string {
   const parts = Object.entries(rejected).map(([s, n]) => `${n}×${s}`);
   if (errors > 0) parts.push(`${errors} errors`);
   return parts.length > 0 ? parts.join(" ") : "0";

@@ -61,6 +61,11 @@ export function trendwireConfig(sources: ConfigSources = {}): TrendwireConfig {
   return loadConfig(configSpec, sources);
 }
 
+/** The data directory, without trailing slashes (paths under it are joined with "/"). */
+export function dataDirOf(config: TrendwireConfig): string {
+  return config.dataDir.replace(/\/+$/, "");
+}
+
 /** Fields of the spec that configure the detector (what `trendwire detect` honours). */
 export const detectorFields = ["detectThreshold", "detectWarmupWindows", "detectMinDelta", "detectModel"] as const;
 

@@ -2,49 +2,75 @@
  * How many partitions `tw.events` and `tw.agg` have in a run (setting `partitions`, 0 = auto).
  *
  * Partitions are how aggregate and detect spread over instances, which only NATS has. Over
- * NATS auto is 16 (DESIGN). An embedded process runs one aggregate and one detect on one
- * thread for all partitions, so each one only multiplied the messages: decode wrote up to 16
- * per request group, each with its own envelope, log record, delivery and acknowledgement,
- * and each listing the group's tag sets again. Embedded, auto is 1: `npm run bench -- ab`
- * (3 pairs) gave JSON batches +8.6 %, MessagePack batches +8.9 % and one-event requests
- * +15.5 %, with 11–19 % less CPU per event.
+ * NATS auto is 16, the design's default. An embedded process runs one aggregate and one
+ * detect on one thread for all partitions, so each one only multiplied the messages: decode
+ * wrote up to 16 per request group, each with its own envelope, log record, delivery and
+ * acknowledgement, and each listing the group's tag sets again. Embedded, auto is 1 (what it
+ * gave: README, Known limits).
  *
  * A data directory keeps the count it started with: its durable consumers `aggregate-p<n>`
  * and `detect-p<n>` are forever (in_process.ts), and input left for a partition that no longer
- * exists would never be consumed. Auto follows the count found there (a directory started
- * before auto existed has 16); a different explicit count is refused at start, by name.
+ * exists would never be consumed. It records the count in PARTITIONS_FILE on its first start
+ * (one started before that is read from its consumers: the count it was started with, 16
+ * unless --partitions said otherwise). Auto follows it; a different explicit count is refused
+ * at start, by name.
  */
 import type { Platform } from "../runtime/platform/platform.ts";
 import { ConfigError } from "../runtime/core/errors.ts";
 import { durableGroups } from "../runtime/transport/in_process.ts";
 import { usesNats } from "./transport.ts";
-import type { TrendwireConfig } from "./config.ts";
+import { dataDirOf, type TrendwireConfig } from "./config.ts";
 
 /** Auto over NATS. */
 export const NATS_PARTITIONS = 16;
 
-/** `config` with `partitions` resolved (never 0). */
+/** Where an embedded data directory records its partition count: `{"partitions": n}`. */
+export const PARTITIONS_FILE = "partitions.json";
+
+/** `config` with `partitions` resolved (never 0); embedded, the data directory records it on its first start. */
 export async function withPartitions(config: TrendwireConfig, platform: Platform): Promise<TrendwireConfig> {
   if (usesNats(config)) return config.partitions === 0 ? Object.freeze({ ...config, partitions: NATS_PARTITIONS }) : config;
-  const dataDir = config.dataDir.replace(/\/+$/, "");
-  const found = await partitionsOfDataDir(platform, dataDir);
-  if (config.partitions === 0) return Object.freeze({ ...config, partitions: found ?? 1 });
-  if (found !== undefined && found !== config.partitions) {
+  const dataDir = dataDirOf(config);
+  const recorded = await recordedPartitions(platform, dataDir);
+  const found = recorded ?? (await partitionsOfConsumers(platform, dataDir));
+  const partitions = config.partitions === 0 ? (found ?? 1) : config.partitions;
+  if (found !== undefined && found !== partitions) {
     throw new ConfigError(
       "partitions",
-      `the data directory ${dataDir} was started with ${found} partitions, not ${config.partitions}: its input is queued by partition. ` +
+      `the data directory ${dataDir} was started with ${found} partitions, not ${partitions}: its input is queued by partition. ` +
         `Leave partitions unset (0 follows the data directory) or start a new data directory`,
     );
   }
-  return config;
+  if (recorded === undefined) {
+    await platform.fs.writeFileAtomic(`${dataDir}/${PARTITIONS_FILE}`, new TextEncoder().encode(JSON.stringify({ partitions }) + "\n"), { sync: true });
+  }
+  return partitions === config.partitions ? config : Object.freeze({ ...config, partitions });
+}
+
+/** The partition count an embedded data directory records (PARTITIONS_FILE), or undefined for one that has none. */
+export async function recordedPartitions(platform: Platform, dataDir: string): Promise<number | undefined> {
+  const path = `${dataDir}/${PARTITIONS_FILE}`;
+  const bytes = await platform.fs.readFile(path);
+  if (bytes === undefined) return undefined;
+  let n: unknown;
+  try {
+    n = (JSON.parse(new TextDecoder().decode(bytes)) as { partitions?: unknown })?.partitions;
+  } catch {
+    n = undefined;
+  }
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
+    throw new ConfigError("partitions", `${path} does not hold the data directory's partition count ({"partitions": <n>}); restore it or start a new data directory`);
+  }
+  return n;
 }
 
 /**
- * The partition count an embedded data directory started with: one past its highest
- * aggregate-p<n> or detect-p<n> consumer; undefined for a new directory, or one whose log
- * cannot be read (opening the log then fails with the reason).
+ * For a data directory started before it recorded its count: one past its highest
+ * aggregate-p<n> or detect-p<n> consumer (a process consumes every partition it owns from its
+ * start); undefined for a new directory, or one whose log cannot be read (opening the log then
+ * fails with the reason).
  */
-export async function partitionsOfDataDir(platform: Platform, dataDir: string): Promise<number | undefined> {
+export async function partitionsOfConsumers(platform: Platform, dataDir: string): Promise<number | undefined> {
   const log = `${dataDir}/log`;
   let groups: string[];
   try {

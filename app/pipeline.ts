@@ -29,7 +29,7 @@ import { TrendsView, defaultTrendsViewConfig } from "../actors/trends/view.ts";
 import { ingestRoutes } from "../actors/ingest/ingest.ts";
 import { defaultIngestLimits } from "../actors/ingest/accept.ts";
 import type { RawWriterOptions } from "../actors/ingest/raw_writer.ts";
-import { detectModel, detectorSettings, type ActorKind, type TrendwireConfig } from "./config.ts";
+import { dataDirOf, detectModel, detectorSettings, type ActorKind, type TrendwireConfig } from "./config.ts";
 import { openTransport, usesNats } from "./transport.ts";
 import { retrying } from "./retry.ts";
 import type { ActorBehaviour } from "../runtime/core/actor.ts";
@@ -122,7 +122,7 @@ export function decodeSettings(config: TrendwireConfig, decodeMsgpack: (bytes: U
 
 export async function startPipeline(settings: TrendwireConfig, platform: Platform, options: PipelineOptions = {}): Promise<Pipeline> {
   const log = options.log ?? createLogger({ level: settings.logLevel as "info" });
-  await platform.fs.mkdirp(settings.dataDir.replace(/\/+$/, ""));
+  await platform.fs.mkdirp(dataDirOf(settings));
   const config = await withPartitions(settings, platform);
   const injected = options.transport !== undefined || options.clock !== undefined || options.store !== undefined;
   // Embedded on 2+ CPUs: the stages run on a thread of their own (stages_thread.ts), this one
@@ -139,13 +139,13 @@ export async function startPipeline(settings: TrendwireConfig, platform: Platfor
 
 /** What runs on this thread: everything, or the edge with the stages on `stagesThread`. */
 async function startThisThread(config: TrendwireConfig, platform: Platform, options: PipelineOptions, log: Logger, stagesThread: StagesThread | undefined): Promise<Pipeline> {
-  const dataDir = config.dataDir.replace(/\/+$/, "");
+  const dataDir = dataDirOf(config);
   const runs = new Set(stagesThread ? config.actors.filter((k) => k === "ingest" || k === "trends") : config.actors);
   const opened = options.transport
     ? { transport: options.transport, checkpoints: new FileCheckpointStore(platform.fs, `${dataDir}/checkpoints`) }
     : stagesThread
       ? { transport: stagesThread.transport, checkpoints: new FileCheckpointStore(platform.fs, `${dataDir}/checkpoints`) }
-      : await openTransport(config, platform, log, options.clock, options.blockingLog);
+      : await openTransport(config, platform, log, { clock: options.clock, blockingLog: options.blockingLog });
   const { transport } = opened;
   log.debug("transport open", { transport: usesNats(config) && !options.transport ? "nats" : "embedded" });
   // A NATS server may not answer yet; the embedded log's errors (an unusable data directory) do
@@ -256,7 +256,7 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
     options.onEscalate?.(reason);
   });
   ready = true;
-  log.info("trendwire started", { actors: stagesThread ? config.actors : [...runs], port: server?.port, dataDir, platform: platform.name, ...(stagesThread ? { stagesThread: true } : {}) });
+  log.info("trendwire started", { actors: stagesThread ? config.actors : [...runs], port: server?.port, dataDir, partitions: config.partitions, platform: platform.name, ...(stagesThread ? { stagesThread: true } : {}) });
 
   let stopping: Promise<void> | undefined;
   return {

@@ -28,8 +28,7 @@ async function handle(m: StagesRequest): Promise<void> {
       log = createLogger({ level: m.config.logLevel as LogLevel, sink: (line) => reply({ t: "log", line }), fields: { thread: "stages" } });
       try {
         // The log's write and sync run on this thread: no I/O-pool hand-off and wake-up per
-        // group commit (`npm run bench -- ab`: MessagePack batches +6.2 %, one-event requests
-        // +2.9 %, JSON batches +4.7 %, 3 pairs; see PipelineOptions.blockingLog).
+        // group commit (PipelineOptions.blockingLog; what it gave: README, Threads).
         pipeline = await startPipeline(m.config, platform, { log, onEscalate: (err) => reply({ t: "escalated", message: err.message }), blockingLog: true });
         served = servePortTransport(m.port, pipeline.transport, crossThreadValues);
         reply({ t: "started" });

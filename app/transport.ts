@@ -11,7 +11,7 @@ import { FileCheckpointStore, type CheckpointStore } from "../runtime/store/chec
 import { InProcessTransport } from "../runtime/transport/in_process.ts";
 import { ConfigError } from "../runtime/core/errors.ts";
 import { retrying } from "./retry.ts";
-import type { TrendwireConfig } from "./config.ts";
+import { dataDirOf, type TrendwireConfig } from "./config.ts";
 
 export interface OpenedTransport {
   kind: "embedded" | "nats";
@@ -31,18 +31,19 @@ async function readSecret(platform: Platform, field: string, path: string): Prom
 }
 
 /**
- * With `blockingLog`, the embedded log writes and syncs on this thread (InProcessOptions.blockingIo):
- * the stages thread's choice, where no request waits on the thread meanwhile.
+ * With `blockingLog`, the embedded log writes and syncs on this thread (InProcessOptions.blockingIo),
+ * flushing after the messages already waiting: the stages thread's choice (PipelineOptions.blockingLog).
  */
-export async function openTransport(config: TrendwireConfig, platform: Platform, log: Logger, clock?: Clock, blockingLog = false): Promise<OpenedTransport> {
-  const dataDir = config.dataDir.replace(/\/+$/, "");
+export async function openTransport(config: TrendwireConfig, platform: Platform, log: Logger, options: { clock?: Clock; blockingLog?: boolean } = {}): Promise<OpenedTransport> {
+  const { clock } = options;
+  const dataDir = dataDirOf(config);
   if (!usesNats(config)) {
     const transport = new InProcessTransport({
       fs: platform.fs,
       dir: `${dataDir}/log`,
       clock,
       syncIntervalMs: config.syncIntervalMs,
-      blockingIo: blockingLog,
+      blockingIo: options.blockingLog ? { deferFlush: (flush) => platform.afterPendingMessages(flush) } : undefined,
       onError: (err) => log.warn("transport housekeeping failed", { err }),
     });
     return { kind: "embedded", transport, checkpoints: new FileCheckpointStore(platform.fs, `${dataDir}/checkpoints`) };

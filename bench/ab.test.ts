@@ -30,7 +30,7 @@ test("pairs alternate which build runs first", () => {
 });
 
 test("the summary per case: median, range and wins of B ÷ A, and the median CPU per event of each build", () => {
-  const p = (c: string, pair: number, a: number, b: number, cpuA?: number, cpuB?: number): PairResult => ({ case: c, pair, a, b, ratio: b / a, aCpuUsPerEvent: cpuA, bCpuUsPerEvent: cpuB, aRefused: "0", bRefused: "0" });
+  const p = (c: string, pair: number, a: number, b: number, cpuA?: number, cpuB?: number): PairResult => ({ case: c, pair, a, b, ratio: b / a, aCpuUsPerEvent: cpuA, bCpuUsPerEvent: cpuB, aRejected: {}, bRejected: {}, aErrors: 0, bErrors: 0 });
   const summary = summariseAb([
     p("json", 1, 100, 110, 2.0, 1.8),
     p("msgpack", 1, 100, 90),

@@ -79,9 +79,11 @@ export interface PairResult {
   ratio: number;
   aCpuUsPerEvent?: number;
   bCpuUsPerEvent?: number;
-  /** Responses other than 202 (e.g. 503 when the stages fell behind) and connection errors of each run. */
-  aRefused: string;
-  bRefused: string;
+  /** Each run's responses other than 202 by status (e.g. 503 when the stages fell behind), and its connection errors. */
+  aRejected: Record<string, number>;
+  bRejected: Record<string, number>;
+  aErrors: number;
+  bErrors: number;
 }
 
 export interface AbSummary {
@@ -192,7 +194,7 @@ export async function abBench(flags: Record<string, string | boolean>, positiona
       const b = headline(got.b);
       results.push({
         case: caseName, pair: pair + 1, a, b, ratio: b / a, aCpuUsPerEvent: got.a.serverCpuUsPerEvent, bCpuUsPerEvent: got.b.serverCpuUsPerEvent,
-        aRefused: rejectedText(got.a.rejected, got.a.errors), bRefused: rejectedText(got.b.rejected, got.b.errors),
+        aRejected: got.a.rejected, bRejected: got.b.rejected, aErrors: got.a.errors, bErrors: got.b.errors,
       });
     }
   }
@@ -202,7 +204,7 @@ export async function abBench(flags: Record<string, string | boolean>, positiona
   console.log(
     formatTable(
       ["case", "pair", "A", "B", "B ÷ A", "CPU µs/event A", "CPU µs/event B", "non-202 A", "non-202 B"],
-      results.map((r) => [r.case, r.pair, si(r.a), si(r.b), pct(r.ratio), us(r.aCpuUsPerEvent), us(r.bCpuUsPerEvent), r.aRefused, r.bRefused]),
+      results.map((r) => [r.case, r.pair, si(r.a), si(r.b), pct(r.ratio), us(r.aCpuUsPerEvent), us(r.bCpuUsPerEvent), rejectedText(r.aRejected, r.aErrors), rejectedText(r.bRejected, r.bErrors)]),
     ),
   );
   console.log("");

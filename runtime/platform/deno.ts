@@ -8,6 +8,7 @@ import { readWebBody } from "../http/body.ts";
 import { concatBytes } from "../bytes.ts";
 import type { AppendFile, FileSystem, HttpHost, HttpServer, MessagePortLike, Platform, ServeOptions, ThreadHandle } from "./platform.ts";
 import * as zlib from "node:zlib";
+import { setImmediate } from "node:timers";
 import { useNativeCrc32 } from "../transport/log_crc32.ts";
 
 // The durable log checksums every record it writes and reads: Deno's node:zlib CRC-32, not the portable one.
@@ -179,6 +180,7 @@ export const denoPlatform: Platform = {
   cpuCount: () => navigator.hardwareConcurrency,
   startThread: startDenoThread,
   parentPort: denoParentPort,
+  afterPendingMessages: (run) => void setImmediate(run),
   async writeStdout(text) {
     const bytes = utf8.encode(text);
     try {

@@ -238,6 +238,7 @@ export const nodePlatform: Platform = {
   cpuCount: () => os.availableParallelism(),
   startThread: startNodeThread,
   parentPort: () => (nodeParentPort ? emitterPort(nodeParentPort) : undefined),
+  afterPendingMessages: (run) => void setImmediate(run),
   writeStdout(text) {
     if (stdoutGone) return Promise.resolve(false);
     // The error also arrives as an 'error' event, which would crash the process unheard.

@@ -111,4 +111,9 @@ export interface Platform {
   startThread(module: URL): ThreadHandle;
   /** In a thread started by startThread: its port to the starting thread; else undefined. */
   parentPort(): MessagePortLike | undefined;
+  /**
+   * Runs `run` once the I/O callbacks and port messages already waiting have been handled
+   * (setImmediate): later than a microtask, without a timer's delay.
+   */
+  afterPendingMessages(run: () => void): void;
 }

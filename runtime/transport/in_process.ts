@@ -34,7 +34,7 @@ import { readGroupStates, writeGroupState } from "./in_process_group_state.ts";
 import { definedOnly, groupConfig, parseOptions, positive, type InProcessOptions } from "./in_process_options.ts";
 import { StreamState } from "./in_process_stream.ts";
 import { fileSafe, filtersOverlap, isLiteralSubject, isValidFilter } from "./in_process_subjects.ts";
-import { SegmentLog } from "./log_segments.ts";
+import { SegmentLog, type BlockingIo } from "./log_segments.ts";
 import { subjectMatches } from "./transport.ts";
 import type {
   ConsumeOptions, Consumer, DeliveryHandler, PublishAck, PublishOptions, StreamSpec, Transport,
@@ -71,7 +71,7 @@ export class InProcessTransport implements Transport {
   readonly #durable: boolean;
   readonly #syncIntervalMs: number;
   readonly #segmentBytes: number;
-  readonly #blockingIo: boolean;
+  readonly #blockingIo: BlockingIo | undefined;
   readonly #checkpointMs: number;
   readonly #onError: (error: unknown) => void;
   readonly #streams = new Map<string, StreamState>();

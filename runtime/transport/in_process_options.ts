@@ -7,6 +7,7 @@ export { nonNegative, positive };
 import { systemClock, type Clock } from "../core/clock.ts";
 import type { FileSystem } from "../platform/platform.ts";
 import type { ConsumeOptions, StreamSpec } from "./transport.ts";
+import type { BlockingIo } from "./log_segments.ts";
 
 export interface InProcessOptions {
   /** Where the log lives. */
@@ -27,9 +28,12 @@ export interface InProcessOptions {
   segmentBytes?: number;
   /**
    * The log writes and syncs on the calling thread instead of the I/O pool (FileSystem.openAppend's
-   * `blocking`): for a transport on a thread of its own (the embedded stages thread). Defaults to false.
+   * `blocking`), for a transport on a thread of its own (the embedded stages thread). A blocking
+   * flush holds the thread, so publishes arriving as port messages meanwhile could not join it,
+   * each getting a flush of its own: `deferFlush` starts a flush after the messages already
+   * waiting (Platform.afterPendingMessages), so they share it. Defaults to undefined: the pool.
    */
-  blockingIo?: boolean;
+  blockingIo?: BlockingIo;
   /** Defaults to true; false = memory only (no files at all). */
   durable?: boolean;
   /** Consumer state is persisted at most this often (ms) while it changes. Defaults to 1000. */
@@ -38,7 +42,7 @@ export interface InProcessOptions {
   onError?(error: unknown): void;
 }
 
-export type ParsedOptions = Required<Omit<InProcessOptions, "onError">> & { onError(error: unknown): void };
+export type ParsedOptions = Required<Omit<InProcessOptions, "onError" | "blockingIo">> & { onError(error: unknown): void; blockingIo: BlockingIo | undefined };
 
 export function parseOptions(options: InProcessOptions): ParsedOptions {
   return {
@@ -48,7 +52,7 @@ export function parseOptions(options: InProcessOptions): ParsedOptions {
     durable: options.durable ?? true,
     syncIntervalMs: nonNegative("syncIntervalMs", options.syncIntervalMs ?? 0),
     segmentBytes: positive("segmentBytes", options.segmentBytes ?? 64 * 1024 * 1024),
-    blockingIo: options.blockingIo ?? false,
+    blockingIo: options.blockingIo,
     checkpointIntervalMs: nonNegative("checkpointIntervalMs", options.checkpointIntervalMs ?? 1000),
     onError: options.onError ?? ((error) => console.warn("in-process transport:", error)),
   };

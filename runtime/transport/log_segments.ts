@@ -4,7 +4,9 @@
  *
  * Group commit: `append` queues a record; one flush writes everything queued and syncs once,
  * then resolves every waiting append. While a flush is running, new records queue for the next
- * one, so N concurrent publishers cost about one fsync, not N. Flushes start at most every
+ * one, so N concurrent publishers cost about one fsync, not N. (A blocking log holds its thread
+ * while it flushes, so nothing queues meanwhile: it starts a flush only after the messages
+ * already waiting, which are the publishes a pool flush would have queued.) Flushes start at most every
  * `syncIntervalMs` (measured on the injected clock); 0 starts the next one as soon as the
  * previous finishes.
  *
@@ -17,6 +19,12 @@ import { TransportUnavailableError } from "../core/errors.ts";
 import type { AppendFile, FileSystem } from "../platform/platform.ts";
 import { readRecords, type EncodedRecord, type LogRecord } from "./log_record.ts";
 
+/** How a log that writes and syncs on its own thread starts a flush (see InProcessOptions.blockingIo). */
+export interface BlockingIo {
+  /** Runs `flush` once the messages already waiting on this thread are handled. */
+  deferFlush(flush: () => void): void;
+}
+
 export interface SegmentLogOptions {
   fs: FileSystem;
   /** The stream's log directory (must exist). */
@@ -24,8 +32,8 @@ export interface SegmentLogOptions {
   clock: Clock;
   syncIntervalMs: number;
   segmentBytes: number;
-  /** Write and sync on the calling thread (FileSystem.openAppend's `blocking`). */
-  blockingIo: boolean;
+  /** Write and sync on the calling thread (see InProcessOptions.blockingIo); undefined: the I/O pool. */
+  blockingIo: BlockingIo | undefined;
 }
 
 export interface SegmentInfo {
@@ -151,12 +159,15 @@ export class SegmentLog {
         this.#startFlush();
       }, wait);
     } else {
-      // A microtask, so every append made in the same synchronous run joins this flush.
+      // A microtask, so every append made in the same synchronous run joins this flush; a
+      // blocking log waits for the messages already queued too (BlockingIo.deferFlush).
       this.#scheduled = true;
-      queueMicrotask(() => {
+      const start = () => {
         this.#scheduled = false;
         this.#startFlush();
-      });
+      };
+      if (this.#o.blockingIo) this.#o.blockingIo.deferFlush(start);
+      else queueMicrotask(start);
     }
   }
 
@@ -179,7 +190,7 @@ export class SegmentLog {
         await this.#file?.close();
         this.#file = undefined;
         active = { name: segmentName(batch.firstSeq), firstSeq: batch.firstSeq, lastSeq: batch.firstSeq - 1, lastTs: 0, bytes: 0 };
-        this.#file = await this.#o.fs.openAppend(`${this.#o.dir}/${active.name}`, { blocking: this.#o.blockingIo });
+        this.#file = await this.#o.fs.openAppend(`${this.#o.dir}/${active.name}`, { blocking: this.#o.blockingIo !== undefined });
         this.#segments.push(active);
       }
       await this.#file.write(batch.chunks);
@@ -223,7 +234,7 @@ export class SegmentLog {
       this.#segments.push(info);
     }
     const last = this.#segments.at(-1);
-    if (last) this.#file = await fs.openAppend(`${dir}/${last.name}`, { blocking: this.#o.blockingIo });
+    if (last) this.#file = await fs.openAppend(`${dir}/${last.name}`, { blocking: this.#o.blockingIo !== undefined });
   }
 }
 

@@ -1,15 +1,16 @@
 /**
  * The partition count of a run (setting `partitions`, 0 = auto): embedded, a new data directory
- * gets 1 and a data directory keeps the count it started with; over NATS auto is 16. Embedded
- * runs on real data directories: the count is read back from the durable consumers the log
- * holds, and a different explicit count is refused before anything is published.
+ * gets 1 and a data directory keeps the count it started with (recorded in partitions.json, or
+ * read from the durable consumers of one started before it recorded it); over NATS auto is 16.
+ * Embedded runs on real data directories, and a different explicit count is refused before
+ * anything is published.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { currentPlatform } from "../../runtime/platform/current.ts";
 import { trendwireConfig } from "../../app/config.ts";
 import { startPipeline } from "../../app/pipeline.ts";
-import { partitionsOfDataDir, withPartitions } from "../../app/partition_count.ts";
+import { PARTITIONS_FILE, partitionsOfConsumers, recordedPartitions, withPartitions } from "../../app/partition_count.ts";
 import { durableGroups } from "../../runtime/transport/in_process.ts";
 import { ConfigError } from "../../runtime/core/errors.ts";
 import { memoryLogger } from "../../runtime/core/log.ts";
@@ -44,40 +45,46 @@ test("embedded: a new data directory gets 1 partition, and a restart keeps it", 
   try {
     await runOnce(dataDir, events);
     const platform = await currentPlatform();
-    assert.is(await partitionsOfDataDir(platform, dataDir), 1);
+    assert.is(await recordedPartitions(platform, dataDir), 1);
     assert.equal((await durableGroups(platform.fs, `${dataDir}/log`, "TW_EVENTS")).filter((g) => g.startsWith("aggregate-")), ["aggregate-p0"]);
     await runOnce(dataDir, events);
-    assert.is(await partitionsOfDataDir(platform, dataDir), 1);
+    assert.is(await recordedPartitions(platform, dataDir), 1);
   } finally {
     await removeDir(dataDir);
   }
 });
 
-test("embedded: a data directory started with 4 partitions keeps 4; another explicit count is refused by name", async () => {
+test("embedded: a data directory started with 4 partitions keeps 4, also one that predates partitions.json; another explicit count is refused by name", async () => {
   const dataDir = await makeTempDir("tw-parts-four-");
   const platform = await currentPlatform();
   try {
     await runOnce(dataDir, events, { partitions: "4" });
-    assert.is(await partitionsOfDataDir(platform, dataDir), 4);
+    assert.is(await recordedPartitions(platform, dataDir), 4);
     // Auto follows the directory: the run uses 4, and its events still flow end to end.
     assert.is((await withPartitions(trendwireConfig({ flags: flagsFor(dataDir) }), platform)).partitions, 4);
     await runOnce(dataDir, events);
-    assert.is(await partitionsOfDataDir(platform, dataDir), 4);
-    const groups = (await durableGroups(platform.fs, `${dataDir}/log`, "TW_EVENTS")).filter((g) => g.startsWith("aggregate-")).sort();
-    assert.equal(groups, ["aggregate-p0", "aggregate-p1", "aggregate-p2", "aggregate-p3"]);
+    const aggregateGroups = async () => (await durableGroups(platform.fs, `${dataDir}/log`, "TW_EVENTS")).filter((g) => g.startsWith("aggregate-")).sort();
+    assert.equal(await aggregateGroups(), ["aggregate-p0", "aggregate-p1", "aggregate-p2", "aggregate-p3"]);
+
+    // A directory started before it recorded its count: read from its consumers, then recorded.
+    await platform.fs.remove(`${dataDir}/${PARTITIONS_FILE}`);
+    assert.is(await partitionsOfConsumers(platform, dataDir), 4);
+    assert.is((await withPartitions(trendwireConfig({ flags: flagsFor(dataDir) }), platform)).partitions, 4);
+    assert.is(await recordedPartitions(platform, dataDir), 4);
 
     let caught: unknown;
     try {
-      const pipeline = await startPipeline(trendwireConfig({ flags: flagsFor(dataDir, { partitions: "2" }) }), platform, { log: memoryLogger("warn") });
+      const pipeline = await startPipeline(trendwireConfig({ flags: flagsFor(dataDir, { partitions: "8" }) }), platform, { log: memoryLogger("warn") });
       await pipeline.stop();
     } catch (err) {
       caught = err;
     }
     assert.instance(caught, ConfigError);
     assert.is((caught as ConfigError).field, "partitions");
-    assert.match((caught as Error).message, /started with 4 partitions, not 2/);
+    assert.match((caught as Error).message, /started with 4 partitions, not 8/);
     // Refused before anything was created for the other count.
-    assert.is(await partitionsOfDataDir(platform, dataDir), 4);
+    assert.equal(await aggregateGroups(), ["aggregate-p0", "aggregate-p1", "aggregate-p2", "aggregate-p3"]);
+    assert.is(await recordedPartitions(platform, dataDir), 4);
   } finally {
     await removeDir(dataDir);
   }
@@ -88,6 +95,24 @@ test("over NATS auto is 16 and an explicit count is kept (nothing is read from t
   const nats = { nats: "nats://127.0.0.1:1", "data-dir": "/nonexistent/tw-data" };
   assert.is((await withPartitions(trendwireConfig({ flags: nats }), platform)).partitions, 16);
   assert.is((await withPartitions(trendwireConfig({ flags: { ...nats, partitions: "8" } }), platform)).partitions, 8);
+});
+
+test("embedded: a damaged partitions.json stops start-up by name instead of being guessed", async () => {
+  const dataDir = await makeTempDir("tw-parts-bad-");
+  const platform = await currentPlatform();
+  try {
+    await platform.fs.writeFileAtomic(`${dataDir}/${PARTITIONS_FILE}`, new TextEncoder().encode("{\"partitions\": \"many\"}"));
+    let caught: unknown;
+    try {
+      await withPartitions(trendwireConfig({ flags: flagsFor(dataDir) }), platform);
+    } catch (err) {
+      caught = err;
+    }
+    assert.instance(caught, ConfigError);
+    assert.is((caught as ConfigError).field, "partitions");
+  } finally {
+    await removeDir(dataDir);
+  }
 });
 
 test.run();

@@ -34,7 +34,8 @@ function traffic(seed: number, windows: number): TestEvent[] {
 async function start(mode: string, dataDir: string) {
   const platform = await currentPlatform();
   const config = trendwireConfig({
-    flags: { port: "0", host: "127.0.0.1", "data-dir": dataDir, "window-ms": String(WINDOW_MS), "max-out-of-order-ms": "60000", "idle-timeout-ms": "600000", "stages-thread": mode },
+    // With the stages thread on, 4 partitions (embedded runs default to 1): its stages fold several.
+    flags: { port: "0", host: "127.0.0.1", "data-dir": dataDir, "window-ms": String(WINDOW_MS), "max-out-of-order-ms": "60000", "idle-timeout-ms": "600000", "stages-thread": mode, partitions: mode === "on" ? "4" : "0" },
   });
   const log = memoryLogger("info");
   const pipeline = await startPipeline(config, platform, { log });

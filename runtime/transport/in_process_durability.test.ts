@@ -6,6 +6,7 @@ import { MemoryFileSystem } from "../platform/memory_fs.ts";
 import type { AppendFile, FileSystem } from "../platform/platform.ts";
 import { InProcessTransport, type InProcessOptions } from "./in_process.ts";
 import { encodeRecord } from "./log_record.ts";
+import { boundFs, syncCountingFs } from "../../test/helpers/counting_fs.ts";
 import type { Delivery } from "./transport.ts";
 
 const enc = new TextEncoder();
@@ -135,7 +136,7 @@ function syncHeldUntilReleased(): { gated: FileSystem; release: () => void } {
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
   const gated: FileSystem = {
-    ...bind(fs),
+    ...boundFs(fs),
     openAppend: async (p) => {
       const f = await fs.openAppend(p);
       return { write: (c) => f.write(c), close: () => f.close(), sync: async () => (await gate, f.sync()) };
@@ -178,18 +179,11 @@ test("a duplicate of a message still being written is answered only once the ori
 });
 
 test("group commit: 1000 concurrent publishes share a handful of syncs", async () => {
-  const fs = new MemoryFileSystem();
-  let syncs = 0;
-  const counting: FileSystem = {
-    ...bind(fs),
-    openAppend: async (p) => {
-      const f = await fs.openAppend(p);
-      return { write: (c) => f.write(c), close: () => f.close(), sync: () => (syncs++, f.sync()) };
-    },
-  };
-  const { t } = await boot(counting);
+  const counting = syncCountingFs(new MemoryFileSystem());
+  const { t } = await boot(counting.fs);
   const seqs = await publishN(t, 1000);
   assert.is(new Set(seqs).size, 1000);
+  const syncs = counting.syncs();
   assert.ok(syncs >= 1 && syncs <= 5, `expected a few syncs, got ${syncs}`);
   await t.close();
 });
@@ -197,7 +191,7 @@ test("group commit: 1000 concurrent publishes share a handful of syncs", async (
 test("a failed sync rejects the batch and every later publish with TransportUnavailableError", async () => {
   const fs = new MemoryFileSystem();
   const failing: FileSystem = {
-    ...bind(fs),
+    ...boundFs(fs),
     openAppend: async (p) => {
       const f = await fs.openAppend(p);
       return { write: (c) => f.write(c), close: () => f.close(), sync: () => Promise.reject(new Error("EIO")) };
@@ -256,16 +250,5 @@ test("a msgId published before a crash is still a duplicate after it", async () 
 });
 
 /** The file system's methods, bound, to wrap some of them. */
-function bind(fs: MemoryFileSystem): FileSystem {
-  return {
-    readFile: (p) => fs.readFile(p),
-    writeFileAtomic: (p, d, o) => fs.writeFileAtomic(p, d, o),
-    openAppend: (p) => fs.openAppend(p),
-    mkdirp: (p) => fs.mkdirp(p),
-    readDir: (p) => fs.readDir(p),
-    remove: (p) => fs.remove(p),
-    exists: (p) => fs.exists(p),
-  };
-}
 
 test.run();

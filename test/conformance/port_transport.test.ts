@@ -13,7 +13,8 @@ import { PortTransport, servePortTransport } from "../../runtime/transport/port_
 import { BackpressureError, TransportUnavailableError } from "../../runtime/core/errors.ts";
 import { settle, SimulatedClock } from "../../runtime/core/clock.ts";
 import type { ConsumeOptions, Delivery, StreamSpec, Transport } from "../../runtime/transport/transport.ts";
-import type { FileSystem, MessagePortLike } from "../../runtime/platform/platform.ts";
+import type { MessagePortLike } from "../../runtime/platform/platform.ts";
+import { syncCountingFs } from "../helpers/counting_fs.ts";
 import { currentPlatform } from "../../runtime/platform/current.ts";
 import { transportConformance, waitFor } from "./transport.ts";
 
@@ -106,32 +107,20 @@ test("a delivery the other side holds unsettled keeps no decoded value on the ow
 
 test("a log that flushes on its own thread (blockingIo) still shares one flush among the publishes waiting as port messages", async () => {
   const platform = await currentPlatform();
-  const fs = new MemoryFileSystem();
-  let syncs = 0;
   // MemoryFileSystem's calls settle at once: the flush takes its thread, as a blocking one does.
-  const counting: FileSystem = {
-    readFile: (p) => fs.readFile(p),
-    writeFileAtomic: (p, d, o) => fs.writeFileAtomic(p, d, o),
-    mkdirp: (p) => fs.mkdirp(p),
-    readDir: (p) => fs.readDir(p),
-    remove: (p) => fs.remove(p),
-    exists: (p) => fs.exists(p),
-    openAppend: async (p) => {
-      const f = await fs.openAppend(p);
-      return { write: (c) => f.write(c), close: () => f.close(), sync: () => (syncs++, f.sync()) };
-    },
-  };
-  const owner = new InProcessTransport({ fs: counting, dir: "data/.log", blockingIo: { deferFlush: (flush) => platform.afterPendingMessages(flush) } });
+  const counting = syncCountingFs(new MemoryFileSystem());
+  const owner = new InProcessTransport({ fs: counting.fs, dir: "data/.log", blockingIo: { deferFlush: (flush) => platform.afterPendingMessages(flush) } });
   const channel = new MessageChannel();
   const served = servePortTransport(channel.port1, owner);
   const member = new PortTransport(channel.port2);
   try {
     await member.ensureStreams([{ name: "G", subjects: ["g.>"] }]);
-    const before = syncs;
+    const before = counting.syncs();
     const acks = await Promise.all(Array.from({ length: 64 }, (_, i) => member.publish("g.1", new TextEncoder().encode(`m${i}`))));
     assert.is(new Set(acks.map((a) => a.seq)).size, 64);
     // Flushed a microtask after each message instead, each publish took a sync of its own (64).
-    assert.ok(syncs - before <= 4, `64 publishes over the port took ${syncs - before} syncs`);
+    const syncs = counting.syncs() - before;
+    assert.ok(syncs <= 4, `64 publishes over the port took ${syncs} syncs`);
   } finally {
     await member.close();
     await served.close();

@@ -34,6 +34,7 @@ import { openTransport, usesNats } from "./transport.ts";
 import { retrying } from "./retry.ts";
 import type { ActorBehaviour } from "../runtime/core/actor.ts";
 import { streamSpecs } from "./streams.ts";
+import { InProcessTransport } from "../runtime/transport/in_process.ts";
 import { edgeApp } from "./edge.ts";
 import { startStagesThread, wantsStagesThread, type StagesThread } from "./stages_thread.ts";
 import { withPartitions } from "./partition_count.ts";
@@ -100,6 +101,23 @@ function stageBehaviours(config: TrendwireConfig, owned: number[], system: Actor
 }
 
 /**
+ * Embedded: what each stream holds until its consumers acknowledge it, the figure ingest's 503
+ * answers to (streamMaxBytes). Over NATS, JetStream reports it (`trendwire streams`).
+ */
+function collectStreamBacklog(transport: InProcessTransport, config: TrendwireConfig, metrics: MetricsRegistry): void {
+  const bytes = metrics.gauge("tw_stream_bytes", "Embedded: bytes a stream holds until every consumer acknowledges them (ingest answers 503 at streamMaxBytes)");
+  const messages = metrics.gauge("tw_stream_messages", "Embedded: messages a stream holds until every consumer acknowledges them");
+  metrics.collect(() => {
+    for (const { name } of streamSpecs(config)) {
+      const info = transport.streamInfo(name);
+      if (!info) continue;
+      bytes.set(info.bytes, { stream: name });
+      messages.set(info.messages, { stream: name });
+    }
+  });
+}
+
+/**
  * How ingest groups requests into raw messages. Embedded, one write of a stream is in flight at
  * a time: the log syncs one group after another, so a second write would not overlap the
  * first, only split the group, and every message costs decode, the event log and aggregate
@@ -162,6 +180,7 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
     maxHeldBytes: Math.floor(config.streamMaxBytes / 4),
   });
   metrics.collect(() => metrics.gauge("process_resident_memory_bytes", "Resident set size").set(platform.memoryRss()));
+  if (transport instanceof InProcessTransport) collectStreamBacklog(transport, config, metrics);
 
   // Every durable consumer of the pipeline exists before anything is published, whichever
   // process starts first (JetStream keeps messages only for consumers that exist).

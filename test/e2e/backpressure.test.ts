@@ -15,6 +15,7 @@ import { MemoryFileSystem } from "../../runtime/platform/memory_fs.ts";
 import type { AppendFile, FileSystem } from "../../runtime/platform/platform.ts";
 import { makeTempDir, removeDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { metricSum } from "../helpers/edge_client.ts";
 
 const MiB = 1024 * 1024;
 
@@ -57,6 +58,9 @@ test("a stalled consumer bounds memory and turns into 503 + Retry-After; accepte
   assert.match(((await refused!.json()) as { detail: string }).detail, "nothing was accepted");
   const held = transport.streamInfo("TW_RAW")!.bytes;
   assert.ok(held <= MiB, `unacknowledged bytes ${held} stay within the 1 MiB bound`);
+  // /metrics shows what fills the stream: the stalled consumer's backlog.
+  assert.is(await metricSum(base, "tw_stream_bytes", { stream: "TW_RAW" }), held);
+  assert.ok((await metricSum(base, "tw_stream_messages", { stream: "TW_RAW" })) > 0);
   assert.ok(accepted > 0 && accepted < 200 * 200);
 
   release();
@@ -64,6 +68,7 @@ test("a stalled consumer bounds memory and turns into 503 + Retry-After; accepte
   const after = await post(base, batch(10, "after"));
   assert.is(after.status, 202, "accepts again once the consumer catches up");
   await waitFor("the new batch is consumed too", () => consumed === accepted + 10);
+  await waitFor("the stream lets go of what was acknowledged", async () => (await metricSum(base, "tw_stream_bytes", { stream: "TW_RAW" })) === 0);
   await pipeline.stop();
   await removeDir(dir);
 });

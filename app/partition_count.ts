@@ -32,7 +32,18 @@ export async function withPartitions(config: TrendwireConfig, platform: Platform
   if (usesNats(config)) return config.partitions === 0 ? Object.freeze({ ...config, partitions: NATS_PARTITIONS }) : config;
   const dataDir = dataDirOf(config);
   const recorded = await recordedPartitions(platform, dataDir);
-  const found = recorded ?? (await partitionsOfConsumers(platform, dataDir));
+  let found = recorded;
+  let readable = true;
+  if (found === undefined) {
+    try {
+      found = await partitionsOfConsumers(platform, dataDir);
+    } catch {
+      // An unreadable log (a damaged consumer state, a file where the directory should be):
+      // opening it fails next with the reason. Nothing is recorded, so once it is repaired its
+      // consumers are read again instead of a guess standing in for them.
+      readable = false;
+    }
+  }
   const partitions = config.partitions === 0 ? (found ?? 1) : config.partitions;
   if (found !== undefined && found !== partitions) {
     throw new ConfigError(
@@ -41,7 +52,7 @@ export async function withPartitions(config: TrendwireConfig, platform: Platform
         `Leave partitions unset (0 follows the data directory) or start a new data directory`,
     );
   }
-  if (recorded === undefined) {
+  if (recorded === undefined && readable) {
     await platform.fs.writeFileAtomic(`${dataDir}/${PARTITIONS_FILE}`, new TextEncoder().encode(JSON.stringify({ partitions }) + "\n"), { sync: true });
   }
   return partitions === config.partitions ? config : Object.freeze({ ...config, partitions });
@@ -67,17 +78,11 @@ export async function recordedPartitions(platform: Platform, dataDir: string): P
 /**
  * For a data directory started before it recorded its count: one past its highest
  * aggregate-p<n> or detect-p<n> consumer (a process consumes every partition it owns from its
- * start); undefined for a new directory, or one whose log cannot be read (opening the log then
- * fails with the reason).
+ * start); undefined for a new directory. Throws when the log cannot be read.
  */
 export async function partitionsOfConsumers(platform: Platform, dataDir: string): Promise<number | undefined> {
   const log = `${dataDir}/log`;
-  let groups: string[];
-  try {
-    groups = [...(await durableGroups(platform.fs, log, "TW_EVENTS")), ...(await durableGroups(platform.fs, log, "TW_AGG"))];
-  } catch {
-    return undefined;
-  }
+  const groups = [...(await durableGroups(platform.fs, log, "TW_EVENTS")), ...(await durableGroups(platform.fs, log, "TW_AGG"))];
   let highest = -1;
   for (const group of groups) {
     const m = /^(?:aggregate|detect)-p(\d+)$/.exec(group);

@@ -249,6 +249,4 @@ test("a msgId published before a crash is still a duplicate after it", async () 
   await two.t.close();
 });
 
-/** The file system's methods, bound, to wrap some of them. */
-
 test.run();

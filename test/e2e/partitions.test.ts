@@ -115,4 +115,23 @@ test("embedded: a damaged partitions.json stops start-up by name instead of bein
   }
 });
 
+test("embedded: a log whose consumers cannot be read records no count (repaired, it is read again)", async () => {
+  const dataDir = await makeTempDir("tw-parts-unreadable-");
+  const platform = await currentPlatform();
+  try {
+    await platform.fs.mkdirp(`${dataDir}/log/TW_EVENTS`);
+    await platform.fs.writeFileAtomic(`${dataDir}/log/TW_EVENTS/aggregate-p7.consumer.json`, new TextEncoder().encode("{damaged"));
+    // This run resolves a count (opening the log then fails with the reason), but records none.
+    assert.is((await withPartitions(trendwireConfig({ flags: flagsFor(dataDir) }), platform)).partitions, 1);
+    assert.is(await recordedPartitions(platform, dataDir), undefined);
+    // Repaired: the consumers say 8 partitions, and that is what is recorded.
+    const repaired = { v: 1, group: "aggregate-p7", filter: "tw.events.7", floor: 0, acked: [], delivered: [] };
+    await platform.fs.writeFileAtomic(`${dataDir}/log/TW_EVENTS/aggregate-p7.consumer.json`, new TextEncoder().encode(JSON.stringify(repaired)));
+    assert.is((await withPartitions(trendwireConfig({ flags: flagsFor(dataDir) }), platform)).partitions, 8);
+    assert.is(await recordedPartitions(platform, dataDir), 8);
+  } finally {
+    await removeDir(dataDir);
+  }
+});
+
 test.run();

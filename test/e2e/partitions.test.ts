@@ -38,26 +38,31 @@ async function runOnce(dataDir: string, events: TestEvent[], extra: Record<strin
   }
 }
 
+/** Runs `body` with a fresh data directory, removed afterwards (also on failure). */
+async function inDataDir(prefix: string, body: (dataDir: string) => Promise<void>): Promise<void> {
+  const dataDir = await makeTempDir(prefix);
+  try {
+    await body(dataDir);
+  } finally {
+    await removeDir(dataDir);
+  }
+}
+
 const events: TestEvent[] = Array.from({ length: 40 }, (_, i) => ({ key: `k${i % 13}`, ts: T0 + i }));
 
-test("embedded: a new data directory gets 1 partition, and a restart keeps it", async () => {
-  const dataDir = await makeTempDir("tw-parts-new-");
-  try {
+test("embedded: a new data directory gets 1 partition, and a restart keeps it", async () =>
+  inDataDir("tw-parts-new-", async (dataDir) => {
     await runOnce(dataDir, events);
     const platform = await currentPlatform();
     assert.is(await recordedPartitions(platform, dataDir), 1);
     assert.equal((await durableGroups(platform.fs, `${dataDir}/log`, "TW_EVENTS")).filter((g) => g.startsWith("aggregate-")), ["aggregate-p0"]);
     await runOnce(dataDir, events);
     assert.is(await recordedPartitions(platform, dataDir), 1);
-  } finally {
-    await removeDir(dataDir);
-  }
-});
+  }));
 
-test("embedded: a data directory started with 4 partitions keeps 4, also one that predates partitions.json; another explicit count is refused by name", async () => {
-  const dataDir = await makeTempDir("tw-parts-four-");
-  const platform = await currentPlatform();
-  try {
+test("embedded: a data directory started with 4 partitions keeps 4, also one that predates partitions.json; another explicit count is refused by name", async () =>
+  inDataDir("tw-parts-four-", async (dataDir) => {
+    const platform = await currentPlatform();
     await runOnce(dataDir, events, { partitions: "4" });
     assert.is(await recordedPartitions(platform, dataDir), 4);
     // Auto follows the directory: the run uses 4, and its events still flow end to end.
@@ -85,10 +90,7 @@ test("embedded: a data directory started with 4 partitions keeps 4, also one tha
     // Refused before anything was created for the other count.
     assert.equal(await aggregateGroups(), ["aggregate-p0", "aggregate-p1", "aggregate-p2", "aggregate-p3"]);
     assert.is(await recordedPartitions(platform, dataDir), 4);
-  } finally {
-    await removeDir(dataDir);
-  }
-});
+  }));
 
 test("over NATS auto is 16 and an explicit count is kept (nothing is read from the data directory)", async () => {
   const platform = await currentPlatform();
@@ -97,10 +99,9 @@ test("over NATS auto is 16 and an explicit count is kept (nothing is read from t
   assert.is((await withPartitions(trendwireConfig({ flags: { ...nats, partitions: "8" } }), platform)).partitions, 8);
 });
 
-test("embedded: a damaged partitions.json stops start-up by name instead of being guessed", async () => {
-  const dataDir = await makeTempDir("tw-parts-bad-");
-  const platform = await currentPlatform();
-  try {
+test("embedded: a damaged partitions.json stops start-up by name instead of being guessed", async () =>
+  inDataDir("tw-parts-bad-", async (dataDir) => {
+    const platform = await currentPlatform();
     await platform.fs.writeFileAtomic(`${dataDir}/${PARTITIONS_FILE}`, new TextEncoder().encode("{\"partitions\": \"many\"}"));
     let caught: unknown;
     try {
@@ -110,15 +111,11 @@ test("embedded: a damaged partitions.json stops start-up by name instead of bein
     }
     assert.instance(caught, ConfigError);
     assert.is((caught as ConfigError).field, "partitions");
-  } finally {
-    await removeDir(dataDir);
-  }
-});
+  }));
 
-test("embedded: a log whose consumers cannot be read records no count (repaired, it is read again)", async () => {
-  const dataDir = await makeTempDir("tw-parts-unreadable-");
-  const platform = await currentPlatform();
-  try {
+test("embedded: a log whose consumers cannot be read records no count (repaired, it is read again)", async () =>
+  inDataDir("tw-parts-unreadable-", async (dataDir) => {
+    const platform = await currentPlatform();
     await platform.fs.mkdirp(`${dataDir}/log/TW_EVENTS`);
     await platform.fs.writeFileAtomic(`${dataDir}/log/TW_EVENTS/aggregate-p7.consumer.json`, new TextEncoder().encode("{damaged"));
     // This run resolves a count (opening the log then fails with the reason), but records none.
@@ -129,9 +126,6 @@ test("embedded: a log whose consumers cannot be read records no count (repaired,
     await platform.fs.writeFileAtomic(`${dataDir}/log/TW_EVENTS/aggregate-p7.consumer.json`, new TextEncoder().encode(JSON.stringify(repaired)));
     assert.is((await withPartitions(trendwireConfig({ flags: flagsFor(dataDir) }), platform)).partitions, 8);
     assert.is(await recordedPartitions(platform, dataDir), 8);
-  } finally {
-    await removeDir(dataDir);
-  }
-});
+  }));
 
 test.run();

@@ -2,8 +2,9 @@
  * The platform's append files (the durable log's segments) on real files, in both modes: on the
  * I/O pool and blocking (the stages thread's log). Either way chunks land in order, a reopened
  * file appends after what is there, and a failing call rejects its promise instead of throwing
- * at the caller. A blocking write is done within the microtasks that follow the call; one on
- * the pool needs the event loop's I/O callbacks.
+ * at the caller. A blocking write is done within the microtasks that follow the call; on Node
+ * one on the pool needs the event loop's I/O callbacks (Deno may settle a small async write
+ * within microtasks, so the contrast is checked on Node only).
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -14,7 +15,7 @@ const bytes = (s: string) => new TextEncoder().encode(s);
 
 for (const blocking of [false, true]) {
   test(`append file (${blocking ? "blocking" : "I/O pool"}): chunks in order, synced, appended after a reopen; a failure rejects`, async () => {
-    const { fs } = await currentPlatform();
+    const { fs, name } = await currentPlatform();
     const dir = await makeTempDir("tw-append-");
     try {
       const path = `${dir}/segment.log`;
@@ -28,7 +29,8 @@ for (const blocking of [false, true]) {
       let written = false;
       const writing = again.write([bytes("delta")]).then(() => (written = true));
       for (let i = 0; i < 10; i++) await null; // microtasks only: no I/O callback runs meanwhile
-      assert.is(written, blocking, blocking ? "a blocking write is done on this thread" : "a pool write waits for an I/O callback");
+      if (blocking) assert.is(written, true, "a blocking write is done on this thread");
+      else if (name === "node") assert.is(written, false, "a pool write waits for an I/O callback");
       await writing;
       await again.sync();
       await again.close();

@@ -27,8 +27,8 @@ test("decode reads from its bytes any request ingest may accept, however large m
 });
 
 test("ingest keeps one raw write of a stream in flight when embedded (the log syncs one group after another), two over NATS", () => {
-  assert.equal(rawGrouping(trendwireConfig()), { maxWritesPerStream: 1 });
-  assert.equal(rawGrouping(trendwireConfig({ flags: { nats: "nats://127.0.0.1:4222" } })), { maxWritesPerStream: 2 });
+  assert.equal(rawGrouping(trendwireConfig()), { maxWritesPerStream: 1, regroupTurns: 2 });
+  assert.equal(rawGrouping(trendwireConfig({ flags: { nats: "nats://127.0.0.1:4222" } })), { maxWritesPerStream: 2, regroupTurns: 0 });
 });
 
 test.run();

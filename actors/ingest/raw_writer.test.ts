@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { RawWriter, type LocalRawBatch, type PublishRaw } from "./raw_writer.ts";
+import { RawWriter, regroupMinParts, type LocalRawBatch, type NextTurn, type PublishRaw } from "./raw_writer.ts";
 import { columnsOf, MessageType, validateRawBatch, type EventColumns, type RawBatch, type RawPart } from "../../schemas/mod.ts";
 import type { PublishAck } from "../../runtime/transport/transport.ts";
 import type { PublishMessageOptions } from "../../runtime/core/publisher.ts";
@@ -139,6 +139,108 @@ test("a publish that throws at once is answered like a failed write", async () =
     assert.instance(e, TypeError);
   }
   assert.is(writer.waiting, 0);
+});
+
+/** Turns of the event loop that pass when the test says so. */
+function manualTurns(): { nextTurn: NextTurn; pass(): void; pending(): number } {
+  let queued: (() => void)[] = [];
+  return {
+    nextTurn: (run) => void queued.push(run),
+    pass() {
+      const now = queued;
+      queued = [];
+      for (const run of now) run();
+    },
+    pending: () => queued.length,
+  };
+}
+
+/**
+ * A writer (one write in flight, `regroupTurns`) whose stream has just had a group of `size`
+ * requests answered, nothing waiting: a convoy of `size` clients about to send again.
+ */
+async function afterConvoy(size: number, regroupTurns = 2) {
+  const { publish, sent } = fakePublish();
+  const turns = manualTurns();
+  const writer = new RawWriter(publish, { maxWritesPerStream: 1, regroupTurns }, turns.nextTurn);
+  const first = writer.write("s", part("lead"), cols("a"));
+  const convoy = Array.from({ length: size }, (_, i) => writer.write("s", part(`c${i}`), cols("a")));
+  sent[0]!.done();
+  await first;
+  await settle();
+  assert.is(sent[1]!.body.parts.length, size, "the convoy went out as one group");
+  sent[1]!.done();
+  await Promise.all(convoy);
+  await settle();
+  return { writer, sent, turns, written: sent.length };
+}
+
+const sizes = (sent: Sent[]) => sent.map((s) => s.body.parts.length);
+
+test("regrouping: after a large group is answered, the next write waits until half of those clients have sent again, then goes at once", async () => {
+  const { writer, sent, turns, written } = await afterConvoy(10);
+  const next = Array.from({ length: 4 }, (_, i) => writer.write("s", part(`n${i}`), cols("a")));
+  assert.is(sent.length, written, "4 of the 10 answered clients are back: still waiting");
+  next.push(writer.write("s", part("n4"), cols("a")));
+  assert.equal(sizes(sent).slice(written), [5], "the fifth completes half: written at once, without waiting for the turns");
+  turns.pass();
+  turns.pass();
+  assert.is(sent.length, written + 1, "the turns that were waited for do nothing more");
+  sent[written]!.done();
+  assert.is((await Promise.all(next)).length, 5);
+});
+
+test("regrouping: after regroupTurns turns, what has gathered is written", async () => {
+  const { writer, sent, turns, written } = await afterConvoy(10, 3);
+  const next = [writer.write("s", part("n0"), cols("a")), writer.write("s", part("n1"), cols("a"))];
+  turns.pass();
+  turns.pass();
+  assert.is(sent.length, written, "two of three turns passed");
+  turns.pass();
+  assert.equal(sizes(sent).slice(written), [2]);
+  assert.is(turns.pending(), 0);
+  sent[written]!.done();
+  await Promise.all(next);
+});
+
+test("regrouping only follows a large group, only once, and not when half of it is already waiting", async () => {
+  // A group below regroupMinParts: the next request goes at once, alone (no added latency).
+  const small = await afterConvoy(regroupMinParts - 1);
+  void small.writer.write("s", part("n0"), cols("a"));
+  assert.equal(sizes(small.sent).slice(small.written), [1]);
+  assert.is(small.turns.pending(), 0);
+
+  // Once: the write after the regrouped one does not wait again (its group was small).
+  const large = await afterConvoy(10);
+  void large.writer.write("s", part("n0"), cols("a"));
+  large.turns.pass();
+  large.turns.pass();
+  assert.equal(sizes(large.sent).slice(large.written), [1]);
+  large.sent[large.written]!.done();
+  await settle();
+  void large.writer.write("s", part("n1"), cols("a"));
+  assert.equal(sizes(large.sent).slice(large.written), [1, 1], "written at once");
+
+  // Half of the answered group already waiting when its write finishes: written at once.
+  const { publish, sent } = fakePublish();
+  const turns = manualTurns();
+  const writer = new RawWriter(publish, { maxWritesPerStream: 1, regroupTurns: 2 }, turns.nextTurn);
+  void writer.write("s", part("lead"), cols("a"));
+  for (let i = 0; i < 10; i++) void writer.write("s", part(`c${i}`), cols("a"));
+  sent[0]!.done();
+  await settle();
+  for (let i = 0; i < 5; i++) void writer.write("s", part(`w${i}`), cols("a"));
+  sent[1]!.done();
+  await settle();
+  assert.equal(sizes(sent), [1, 10, 5], "the 5 that gathered during the write of 10 go when it finishes");
+  assert.is(turns.pending(), 0);
+});
+
+test("regrouping is off by default, and needs a scheduler for turns", async () => {
+  const { writer, sent, written } = await afterConvoy(10, 0);
+  void writer.write("s", part("n0"), cols("a"));
+  assert.equal(sizes(sent).slice(written), [1]);
+  assert.throws(() => new RawWriter(() => Promise.reject(new Error("unused")), { regroupTurns: 2 }), /nextTurn/);
 });
 
 test.run();

@@ -14,6 +14,14 @@
  *   acceptor's in-flight limit (429 beyond it).
  * - Requests with an Idempotency-Key always go alone: their key is the message id the transport
  *   de-duplicates on.
+ * - Regrouping after a convoy (`regroupTurns`): many clients answered at once by one large
+ *   group come back at nearly the same moment. The first of their next requests found the
+ *   stream idle and went out alone, and the rest waited a whole write for it: groups alternated
+ *   between one request and all the others, and the stream's writes sat idle while each group
+ *   gathered. Best is two groups of about half the clients each, one gathering while the other
+ *   is written. So when a large group is answered and fewer than half as many requests are
+ *   waiting, the next write waits until half of those clients' requests (with the waiting ones)
+ *   have arrived, for at most a few turns of the event loop (no timer).
  */
 import { MessageType, type EventColumns, type RawBatch, type RawPart } from "../../schemas/mod.ts";
 import type { PublishAck } from "../../runtime/transport/transport.ts";
@@ -29,13 +37,28 @@ export interface RawWriterOptions {
    * so that grouping never makes a message too large for NATS's default max_payload (1 MiB).
    */
   maxMessageBytes: number;
+  /**
+   * Turns of the event loop the write after a group of at least `regroupMinParts` requests waits
+   * for more requests to join it (see above). 0, the default, sends at once; the embedded
+   * pipeline uses 2.
+   */
+  regroupTurns: number;
 }
 
 export const defaultRawWriterOptions: RawWriterOptions = Object.freeze({
   maxWritesPerStream: 2,
   maxPartsPerMessage: 1024,
   maxMessageBytes: 512 * 1024,
+  regroupTurns: 0,
 });
+
+/** A group this large is a convoy's: the write after it regroups (regroupTurns). */
+export const regroupMinParts = 8;
+/** Streams remembered as due to regroup; beyond it they are forgotten (they only lose the wait). */
+const maxRegroupingStreams = 1024;
+
+/** Runs a function on a later turn of the event loop, after the I/O already waiting. */
+export type NextTurn = (run: () => void) => void;
 
 export type PublishRaw = (subject: string, type: string, body: unknown, options?: PublishMessageOptions) => Promise<PublishAck>;
 
@@ -55,16 +78,24 @@ interface Waiting {
 interface StreamQueue {
   writing: number;
   waiting: Waiting[];
+  /** While the next write waits to regroup: the requests it waits for, and the turns left. */
+  regrouping?: { target: number; turns: number };
 }
 
 export class RawWriter {
   readonly #publish: PublishRaw;
   readonly #o: RawWriterOptions;
+  readonly #nextTurn: NextTurn | undefined;
   readonly #streams = new Map<string, StreamQueue>();
+  /** Streams whose next write regroups (a convoy's group was answered), with the requests it waits for. */
+  readonly #regroup = new Map<string, number>();
 
-  constructor(publish: PublishRaw, options: Partial<RawWriterOptions> = {}) {
+  /** `nextTurn` is needed for `regroupTurns` > 0 (Platform.afterPendingMessages). */
+  constructor(publish: PublishRaw, options: Partial<RawWriterOptions> = {}, nextTurn?: NextTurn) {
     this.#publish = publish;
     this.#o = { ...defaultRawWriterOptions, ...definedOnly(options) };
+    if (this.#o.regroupTurns > 0 && nextTurn === undefined) throw new Error("regroupTurns needs a nextTurn scheduler");
+    this.#nextTurn = nextTurn;
   }
 
   /**
@@ -90,7 +121,12 @@ export class RawWriter {
   }
 
   #pump(stream: string, q: StreamQueue): void {
+    if (q.regrouping !== undefined) {
+      if (q.waiting.length < q.regrouping.target) return; // the regrouping write takes them
+      q.regrouping = undefined;
+    }
     while (q.writing < this.#o.maxWritesPerStream && q.waiting.length > 0) {
+      if (this.#startRegrouping(stream, q)) return;
       const group = this.#takeGroup(q.waiting);
       q.writing++;
       let sent: Promise<PublishAck>;
@@ -102,6 +138,7 @@ export class RawWriter {
       sent.then(
         (ack) => {
           for (const w of group) w.resolve(ack);
+          if (group.length >= regroupMinParts) this.#regroupAfter(stream, q, group.length);
         },
         (error) => {
           for (const w of group) w.reject(error);
@@ -112,6 +149,40 @@ export class RawWriter {
         else if (q.writing === 0 && this.#streams.get(stream) === q) this.#streams.delete(stream);
       });
     }
+  }
+
+  /**
+   * Whether the next write waits to regroup (#regroupAfter): until its target of requests is
+   * waiting, or `regroupTurns` turns have passed; then it writes what has gathered.
+   */
+  #startRegrouping(stream: string, q: StreamQueue): boolean {
+    const target = this.#regroup.get(stream);
+    if (target === undefined) return false;
+    this.#regroup.delete(stream);
+    if (q.waiting.length >= target) return false;
+    const regrouping = { target, turns: this.#o.regroupTurns };
+    q.regrouping = regrouping;
+    const turn = () => {
+      if (q.regrouping !== regrouping) return; // enough arrived: already written
+      if (--regrouping.turns > 0) return this.#nextTurn!(turn);
+      q.regrouping = undefined;
+      this.#pump(stream, q);
+    };
+    this.#nextTurn!(turn);
+    return true;
+  }
+
+  /**
+   * A convoy's group of `parts` requests was just answered. If fewer than half as many are
+   * waiting, the stream's next write regroups: it waits for half of those clients and the
+   * waiting requests together, so that the two halves alternate.
+   */
+  #regroupAfter(stream: string, q: StreamQueue, parts: number): void {
+    if (this.#o.regroupTurns === 0) return;
+    const waiting = q.waiting.length;
+    if (waiting * 2 >= parts) return;
+    if (this.#regroup.size >= maxRegroupingStreams) this.#regroup.clear();
+    this.#regroup.set(stream, Math.ceil((parts + waiting) / 2));
   }
 
   /** The oldest waiting request, and those after it that fit in the same message. */

@@ -26,9 +26,9 @@ test("decode reads from its bytes any request ingest may accept, however large m
   assert.is(decodeSettings(trendwireConfig(), decode).maxEventsPerBatch, 100_000);
 });
 
-test("ingest keeps one raw write of a stream in flight when embedded (the log syncs one group after another), two over NATS", () => {
-  assert.equal(rawGrouping(trendwireConfig()), { maxWritesPerStream: 1, regroupTurns: 2 });
-  assert.equal(rawGrouping(trendwireConfig({ flags: { nats: "nats://127.0.0.1:4222" } })), { maxWritesPerStream: 2, regroupTurns: 0 });
+test("ingest keeps one raw write of a stream in flight when embedded (the log syncs one group after another), two for a full group and over NATS", () => {
+  assert.equal(rawGrouping(trendwireConfig()), { maxWritesPerStream: 1, maxWritesWhenFull: 2, regroupTurns: 2 });
+  assert.equal(rawGrouping(trendwireConfig({ flags: { nats: "nats://127.0.0.1:4222" } })), { maxWritesPerStream: 2, maxWritesWhenFull: 2, regroupTurns: 0 });
 });
 
 test.run();

@@ -123,12 +123,15 @@ function collectStreamBacklog(transport: InProcessTransport, config: TrendwireCo
  * first, only split the group, and every message costs decode, the event log and aggregate
  * its own overhead (one-event requests at 64 connections: 4–17 % more requests/s and ~7 % less
  * CPU per request in two sets of alternating runs; batches alike). JetStream stores publishes
- * in flight concurrently: two there. Embedded, the write after a convoy's group regroups for
- * two turns of the event loop (RawWriterOptions.regroupTurns; measured embedded only, so off
- * over NATS).
+ * in flight concurrently: two there. A group that fills a whole message cannot grow by
+ * waiting, so embedded it goes as a second write (maxWritesWhenFull). Embedded, the write after
+ * a convoy's group regroups for two turns of the event loop (RawWriterOptions.regroupTurns;
+ * measured embedded only, so off over NATS).
  */
 export function rawGrouping(config: TrendwireConfig): Partial<RawWriterOptions> {
-  return usesNats(config) ? { maxWritesPerStream: 2, regroupTurns: 0 } : { maxWritesPerStream: 1, regroupTurns: 2 };
+  return usesNats(config)
+    ? { maxWritesPerStream: 2, maxWritesWhenFull: 2, regroupTurns: 0 }
+    : { maxWritesPerStream: 1, maxWritesWhenFull: 2, regroupTurns: 2 };
 }
 
 /**

@@ -78,7 +78,7 @@ test("requests arriving while writes are in flight go out together, in order, an
 
 test("a grouped message is bounded by parts and by body bytes; a large request goes alone", async () => {
   const { publish, sent } = fakePublish();
-  const writer = new RawWriter(publish, { maxWritesPerStream: 1, maxPartsPerMessage: 3, maxMessageBytes: 100 });
+  const writer = new RawWriter(publish, { maxWritesPerStream: 1, maxWritesWhenFull: 1, maxPartsPerMessage: 3, maxMessageBytes: 100 });
   void writer.write("s", part("busy"), cols("a"));
   for (let i = 0; i < 4; i++) void writer.write("s", part(`p${i}`, 10), cols("a"));
   void writer.write("s", part("big", 150), cols("a"));
@@ -92,6 +92,38 @@ test("a grouped message is bounded by parts and by body bytes; a large request g
     await settle();
   }
   assert.equal(groups, [["busy"], ["p0", "p1", "p2"], ["p3"], ["big"], ["after"], ["last"]]);
+});
+
+test("a group that fills a whole message goes as a further write (maxWritesWhenFull), without waiting for a slot", async () => {
+  const { publish, sent } = fakePublish();
+  const writer = new RawWriter(publish, { maxWritesPerStream: 1, maxWritesWhenFull: 2, maxPartsPerMessage: 3, maxMessageBytes: 100 });
+  void writer.write("s", part("busy"), cols("a"));
+  void writer.write("s", part("p0", 40), cols("a"));
+  void writer.write("s", part("p1", 40), cols("a"));
+  assert.is(sent.length, 1, "80 bytes in two parts could still grow: they wait");
+  void writer.write("s", part("p2", 40), cols("a"));
+  assert.equal(sent.map((s) => s.body.parts.map((p) => p.batchId)), [["busy"], ["p0", "p1"]], "120 bytes waiting: the first 100 fill a message");
+  void writer.write("s", part("q0"), cols("a"));
+  void writer.write("s", part("q1"), cols("a"));
+  void writer.write("s", part("q2"), cols("a"));
+  assert.is(sent.length, 2, "at most maxWritesWhenFull writes, full or not");
+  sent[0]!.done();
+  await settle();
+  assert.equal(sent[2]!.body.parts.map((p) => p.batchId), ["p2", "q0", "q1"], "a slot freed: the oldest waiting go");
+  sent[1]!.done();
+  await settle();
+  assert.is(sent.length, 3, "one write in flight, and what waits does not fill a message: q2 waits");
+  sent[2]!.done();
+  await settle();
+  assert.equal(sent[3]!.body.parts.map((p) => p.batchId), ["q2"]);
+  assert.is(writer.waiting, 0);
+
+  // Parts count too: three small requests fill a message of at most three parts.
+  const other = fakePublish();
+  const byParts = new RawWriter(other.publish, { maxWritesPerStream: 1, maxWritesWhenFull: 2, maxPartsPerMessage: 3 });
+  void byParts.write("s", part("busy"), cols("a"));
+  for (const id of ["r0", "r1", "r2"]) void byParts.write("s", part(id), cols("a"));
+  assert.equal(other.sent.map((s) => s.body.parts.length), [1, 3]);
 });
 
 test("streams are grouped apart; Idempotency-Key requests always go alone, under their own id", async () => {

@@ -12,6 +12,9 @@
  * - Bounded: a message holds at most `maxPartsPerMessage` requests and `maxMessageBytes` body
  *   bytes (a larger request goes alone); the number of requests waiting is bounded by the
  *   acceptor's in-flight limit (429 beyond it).
+ * - A full group does not wait for a slot (`maxWritesWhenFull`): when the waiting requests fill
+ *   a whole message, waiting cannot make it larger, only leave the transport idle between two
+ *   writes for the time an acknowledgement takes to come back and the next message to go out.
  * - Requests with an Idempotency-Key always go alone: their key is the message id the transport
  *   de-duplicates on.
  * - Regrouping after a convoy (`regroupTurns`): many clients answered at once by one large
@@ -30,6 +33,12 @@ import type { PublishMessageOptions } from "../../runtime/core/publisher.ts";
 export interface RawWriterOptions {
   /** Writes of one stream in flight at once before requests wait to be grouped. Defaults to 2. */
   maxWritesPerStream: number;
+  /**
+   * Writes of one stream in flight at once when the waiting requests fill a whole message
+   * (`maxPartsPerMessage` or `maxMessageBytes`). Defaults to 2; below `maxWritesPerStream` it
+   * has no effect.
+   */
+  maxWritesWhenFull: number;
   /** Most requests in one message. Defaults to 1024. */
   maxPartsPerMessage: number;
   /**
@@ -47,6 +56,7 @@ export interface RawWriterOptions {
 
 export const defaultRawWriterOptions: RawWriterOptions = Object.freeze({
   maxWritesPerStream: 2,
+  maxWritesWhenFull: 2,
   maxPartsPerMessage: 1024,
   maxMessageBytes: 512 * 1024,
   regroupTurns: 0,
@@ -78,6 +88,8 @@ interface Waiting {
 interface StreamQueue {
   writing: number;
   waiting: Waiting[];
+  /** Body bytes of the waiting requests. */
+  waitingBytes: number;
   /** While the next write waits to regroup: the requests it waits for, and the turns left. */
   regrouping?: { target: number; turns: number };
 }
@@ -107,8 +119,9 @@ export class RawWriter {
     if (alone) return this.#send(stream, [part], [columns]);
     return new Promise((resolve, reject) => {
       let q = this.#streams.get(stream);
-      if (q === undefined) this.#streams.set(stream, (q = { writing: 0, waiting: [] }));
+      if (q === undefined) this.#streams.set(stream, (q = { writing: 0, waiting: [], waitingBytes: 0 }));
       q.waiting.push({ part, columns, resolve, reject });
+      q.waitingBytes += part.body.byteLength;
       this.#pump(stream, q);
     });
   }
@@ -125,9 +138,9 @@ export class RawWriter {
       if (q.waiting.length < q.regrouping.target) return; // the regrouping write takes them
       q.regrouping = undefined;
     }
-    while (q.writing < this.#o.maxWritesPerStream && q.waiting.length > 0) {
+    while (q.waiting.length > 0 && (q.writing < this.#o.maxWritesPerStream || (q.writing < this.#o.maxWritesWhenFull && this.#fillsMessage(q)))) {
       if (this.#startRegrouping(stream, q)) return;
-      const group = this.#takeGroup(q.waiting);
+      const group = this.#takeGroup(q);
       q.writing++;
       let sent: Promise<PublishAck>;
       try {
@@ -185,8 +198,14 @@ export class RawWriter {
     this.#regroup.set(stream, Math.ceil((parts + waiting) / 2));
   }
 
+  /** Whether the waiting requests fill a whole message (the group #takeGroup takes is as large as a group gets). */
+  #fillsMessage(q: StreamQueue): boolean {
+    return q.waiting.length >= this.#o.maxPartsPerMessage || q.waitingBytes > this.#o.maxMessageBytes;
+  }
+
   /** The oldest waiting request, and those after it that fit in the same message. */
-  #takeGroup(waiting: Waiting[]): Waiting[] {
+  #takeGroup(q: StreamQueue): Waiting[] {
+    const waiting = q.waiting;
     let n = 1;
     let bytes = waiting[0]!.part.body.byteLength;
     while (n < waiting.length && n < this.#o.maxPartsPerMessage) {
@@ -195,6 +214,7 @@ export class RawWriter {
       bytes += next;
       n++;
     }
+    q.waitingBytes -= bytes;
     return waiting.splice(0, n);
   }
 

@@ -23,7 +23,7 @@ import type { PublishMessageOptions } from "../../runtime/core/publisher.ts";
 import type { Logger } from "../../runtime/core/log.ts";
 import type { MetricsRegistry } from "../../runtime/core/metrics.ts";
 import { randomId } from "../../runtime/core/publisher.ts";
-import { RawWriter, type NextTurn, type RawWriterOptions } from "./raw_writer.ts";
+import { RawWriter, type RawWriterOptions } from "./raw_writer.ts";
 
 export type { LocalRawBatch } from "./raw_writer.ts";
 
@@ -53,8 +53,8 @@ export interface IngestDeps {
   limits: IngestLimits;
   /** How requests are grouped into raw messages (see raw_writer.ts); defaults apply field by field. */
   grouping?: Partial<RawWriterOptions>;
-  /** A later turn of the event loop, for grouping's regroupTurns (Platform.afterPendingMessages). */
-  nextTurn?: NextTurn;
+  /** Runs a function on a later turn of the event loop (Platform.afterPendingMessages), for grouping's regroupTurns. */
+  nextTurn?(run: () => void): void;
   onAccepted?(stream: string, events: number, source: RawSource): void;
   /** Where the acceptor reports the batches it is writing (gauge tw_ingest_batches_in_flight). */
   metrics?: MetricsRegistry;
@@ -77,7 +77,9 @@ export class BatchAcceptor {
   readonly #writer: RawWriter;
 
   constructor(readonly deps: IngestDeps) {
-    this.#writer = new RawWriter((subject, type, body, options) => deps.publish(subject, type, body, options), deps.grouping, deps.nextTurn);
+    this.#writer = new RawWriter((subject, type, body, options) => deps.publish(subject, type, body, options), deps.grouping,
+      deps.nextTurn ? { nextTurn: (run) => deps.nextTurn!(run), now: () => deps.now() } : undefined,
+    );
     const metrics = deps.metrics;
     if (metrics) {
       const gauge = metrics.gauge("tw_ingest_batches_in_flight", "Requests and frames accepted for writing and not yet durable (429 beyond maxInFlight)");

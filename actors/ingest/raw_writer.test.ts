@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { RawWriter, regroupMinParts, type LocalRawBatch, type NextTurn, type PublishRaw } from "./raw_writer.ts";
+import { RawWriter, regroupMinParts, regroupWindowMs, type LocalRawBatch, type PublishRaw, type RegroupScheduler } from "./raw_writer.ts";
 import { columnsOf, MessageType, validateRawBatch, type EventColumns, type RawBatch, type RawPart } from "../../schemas/mod.ts";
 import type { PublishAck } from "../../runtime/transport/transport.ts";
 import type { PublishMessageOptions } from "../../runtime/core/publisher.ts";
@@ -95,6 +95,16 @@ test("a grouped message is bounded by parts and by body bytes; a large request g
 });
 
 test("a group that fills a whole message goes as a further write (maxWritesWhenFull), without waiting for a slot", async () => {
+  // Exactly maxMessageBytes waiting could still be written as one message: not full.
+  const edge = fakePublish();
+  const atLimit = new RawWriter(edge.publish, { maxWritesPerStream: 1, maxWritesWhenFull: 2, maxMessageBytes: 100 });
+  void atLimit.write("s", part("busy"), cols("a"));
+  void atLimit.write("s", part("h0", 50), cols("a"));
+  void atLimit.write("s", part("h1", 50), cols("a"));
+  assert.is(edge.sent.length, 1);
+  void atLimit.write("s", part("h2", 1), cols("a"));
+  assert.equal(edge.sent.map((s) => s.body.parts.length), [1, 2]);
+
   const { publish, sent } = fakePublish();
   const writer = new RawWriter(publish, { maxWritesPerStream: 1, maxWritesWhenFull: 2, maxPartsPerMessage: 3, maxMessageBytes: 100 });
   void writer.write("s", part("busy"), cols("a"));
@@ -173,15 +183,19 @@ test("a publish that throws at once is answered like a failed write", async () =
   assert.is(writer.waiting, 0);
 });
 
-/** Turns of the event loop that pass when the test says so. */
-function manualTurns(): { nextTurn: NextTurn; pass(): void; pending(): number } {
+/** Turns of the event loop and a clock that move when the test says so. */
+function manualTurns(): RegroupScheduler & { pass(): void; pending(): number; ms: number } {
   let queued: (() => void)[] = [];
   return {
+    ms: 0,
+    now() {
+      return this.ms;
+    },
     nextTurn: (run) => void queued.push(run),
     pass() {
-      const now = queued;
+      const due = queued;
       queued = [];
-      for (const run of now) run();
+      for (const run of due) run();
     },
     pending: () => queued.length,
   };
@@ -194,7 +208,7 @@ function manualTurns(): { nextTurn: NextTurn; pass(): void; pending(): number } 
 async function afterConvoy(size: number, regroupTurns = 2) {
   const { publish, sent } = fakePublish();
   const turns = manualTurns();
-  const writer = new RawWriter(publish, { maxWritesPerStream: 1, regroupTurns }, turns.nextTurn);
+  const writer = new RawWriter(publish, { maxWritesPerStream: 1, maxMessageBytes: 1000, regroupTurns }, turns);
   const first = writer.write("s", part("lead"), cols("a"));
   const convoy = Array.from({ length: size }, (_, i) => writer.write("s", part(`c${i}`), cols("a")));
   sent[0]!.done();
@@ -256,7 +270,7 @@ test("regrouping only follows a large group, only once, and not when half of it 
   // Half of the answered group already waiting when its write finishes: written at once.
   const { publish, sent } = fakePublish();
   const turns = manualTurns();
-  const writer = new RawWriter(publish, { maxWritesPerStream: 1, regroupTurns: 2 }, turns.nextTurn);
+  const writer = new RawWriter(publish, { maxWritesPerStream: 1, regroupTurns: 2 }, turns);
   void writer.write("s", part("lead"), cols("a"));
   for (let i = 0; i < 10; i++) void writer.write("s", part(`c${i}`), cols("a"));
   sent[0]!.done();
@@ -272,7 +286,65 @@ test("regrouping is off by default, and needs a scheduler for turns", async () =
   const { writer, sent, written } = await afterConvoy(10, 0);
   void writer.write("s", part("n0"), cols("a"));
   assert.equal(sizes(sent).slice(written), [1]);
-  assert.throws(() => new RawWriter(() => Promise.reject(new Error("unused")), { regroupTurns: 2 }), /nextTurn/);
+  assert.throws(() => new RawWriter(() => Promise.reject(new Error("unused")), { regroupTurns: 2 }), /scheduler/);
+});
+
+test("regrouping: the requests waiting when the convoy is answered count towards the target", async () => {
+  const { publish, sent } = fakePublish();
+  const turns = manualTurns();
+  const writer = new RawWriter(publish, { maxWritesPerStream: 1, regroupTurns: 2 }, turns);
+  void writer.write("s", part("lead"), cols("a"));
+  for (let i = 0; i < 10; i++) void writer.write("s", part(`c${i}`), cols("a"));
+  sent[0]!.done();
+  await settle();
+  for (let i = 0; i < 3; i++) void writer.write("s", part(`w${i}`), cols("a"));
+  sent[1]!.done(); // 10 answered, 3 waiting: the target is ceil(13 / 2) = 7
+  await settle();
+  assert.is(sent.length, 2);
+  for (let i = 0; i < 3; i++) void writer.write("s", part(`n${i}`), cols("a"));
+  assert.is(sent.length, 2, "6 waiting");
+  void writer.write("s", part("n3"), cols("a"));
+  assert.equal(sizes(sent), [1, 10, 7]);
+});
+
+test("regrouping: only within regroupWindowMs of the answer (a later request finds the stream idle), per stream, not after a failed write", async () => {
+  const late = await afterConvoy(10);
+  late.turns.ms += regroupWindowMs + 1;
+  void late.writer.write("s", part("n0"), cols("a"));
+  assert.equal(sizes(late.sent).slice(late.written), [1], "written at once");
+  assert.is(late.turns.pending(), 0);
+
+  const other = await afterConvoy(10);
+  void other.writer.write("t", part("t0"), cols("a"));
+  assert.equal(sizes(other.sent).slice(other.written), [1], "another stream's convoy does not hold this one");
+
+  const { publish, sent } = fakePublish();
+  const turns = manualTurns();
+  const writer = new RawWriter(publish, { maxWritesPerStream: 1, regroupTurns: 2 }, turns);
+  void writer.write("s", part("lead"), cols("a"));
+  const failed = Array.from({ length: 10 }, (_, i) => writer.write("s", part(`c${i}`), cols("a")).catch((e) => e));
+  sent[0]!.done();
+  await settle();
+  sent[1]!.fail(new Error("disk gone"));
+  await Promise.all(failed);
+  await settle();
+  void writer.write("s", part("retry"), cols("a"));
+  assert.equal(sizes(sent), [1, 10, 1], "clients answered with an error come back at their own pace: no wait");
+  assert.is(turns.pending(), 0);
+});
+
+test("regrouping never holds back a group that fills a message, nor an Idempotency-Key request", async () => {
+  const { writer, sent, turns, written } = await afterConvoy(10);
+  void writer.write("s", part("n0"), cols("a"));
+  assert.is(sent.length, written, "regrouping");
+  void writer.write("s", part("idem:s:k"), cols("a"), true);
+  assert.equal(sent.slice(written).map((s) => s.options?.id), ["idem:s:k"], "an Idempotency-Key request goes alone, at once");
+  void writer.write("s", part("large", 995), cols("a"));
+  assert.equal(sizes(sent).slice(written + 1), [1], "1005 bytes waiting: the oldest group cannot grow, it goes at once");
+  assert.is(sent[written + 1]!.body.parts[0]!.batchId, "n0");
+  turns.pass();
+  turns.pass();
+  assert.is(sent.length, written + 2, "nothing more from the ended wait; the large request waits for a slot");
 });
 
 test.run();

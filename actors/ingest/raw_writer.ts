@@ -8,13 +8,17 @@
  * - Each request's promise resolves only when the message holding it is durable (or rejects
  *   with that message's error: every request in it gets the same answer).
  * - No added latency when idle: while fewer than `maxWritesPerStream` writes of the stream are
- *   in flight, a request is written at once, alone.
+ *   in flight, a request is written at once, alone (regrouping, below, waits only in the
+ *   moments after a large group is answered).
  * - Bounded: a message holds at most `maxPartsPerMessage` requests and `maxMessageBytes` body
  *   bytes (a larger request goes alone); the number of requests waiting is bounded by the
  *   acceptor's in-flight limit (429 beyond it).
- * - A full group does not wait for a slot (`maxWritesWhenFull`): when the waiting requests fill
- *   a whole message, waiting cannot make it larger, only leave the transport idle between two
- *   writes for the time an acknowledgement takes to come back and the next message to go out.
+ * - A full group does not wait for a slot (`maxWritesWhenFull`): when the oldest waiting group
+ *   can no longer grow (the waiting requests' bodies exceed `maxMessageBytes`, or they number
+ *   `maxPartsPerMessage`), waiting would only leave the transport idle between two writes for
+ *   the time an acknowledgement takes to come back and the next message to go out. (With two
+ *   writes in flight, the first may be refused with a 503 and the second accepted: a retried
+ *   request then lands after a later one, as over NATS.)
  * - Requests with an Idempotency-Key always go alone: their key is the message id the transport
  *   de-duplicates on.
  * - Regrouping after a convoy (`regroupTurns`): many clients answered at once by one large
@@ -22,9 +26,10 @@
  *   stream idle and went out alone, and the rest waited a whole write for it: groups alternated
  *   between one request and all the others, and the stream's writes sat idle while each group
  *   gathered. Best is two groups of about half the clients each, one gathering while the other
- *   is written. So when a large group is answered and fewer than half as many requests are
- *   waiting, the next write waits until half of those clients' requests (with the waiting ones)
- *   have arrived, for at most a few turns of the event loop (no timer).
+ *   is written. So when a group of `regroupMinParts` or more is answered and fewer than half as
+ *   many requests are waiting, a write starting within `regroupWindowMs` of that answer waits
+ *   until ceil((answered + waiting) / 2) requests are waiting, or `regroupTurns` turns of the
+ *   event loop have passed (no timer), or the waiting ones fill a message; once per answer.
  */
 import { MessageType, type EventColumns, type RawBatch, type RawPart } from "../../schemas/mod.ts";
 import type { PublishAck } from "../../runtime/transport/transport.ts";
@@ -47,9 +52,8 @@ export interface RawWriterOptions {
    */
   maxMessageBytes: number;
   /**
-   * Turns of the event loop the write after a group of at least `regroupMinParts` requests waits
-   * for more requests to join it (see above). 0, the default, sends at once; the embedded
-   * pipeline uses 2.
+   * Turns of the event loop a write regrouping after a convoy waits at most for more requests to
+   * join it (see above). 0, the default, sends at once; the embedded pipeline uses 2.
    */
   regroupTurns: number;
 }
@@ -64,11 +68,21 @@ export const defaultRawWriterOptions: RawWriterOptions = Object.freeze({
 
 /** A group this large is a convoy's: the write after it regroups (regroupTurns). */
 export const regroupMinParts = 8;
+/**
+ * How long after a convoy's answer a write still regroups (ms): its clients come back within
+ * a few ms under load; a request later than that finds the stream idle and goes at once.
+ */
+export const regroupWindowMs = 5;
 /** Streams remembered as due to regroup; beyond it they are forgotten (they only lose the wait). */
 const maxRegroupingStreams = 1024;
 
-/** Runs a function on a later turn of the event loop, after the I/O already waiting. */
-export type NextTurn = (run: () => void) => void;
+/** What regrouping needs from the runtime. */
+export interface RegroupScheduler {
+  /** Runs a function on a later turn of the event loop, after the I/O already waiting. */
+  nextTurn(run: () => void): void;
+  /** Milliseconds, for regroupWindowMs. */
+  now(): number;
+}
 
 export type PublishRaw = (subject: string, type: string, body: unknown, options?: PublishMessageOptions) => Promise<PublishAck>;
 
@@ -97,17 +111,17 @@ interface StreamQueue {
 export class RawWriter {
   readonly #publish: PublishRaw;
   readonly #o: RawWriterOptions;
-  readonly #nextTurn: NextTurn | undefined;
+  readonly #scheduler: RegroupScheduler | undefined;
   readonly #streams = new Map<string, StreamQueue>();
-  /** Streams whose next write regroups (a convoy's group was answered), with the requests it waits for. */
-  readonly #regroup = new Map<string, number>();
+  /** Streams whose next write regroups (a convoy's group was answered): the requests it waits for, and when. */
+  readonly #regroup = new Map<string, { target: number; at: number }>();
 
-  /** `nextTurn` is needed for `regroupTurns` > 0 (Platform.afterPendingMessages). */
-  constructor(publish: PublishRaw, options: Partial<RawWriterOptions> = {}, nextTurn?: NextTurn) {
+  /** `scheduler` is needed for `regroupTurns` > 0. */
+  constructor(publish: PublishRaw, options: Partial<RawWriterOptions> = {}, scheduler?: RegroupScheduler) {
     this.#publish = publish;
     this.#o = { ...defaultRawWriterOptions, ...definedOnly(options) };
-    if (this.#o.regroupTurns > 0 && nextTurn === undefined) throw new Error("regroupTurns needs a nextTurn scheduler");
-    this.#nextTurn = nextTurn;
+    if (this.#o.regroupTurns > 0 && scheduler === undefined) throw new Error("regroupTurns needs a scheduler");
+    this.#scheduler = scheduler;
   }
 
   /**
@@ -135,7 +149,7 @@ export class RawWriter {
 
   #pump(stream: string, q: StreamQueue): void {
     if (q.regrouping !== undefined) {
-      if (q.waiting.length < q.regrouping.target) return; // the regrouping write takes them
+      if (q.waiting.length < q.regrouping.target && !this.#fillsMessage(q)) return; // the regrouping write takes them
       q.regrouping = undefined;
     }
     while (q.waiting.length > 0 && (q.writing < this.#o.maxWritesPerStream || (q.writing < this.#o.maxWritesWhenFull && this.#fillsMessage(q)))) {
@@ -165,23 +179,25 @@ export class RawWriter {
   }
 
   /**
-   * Whether the next write waits to regroup (#regroupAfter): until its target of requests is
-   * waiting, or `regroupTurns` turns have passed; then it writes what has gathered.
+   * Whether this write waits to regroup (#regroupAfter): within regroupWindowMs of the answer,
+   * until its target of requests is waiting or the waiting ones fill a message, for at most
+   * `regroupTurns` turns; then it writes what has gathered.
    */
   #startRegrouping(stream: string, q: StreamQueue): boolean {
-    const target = this.#regroup.get(stream);
-    if (target === undefined) return false;
+    const mark = this.#regroup.get(stream);
+    if (mark === undefined) return false;
     this.#regroup.delete(stream);
-    if (q.waiting.length >= target) return false;
-    const regrouping = { target, turns: this.#o.regroupTurns };
+    const scheduler = this.#scheduler!;
+    if (scheduler.now() - mark.at > regroupWindowMs || q.waiting.length >= mark.target || this.#fillsMessage(q)) return false;
+    const regrouping = { target: mark.target, turns: this.#o.regroupTurns };
     q.regrouping = regrouping;
     const turn = () => {
       if (q.regrouping !== regrouping) return; // enough arrived: already written
-      if (--regrouping.turns > 0) return this.#nextTurn!(turn);
+      if (--regrouping.turns > 0) return scheduler.nextTurn(turn);
       q.regrouping = undefined;
       this.#pump(stream, q);
     };
-    this.#nextTurn!(turn);
+    scheduler.nextTurn(turn);
     return true;
   }
 
@@ -191,11 +207,11 @@ export class RawWriter {
    * waiting requests together, so that the two halves alternate.
    */
   #regroupAfter(stream: string, q: StreamQueue, parts: number): void {
-    if (this.#o.regroupTurns === 0) return;
+    if (this.#o.regroupTurns === 0 || q.regrouping !== undefined) return; // one wait at a time
     const waiting = q.waiting.length;
     if (waiting * 2 >= parts) return;
     if (this.#regroup.size >= maxRegroupingStreams) this.#regroup.clear();
-    this.#regroup.set(stream, Math.ceil((parts + waiting) / 2));
+    this.#regroup.set(stream, { target: Math.ceil((parts + waiting) / 2), at: this.#scheduler!.now() });
   }
 
   /** Whether the waiting requests fill a whole message (the group #takeGroup takes is as large as a group gets). */

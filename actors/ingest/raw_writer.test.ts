@@ -223,6 +223,26 @@ async function afterConvoy(size: number, regroupTurns = 2) {
 
 const sizes = (sent: Sent[]) => sent.map((s) => s.body.parts.length);
 
+/**
+ * A writer (one write in flight, regroupTurns 2) whose convoy of 10 requests is answered — or,
+ * with `fail`, refused — while `waitingDuring` more wait (w0, w1, …).
+ */
+async function convoyAnswered(waitingDuring: number, fail = false) {
+  const { publish, sent } = fakePublish();
+  const turns = manualTurns();
+  const writer = new RawWriter(publish, { maxWritesPerStream: 1, regroupTurns: 2 }, turns);
+  void writer.write("s", part("lead"), cols("a"));
+  const convoy = Array.from({ length: 10 }, (_, i) => writer.write("s", part(`c${i}`), cols("a")).catch((e) => e));
+  sent[0]!.done();
+  await settle();
+  for (let i = 0; i < waitingDuring; i++) void writer.write("s", part(`w${i}`), cols("a"));
+  if (fail) sent[1]!.fail(new Error("disk gone"));
+  else sent[1]!.done();
+  await Promise.all(convoy);
+  await settle();
+  return { writer, sent, turns };
+}
+
 test("regrouping: after a large group is answered, the next write waits until half of those clients have sent again, then goes at once", async () => {
   const { writer, sent, turns, written } = await afterConvoy(10);
   const next = Array.from({ length: 4 }, (_, i) => writer.write("s", part(`n${i}`), cols("a")));
@@ -268,16 +288,7 @@ test("regrouping only follows a large group, only once, and not when half of it 
   assert.equal(sizes(large.sent).slice(large.written), [1, 1], "written at once");
 
   // Half of the answered group already waiting when its write finishes: written at once.
-  const { publish, sent } = fakePublish();
-  const turns = manualTurns();
-  const writer = new RawWriter(publish, { maxWritesPerStream: 1, regroupTurns: 2 }, turns);
-  void writer.write("s", part("lead"), cols("a"));
-  for (let i = 0; i < 10; i++) void writer.write("s", part(`c${i}`), cols("a"));
-  sent[0]!.done();
-  await settle();
-  for (let i = 0; i < 5; i++) void writer.write("s", part(`w${i}`), cols("a"));
-  sent[1]!.done();
-  await settle();
+  const { sent, turns } = await convoyAnswered(5);
   assert.equal(sizes(sent), [1, 10, 5], "the 5 that gathered during the write of 10 go when it finishes");
   assert.is(turns.pending(), 0);
 });
@@ -290,16 +301,7 @@ test("regrouping is off by default, and needs a scheduler for turns", async () =
 });
 
 test("regrouping: the requests waiting when the convoy is answered count towards the target", async () => {
-  const { publish, sent } = fakePublish();
-  const turns = manualTurns();
-  const writer = new RawWriter(publish, { maxWritesPerStream: 1, regroupTurns: 2 }, turns);
-  void writer.write("s", part("lead"), cols("a"));
-  for (let i = 0; i < 10; i++) void writer.write("s", part(`c${i}`), cols("a"));
-  sent[0]!.done();
-  await settle();
-  for (let i = 0; i < 3; i++) void writer.write("s", part(`w${i}`), cols("a"));
-  sent[1]!.done(); // 10 answered, 3 waiting: the target is ceil(13 / 2) = 7
-  await settle();
+  const { writer, sent } = await convoyAnswered(3); // 10 answered, 3 waiting: the target is ceil(13 / 2) = 7
   assert.is(sent.length, 2);
   for (let i = 0; i < 3; i++) void writer.write("s", part(`n${i}`), cols("a"));
   assert.is(sent.length, 2, "6 waiting");
@@ -318,16 +320,7 @@ test("regrouping: only within regroupWindowMs of the answer (a later request fin
   void other.writer.write("t", part("t0"), cols("a"));
   assert.equal(sizes(other.sent).slice(other.written), [1], "another stream's convoy does not hold this one");
 
-  const { publish, sent } = fakePublish();
-  const turns = manualTurns();
-  const writer = new RawWriter(publish, { maxWritesPerStream: 1, regroupTurns: 2 }, turns);
-  void writer.write("s", part("lead"), cols("a"));
-  const failed = Array.from({ length: 10 }, (_, i) => writer.write("s", part(`c${i}`), cols("a")).catch((e) => e));
-  sent[0]!.done();
-  await settle();
-  sent[1]!.fail(new Error("disk gone"));
-  await Promise.all(failed);
-  await settle();
+  const { writer, sent, turns } = await convoyAnswered(0, true);
   void writer.write("s", part("retry"), cols("a"));
   assert.equal(sizes(sent), [1, 10, 1], "clients answered with an error come back at their own pace: no wait");
   assert.is(turns.pending(), 0);

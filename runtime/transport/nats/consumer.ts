@@ -160,11 +160,16 @@ export class NatsMember implements Consumer, Settler {
   }
 
   /**
-   * Ordered recovery: deliveries a crashed member left unacknowledged are redelivered only when
-   * their ack wait runs out, while new messages flow at once; JetStream serves due redeliveries
-   * before new messages, so waiting out the ack wait before pulling restores the order.
+   * Ordered recovery: deliveries a crashed member left unacknowledged come back only when
+   * their ack wait runs out, while new messages flow at once; JetStream serves due
+   * redeliveries before new messages, so the ack wait is waited out before pulling. That alone
+   * does not restore the order: the server's redelivery queue is in the order messages were
+   * handed back or ran out (a nak'd message it first offers to the dead member's pull request
+   * goes back at the end of the queue), not in stream order. So the earlier deliveries are
+   * then fetched until all of them are here (new messages that come with them are held too),
+   * and handed to the handler in stream-sequence order before consume() starts.
    */
-  async #awaitEarlierDeliveries(): Promise<void> {
+  async #recoverInOrder(): Promise<void> {
     const recovery = this.#opts.orderedRecovery;
     if (!recovery) return;
     let info;
@@ -173,15 +178,51 @@ export class NatsMember implements Consumer, Settler {
     } catch {
       return; // the consume loop reports and recovers from a missing consumer
     }
-    if (info.num_ack_pending === 0) return;
-    this.#ctx.log(`consumer ${this.#ctx.stream}/${this.#ctx.name}: ${info.num_ack_pending} deliveries of an earlier member unacknowledged; waiting ${recovery.ackWaitMs} ms so they come back first`);
+    const want = info.num_ack_pending;
+    if (want === 0) return;
+    const through = info.delivered.stream_seq;
+    this.#ctx.log(`consumer ${this.#ctx.stream}/${this.#ctx.name}: ${want} deliveries of an earlier member unacknowledged; waiting ${recovery.ackWaitMs} ms so they come back first`);
     const until = Date.now() + recovery.ackWaitMs + 500;
     // Real time: this waits for the server's ack-wait timer.
     while (this.#active && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(250, until - Date.now())));
+    const held = new Map<number, JsMsg>();
+    let earlier = 0;
+    const deadline = Date.now() + 2 * recovery.ackWaitMs + 1000;
+    try {
+      const consumer = await this.#ctx.js.consumers.get(this.#ctx.stream, this.#ctx.name);
+      while (this.#active && earlier < want && Date.now() < deadline) {
+        const expires = Math.max(1000, Math.floor(recovery.ackWaitMs / 3));
+        const batch = await consumer.fetch({ max_messages: Math.max(1, want - earlier), expires });
+        for await (const msg of batch) {
+          const seq = msg.info.streamSequence;
+          if (!held.has(seq) && seq <= through) earlier++;
+          held.set(seq, msg); // a second delivery of a held message replaces it
+        }
+        for (const msg of held.values()) quietly(() => msg.working());
+      }
+    } catch (error) {
+      if (this.#active) this.#ctx.log(`consumer ${this.#ctx.stream}/${this.#ctx.name}: ordered recovery fetch failed`, error);
+    }
+    if (earlier < want) this.#ctx.log(`consumer ${this.#ctx.stream}/${this.#ctx.name}: ordered recovery got ${earlier} of ${want} earlier deliveries; going on`);
+    for (const msg of [...held.values()].sort((a, b) => a.info.streamSequence - b.info.streamSequence)) {
+      if (!this.#active) {
+        quietly(() => msg.nak());
+        continue;
+      }
+      const pending = this.#deliver(msg);
+      if (pending) {
+        this.#busy = true;
+        try {
+          await pending;
+        } finally {
+          this.#busy = false;
+        }
+      }
+    }
   }
 
   async #run(): Promise<void> {
-    await this.#awaitEarlierDeliveries();
+    await this.#recoverInOrder();
     let failures = 0;
     while (this.#active) {
       let iter: ConsumerMessages;

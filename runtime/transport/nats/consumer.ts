@@ -210,14 +210,17 @@ export class NatsMember implements Consumer, Settler {
         continue;
       }
       const pending = this.#deliver(msg);
-      if (pending) {
-        this.#busy = true;
-        try {
-          await pending;
-        } finally {
-          this.#busy = false;
-        }
-      }
+      if (pending) await this.#whileBusy(pending);
+    }
+  }
+
+  /** Waits for an async handler, marked busy meanwhile (the watchdog does not count that as a stall). */
+  async #whileBusy(pending: Promise<unknown>): Promise<void> {
+    this.#busy = true;
+    try {
+      await pending;
+    } finally {
+      this.#busy = false;
     }
   }
 
@@ -255,14 +258,7 @@ export class NatsMember implements Consumer, Settler {
           this.#deliveredSinceCheck = true;
           // A synchronous handler costs no promise: only an async one is awaited.
           const pending = this.#deliver(msg);
-          if (pending) {
-            this.#busy = true;
-            try {
-              await pending;
-            } finally {
-              this.#busy = false;
-            }
-          }
+          if (pending) await this.#whileBusy(pending);
         }
       } catch (error) {
         if (this.#active && !this.#restarting) this.#ctx.log(`consumer ${this.#ctx.stream}/${this.#ctx.name}: consume ended`, error);

@@ -37,14 +37,25 @@ export interface ServerChild {
   tail(): string[];
   /** CPU time (user + system, all threads) so far, in ms; undefined where /proc is missing. */
   cpuMs(): number | undefined;
-  /** CPU time so far (ms) of each of its threads, by thread id (the main thread's is the pid); undefined where /proc is missing. */
-  threadCpuMs(): Map<number, number> | undefined;
+  /** Times so far of each of its threads, by thread id (the main thread's is the pid); undefined where /proc is missing. */
+  threadTimes(): Map<number, ThreadTimes> | undefined;
   /** Peak resident memory so far (bytes); undefined where /proc is missing. */
   peakRssBytes(): number | undefined;
   /** Whether it is still running. */
   alive(): boolean;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once it has exited. */
   stop(graceMs?: number): Promise<{ code: number | null; signal: string | null }>;
+}
+
+/** One thread's times so far (ms). */
+export interface ThreadTimes {
+  /** On a CPU (user + system). */
+  cpuMs: number;
+  /**
+   * Runnable but waiting for a CPU (the scheduler's run-queue wait, /proc/<pid>/task/<tid>/schedstat);
+   * undefined where the kernel does not keep it.
+   */
+  waitMs?: number;
 }
 
 export class ChildStartError extends Error {}
@@ -159,6 +170,18 @@ function statCpuMs(stat: string): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond();
 }
 
+/** The run-queue wait (ms) of a schedstat file ("<on-cpu ns> <run-queue wait ns> <timeslices>"); undefined if absent. */
+function runQueueWaitMs(path: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+  const waitNs = Number(text.split(" ")[1]);
+  return Number.isFinite(waitNs) ? waitNs / 1e6 : undefined;
+}
+
 function handle(
   child: ChildProcess,
   name: string,
@@ -182,12 +205,14 @@ function handle(
         return undefined;
       }
     },
-    threadCpuMs() {
+    threadTimes() {
       try {
-        const out = new Map<number, number>();
+        const out = new Map<number, ThreadTimes>();
         for (const tid of readdirSync(`/proc/${pid}/task`)) {
           try {
-            out.set(Number(tid), statCpuMs(readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8")));
+            const cpuMs = statCpuMs(readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8"));
+            const waitMs = runQueueWaitMs(`/proc/${pid}/task/${tid}/schedstat`);
+            out.set(Number(tid), waitMs === undefined ? { cpuMs } : { cpuMs, waitMs });
           } catch {
             // the thread ended between the listing and the read
           }

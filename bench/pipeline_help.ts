@@ -23,9 +23,10 @@ window's end) the surge's trend signal arrives over SSE (GET /v1/trends/stream) 
 JetStream, on a plain NATS subscription (tw.json.trends.latency.>).
 
 Prints the machine, tables (among them each pipeline process's CPU by thread: the main
-thread, the busiest other one, all but the main one), and one JSON object as the last line of
-stdout. Targets (embedded >= 50 % of bare; JetStream >= 60 % of embedded events/s; trend p99
-< one window + 250 ms) are reported, never asserted: the exit code is 0 either way.
+thread, the busiest other one, all but the main one, and how long the first two waited for a
+core), and one JSON object as the last line of stdout. Targets (embedded >= 50 % of bare;
+JetStream >= 60 % of embedded events/s; trend p99 < one window + 250 ms) are reported, never
+asserted: the exit code is 0 either way.
 
 Options:
   --duration <s>            measured seconds per case and server (default 10)

@@ -174,16 +174,22 @@ export function printPipelineReport(results: RunResult[], latency: LatencyResult
   if (threaded.length > 0) {
     console.log(
       formatTable(
-        ["case", "server", "process", "threads", "main thread", "busiest other thread", "all but main"],
-        threaded.map(({ r, p, t }) => [r.case, r.label, p.role, t.count, pct(t.mainCpuPercent), pct(t.busiestOtherCpuPercent), pct(t.othersCpuPercent)]),
-        [false, false, false, true, true, true, true],
+        ["case", "server", "process", "threads", "main thread", "main waiting", "busiest other thread", "its waiting", "all but main"],
+        threaded.map(({ r, p, t }) => [
+          r.case, r.label, p.role, t.count,
+          pct(t.mainCpuPercent), pct(t.mainWaitPercent), pct(t.busiestOtherCpuPercent), pct(t.busiestOtherWaitPercent), pct(t.othersCpuPercent),
+        ]),
+        [false, false, false, true, true, true, true, true, true],
       ),
     );
     console.log(
       "Threads: CPU during the measured phase, % of one core, from /proc/<pid>/task. In an embedded pipeline on two threads the" +
-        " busiest other thread is normally the stages thread; the rest are V8's GC helpers and the I/O pool. A thread near 100 % is" +
-        " the limit. When none is, either the machine's cores are (the process's total, all threads, near the cores left by the load" +
-        " generator: see server CPU above), or latency is (one-event requests at moderate concurrency wait for their group's fsync).\n",
+        " busiest other thread is normally the stages thread; the rest are V8's GC helpers and the I/O pool. Waiting: the time the" +
+        " thread could have run but waited for a core (/proc/<pid>/task/<tid>/schedstat; – where the kernel does not keep it). A" +
+        " thread whose CPU and waiting add up to near 100 % was never idle: it is the limit, and below 100 % CPU the cores it" +
+        " shares (with the other threads and the load generator) are too few for it; a thread blocked in a synchronous write or" +
+        " fsync counts as neither. When no thread is near 100 %, latency is the limit (one-event requests at moderate concurrency" +
+        " wait for their group's fsync).\n",
     );
   }
   const cmp = comparisons(results);

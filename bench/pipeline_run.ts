@@ -18,6 +18,7 @@ import { contentTypes, makeBodies, type BodySet } from "./events.ts";
 import type { LatencySummary } from "./latency.ts";
 import { machineBusyCpuMs } from "./machine.ts";
 import { cpuByRole, exitedRoles, logLevels, sumCpu, type Deployment, type DrainState, type TransportName } from "./deployment.ts";
+import type { ThreadTimes } from "./child.ts";
 
 export type ServerKind = "bare" | "pipeline";
 
@@ -103,9 +104,17 @@ export interface ProcessStat {
   peakRssMB?: number;
   /**
    * Its threads during the load phase, % of one core: the main thread, the busiest other one
-   * (in an embedded pipeline with its stages thread, that one), and all others together.
+   * (in an embedded pipeline with its stages thread, that one), and all others together. For the
+   * first two also the time they were runnable but waiting for a core (where the kernel keeps it).
    */
-  threads?: { mainCpuPercent: number; busiestOtherCpuPercent: number; othersCpuPercent: number; count: number };
+  threads?: {
+    mainCpuPercent: number;
+    mainWaitPercent?: number;
+    busiestOtherCpuPercent: number;
+    busiestOtherWaitPercent?: number;
+    othersCpuPercent: number;
+    count: number;
+  };
   /** Its V8 CPU profile (written when it exits), if profiled. */
   profileDir?: string;
 }
@@ -246,13 +255,13 @@ export async function runOne(spec: RunSpec, progress: (msg: string) => void): Pr
     if (before && !before.drained) progress(`  warning: warm-up backlog not drained within ${spec.drainTimeoutMs / 1000} s${deadText(d)}`);
     progress(`${name}: measuring ${spec.durationMs / 1000} s with ${spec.connections} connections`);
     const cpu0 = cpuByRole(d);
-    const threads0 = d.processes.map((p) => p.child.threadCpuMs());
+    const threads0 = d.processes.map((p) => p.child.threadTimes());
     const machine0 = machineBusyCpuMs();
     const t0 = performance.now();
     const phase: PhaseResult = await load.run(spec.durationMs);
     const loadEnd = performance.now();
     const cpu1 = cpuByRole(d);
-    const threads1 = d.processes.map((p) => p.child.threadCpuMs());
+    const threads1 = d.processes.map((p) => p.child.threadTimes());
     const machine1 = machineBusyCpuMs();
     let endToEnd: EndToEnd | undefined;
     let cpuDrained = cpu1;
@@ -326,19 +335,34 @@ export async function runOne(spec: RunSpec, progress: (msg: string) => void): Pr
   return result!;
 }
 
-/** A process's CPU during the phase by thread (ProcessStat.threads); threads that started during it count from zero. */
-export function threadSplit(pid: number, before: Map<number, number> | undefined, after: Map<number, number> | undefined, percent: (ms: number) => number): ProcessStat["threads"] {
+/**
+ * A process's CPU during the phase by thread (ProcessStat.threads), and how long its main thread
+ * and its busiest other one waited for a core; threads that started during it count from zero.
+ */
+export function threadSplit(pid: number, before: Map<number, ThreadTimes> | undefined, after: Map<number, ThreadTimes> | undefined, percent: (ms: number) => number): ProcessStat["threads"] {
   if (before === undefined || after === undefined) return undefined;
-  let main = 0;
-  let busiest = 0;
+  const used = (tid: number, t: ThreadTimes) => {
+    const b = before.get(tid);
+    const waitMs = t.waitMs === undefined ? undefined : t.waitMs - (b?.waitMs ?? 0);
+    return { cpuMs: t.cpuMs - (b?.cpuMs ?? 0), waitMs };
+  };
+  let main: { cpuMs: number; waitMs?: number } = { cpuMs: 0 };
+  let busiest: { cpuMs: number; waitMs?: number } = { cpuMs: 0 };
   let others = 0;
-  for (const [tid, ms] of after) {
-    const used = ms - (before.get(tid) ?? 0);
-    if (tid === pid) main = used;
+  for (const [tid, t] of after) {
+    const u = used(tid, t);
+    if (tid === pid) main = u;
     else {
-      busiest = Math.max(busiest, used);
-      others += used;
+      if (u.cpuMs > busiest.cpuMs) busiest = u;
+      others += u.cpuMs;
     }
   }
-  return { mainCpuPercent: percent(main), busiestOtherCpuPercent: percent(busiest), othersCpuPercent: percent(others), count: after.size };
+  return {
+    mainCpuPercent: percent(main.cpuMs),
+    ...(main.waitMs !== undefined ? { mainWaitPercent: percent(main.waitMs) } : {}),
+    busiestOtherCpuPercent: percent(busiest.cpuMs),
+    ...(busiest.waitMs !== undefined ? { busiestOtherWaitPercent: percent(busiest.waitMs) } : {}),
+    othersCpuPercent: percent(others),
+    count: after.size,
+  };
 }

@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { concatBytes } from "../bytes.ts";
-import { MAX_RETAINED_BUFFER, MessageCodec } from "./codec.ts";
+import { LIST_SPLICED_BINARY, MAX_RETAINED_BUFFER, MessageCodec } from "./codec.ts";
 import { LARGE_BINARY } from "./large_binaries.ts";
 import { CodecError } from "../core/errors.ts";
 
@@ -86,6 +86,27 @@ test("encodeWithList: the same bytes as encodeValue with the list last, at every
   const small = fresh.encodeWithList(head, "records", [{ seq: 1 }, { seq: 2 }]);
   assert.ok(small.every((p) => p.buffer.byteLength < 1024), "a short list's chunk is sized to it, not a whole MiB");
   assert.throws(() => fresh.encodeWithList({ records: 1 }, "records", []), /last field/);
+});
+
+test("encodeWithList: binaries of LIST_SPLICED_BINARY bytes or more inside the items are parts of their own, not copied; the bytes are encodeValue's", () => {
+  const codec = new MessageCodec();
+  const head = { kind: "raw", partition: 0, firstSeq: 1, lastSeq: 3 };
+  const backing = new Uint8Array(LIST_SPLICED_BINARY * 4).map((_, i) => i % 253);
+  const atOffset = backing.subarray(7, 7 + LIST_SPLICED_BINARY); // a view inside a larger buffer, exactly the size
+  const large = new Uint8Array(LIST_SPLICED_BINARY * 2).map((_, i) => (i * 7) % 251);
+  const small = new Uint8Array(LIST_SPLICED_BINARY - 1).fill(9);
+  const items = [
+    { seq: 1, batch: { stream: "s", parts: [{ batchId: "a", body: atOffset }, { batchId: "b", body: small }] } },
+    { seq: 2, batch: { stream: "s", parts: [] } },
+    { seq: 3, batch: { stream: "s", parts: [{ batchId: "c", body: large }, { batchId: "d", body: large }] } },
+  ];
+  const parts = codec.encodeWithList(head, "records", items);
+  assert.equal(concatBytes(parts), new MessageCodec().encodeValue({ ...head, records: items }));
+  const sharing = (b: Uint8Array) => parts.filter((p) => p.buffer === b.buffer);
+  assert.equal(sharing(atOffset).map((p) => [p.byteOffset, p.byteLength]), [[7, LIST_SPLICED_BINARY]], "the view at an offset is passed on as it is");
+  assert.is(sharing(large).length, 2, "each occurrence of a large body is a part");
+  assert.is(sharing(small).length, 0, "a body under the threshold is copied into a chunk");
+  assert.ok(parts.length <= 9, `pieces between the binaries share chunks (${parts.length} parts)`);
 });
 
 test.run();

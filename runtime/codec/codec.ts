@@ -7,12 +7,19 @@
  */
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import { CodecError } from "../core/errors.ts";
-import { concatParts, markLargeBinaries, spliceBinaries } from "./large_binaries.ts";
+import { binHeader, concatParts, markLargeBinaries, spliceBinaries, spliceSteps } from "./large_binaries.ts";
 
 /** The Encoder's buffer is let go once it has grown beyond this (bytes). */
 export const MAX_RETAINED_BUFFER = 4 << 20;
 /** encodeWithList gathers its items' bytes in chunks of at most this size. */
 const LIST_CHUNK = 1 << 20;
+/**
+ * encodeWithList passes on binaries of at least this size inside its items (a raw batch's
+ * request bodies, in an archive object) as parts of their own, not copied: each was otherwise
+ * copied twice, into the Encoder's buffer and then into a chunk, and the chunks (an archive
+ * object's worth of fresh buffers) lived until the object was written.
+ */
+export const LIST_SPLICED_BINARY = 16 << 10;
 const encoderOptions = { ignoreUndefined: true };
 
 export const ENVELOPE_VERSION = 1;
@@ -85,27 +92,46 @@ export class MessageCodec {
    * encodeValue({ ...head, [key]: items }) — the list last — as parts to be written one after
    * the other: the items are encoded one at a time and gathered in chunks of at most 1 MiB (or
    * one larger item), so the Encoder's buffer holds one item, never the whole value. (A persist flush of ~20 MB encoded
-   * whole grew a fresh Encoder's buffer from 2 KB, and had it let go, every second.)
+   * whole grew a fresh Encoder's buffer from 2 KB, and had it let go, every second.) Binaries
+   * of LIST_SPLICED_BINARY bytes or more inside the items are parts of their own, as they are:
+   * they must not change until the parts have been written.
    */
   encodeWithList(head: Record<string, unknown>, key: string, items: readonly unknown[]): Uint8Array[] {
     const prefix = this.#encodeCopy({ ...head, [key]: [] });
     if (prefix[prefix.length - 1] !== EMPTY_ARRAY || key in head) throw new RangeError(`encodeWithList: "${key}" must be the last field, and only the list`);
     const parts = [prefix.subarray(0, prefix.length - 1), arrayHeader(items.length)];
     let chunk = new Uint8Array(0);
+    // The chunk's bytes [start, used) are not in `parts` yet.
+    let start = 0;
     let used = 0;
-    for (let i = 0; i < items.length; i++) {
-      const bytes = this.#encodeShared(items[i]);
+    const append = (bytes: Uint8Array, itemsLeft: number) => {
       if (used + bytes.length > chunk.length) {
-        if (used > 0) parts.push(chunk.subarray(0, used));
+        if (used > start) parts.push(chunk.subarray(start, used));
         // Sized for the items left as if each were this one's size, within a chunk: a list of a
         // few small records (a trends or dead-letter object) does not take a whole MiB.
-        chunk = new Uint8Array(Math.max(bytes.length, Math.min(LIST_CHUNK, bytes.length * (items.length - i))));
-        used = 0;
+        chunk = new Uint8Array(Math.max(bytes.length, Math.min(LIST_CHUNK, bytes.length * itemsLeft)));
+        start = used = 0;
       }
       chunk.set(bytes, used);
       used += bytes.length;
+    };
+    for (let i = 0; i < items.length; i++) {
+      const marked = markLargeBinaries(items[i], this.#nonce, LIST_SPLICED_BINARY);
+      if (marked.binaries.length === 0) {
+        append(this.#encodeShared(items[i]), items.length - i);
+        continue;
+      }
+      for (const step of spliceSteps(this.#encodeShared(marked.value), marked.binaries, this.#nonce)) {
+        if ("piece" in step) append(step.piece, items.length - i);
+        else if ("binLength" in step) append(binHeader(step.binLength), items.length - i);
+        else {
+          if (used > start) parts.push(chunk.subarray(start, used));
+          start = used;
+          parts.push(step.binary);
+        }
+      }
     }
-    if (used > 0) parts.push(chunk.subarray(0, used));
+    if (used > start) parts.push(chunk.subarray(start, used));
     this.#release();
     return parts;
   }

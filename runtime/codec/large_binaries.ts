@@ -4,9 +4,10 @@
  * it needs and `encode` returns a copy: a 200 MB binary costs 400 MB of buffer plus the 200 MB
  * copy. Here each binary of at least LARGE_BINARY bytes is replaced by a small marker (an ext
  * value carrying a random nonce and the binary's index), the rest is encoded as usual, and the
- * result is a list of parts: the encoded pieces between markers (copied), each binary's bin 32
- * header, and the binaries themselves (not copied). Concatenated, the parts are what encoding
- * the value directly gives.
+ * result is a list of parts: the encoded pieces between markers (copied), each binary's header
+ * (bin 32 at this size), and the binaries themselves (not copied). Concatenated, the parts are
+ * what encoding the value directly gives. MessageCodec.encodeWithList splices smaller binaries
+ * the same way (spliceSteps), with a lower threshold.
  */
 import { ExtData } from "@msgpack/msgpack";
 import { concatBytes } from "../bytes.ts";
@@ -19,6 +20,8 @@ const MARKER_TYPE = 0x5c;
 const FIXEXT16 = 0xd8;
 const MARKER_BYTES = 18;
 const NONCE_BYTES = 12;
+const BIN8 = 0xc4;
+const BIN16 = 0xc5;
 const BIN32 = 0xc6;
 /** Containers deeper than this are left alone (the Encoder's own depth limit is 100). */
 const MAX_DEPTH = 64;
@@ -30,15 +33,16 @@ export interface Marked {
 }
 
 /**
- * Replaces each binary (any ArrayBufferView, as the Encoder treats them) of LARGE_BINARY bytes
- * or more in plain objects and arrays by a marker; containers are copied only on the path to one.
+ * Replaces each binary (any ArrayBufferView, as the Encoder treats them) of `minBytes` (by default
+ * LARGE_BINARY) or more in plain objects and arrays by a marker; containers are copied only on
+ * the path to one.
  */
-export function markLargeBinaries(value: unknown, nonce: Uint8Array): Marked {
+export function markLargeBinaries(value: unknown, nonce: Uint8Array, minBytes = LARGE_BINARY): Marked {
   const binaries: Uint8Array[] = [];
   const walk = (v: unknown, depth: number): unknown => {
     if (v === null || typeof v !== "object" || depth > MAX_DEPTH) return v;
     if (ArrayBuffer.isView(v)) {
-      if (v.byteLength < LARGE_BINARY) return v;
+      if (v.byteLength < minBytes) return v;
       const data = new Uint8Array(16);
       data.set(nonce);
       new DataView(data.buffer).setUint32(NONCE_BYTES, binaries.length);
@@ -70,8 +74,14 @@ export function markLargeBinaries(value: unknown, nonce: Uint8Array): Marked {
   return { value: walk(value, 0), binaries };
 }
 
-/** The encoding of the original value, in parts: `encoded` (of the marked value) with each marker replaced by its binary. */
-export function spliceBinaries(encoded: Uint8Array, binaries: Uint8Array[], nonce: Uint8Array): Uint8Array[] {
+/**
+ * One step of a splice, in order: a range of the encoding (a view of the Encoder's buffer, to be
+ * copied before it is reused), a binary's header (binHeader of its length), or the binary itself.
+ */
+export type SpliceStep = { piece: Uint8Array } | { binLength: number } | { binary: Uint8Array };
+
+/** The encoding of the original value as steps: `encoded` (of the marked value) with each marker replaced by its binary. */
+export function spliceSteps(encoded: Uint8Array, binaries: Uint8Array[], nonce: Uint8Array): SpliceStep[] {
   const at: number[] = new Array<number>(binaries.length).fill(-1);
   const view = new DataView(encoded.buffer, encoded.byteOffset, encoded.byteLength);
   for (let i = 0; i + MARKER_BYTES <= encoded.length; i++) {
@@ -83,20 +93,45 @@ export function spliceBinaries(encoded: Uint8Array, binaries: Uint8Array[], nonc
     if (at[k] === -1) throw new Error(`large binary ${k}: its marker is missing from the encoding`);
     if (binaries[k]!.byteLength > 0xffff_ffff) throw new RangeError(`a binary of ${binaries[k]!.byteLength} bytes exceeds MessagePack's bin 32`);
   }
-  const parts: Uint8Array[] = [];
+  const steps: SpliceStep[] = [];
   const order = binaries.map((_, k) => k).sort((a, b) => at[a]! - at[b]!);
   let from = 0;
   for (const k of order) {
     const marker = at[k]!;
-    // The piece before the marker and the bin 32 header, as one copy (`encoded` is the Encoder's buffer).
-    const piece = new Uint8Array(marker - from + 5);
-    piece.set(encoded.subarray(from, marker));
-    piece[marker - from] = BIN32;
-    new DataView(piece.buffer).setUint32(marker - from + 1, binaries[k]!.byteLength);
-    parts.push(piece, binaries[k]!);
+    steps.push({ piece: encoded.subarray(from, marker) }, { binLength: binaries[k]!.byteLength }, { binary: binaries[k]! });
     from = marker + MARKER_BYTES;
   }
-  parts.push(encoded.slice(from));
+  steps.push({ piece: encoded.subarray(from) });
+  return steps;
+}
+
+/** The header the Encoder writes for a binary of `length` bytes: bin 8, bin 16 or bin 32. */
+export function binHeader(length: number): Uint8Array {
+  if (length < 0x100) return Uint8Array.of(BIN8, length);
+  if (length < 0x10000) return Uint8Array.of(BIN16, length >>> 8, length & 0xff);
+  const header = new Uint8Array(5);
+  header[0] = BIN32;
+  new DataView(header.buffer).setUint32(1, length);
+  return header;
+}
+
+/** The encoding of the original value, in parts: `encoded` (of the marked value) with each marker replaced by its binary. */
+export function spliceBinaries(encoded: Uint8Array, binaries: Uint8Array[], nonce: Uint8Array): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  let piece: Uint8Array | undefined;
+  for (const step of spliceSteps(encoded, binaries, nonce)) {
+    if ("piece" in step) piece = step.piece;
+    else if ("binLength" in step) {
+      // The piece before the marker and the binary's header, as one copy (`encoded` is the Encoder's buffer).
+      const header = binHeader(step.binLength);
+      const joined = new Uint8Array(piece!.length + header.length);
+      joined.set(piece!);
+      joined.set(header, piece!.length);
+      parts.push(joined);
+      piece = undefined;
+    } else parts.push(step.binary);
+  }
+  parts.push(piece!.slice());
   return parts;
 }
 

@@ -45,4 +45,30 @@ for (const blocking of [false, true]) {
   });
 }
 
+test("writeFileAtomic: thousands of parts (more than one writev takes), empty ones and views among them, land in order and replace the file", async () => {
+  const { fs } = await currentPlatform();
+  const dir = await makeTempDir("tw-atomic-");
+  try {
+    const path = `${dir}/object.msgpack`;
+    await fs.writeFileAtomic(path, bytes("old content"), { sync: true });
+    const backing = new Uint8Array(70_000).map((_, i) => i % 251);
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < 3000; i++) parts.push(i % 7 === 0 ? new Uint8Array(0) : backing.subarray(i % 13, (i % 13) + ((i * 37) % 300)));
+    parts.push(backing); // one large part after the many small ones
+    await fs.writeFileAtomic(path, parts, { sync: true });
+    let total = 0;
+    for (const p of parts) total += p.byteLength;
+    const expected = new Uint8Array(total);
+    let at = 0;
+    for (const p of parts) {
+      expected.set(p, at);
+      at += p.byteLength;
+    }
+    assert.equal(await fs.readFile(path), expected);
+    assert.equal(await fs.readDir(dir), ["object.msgpack"], "no temporary file is left behind");
+  } finally {
+    await removeDir(dir);
+  }
+});
+
 test.run();

@@ -22,6 +22,19 @@ let tmpCounter = 0;
 /** Standard output's reader has gone (EPIPE). */
 let stdoutGone = false;
 
+/** What is left of `parts` once their first `written` bytes are out (a writev may write only some). */
+function unwritten(parts: Uint8Array[], written: number): Uint8Array[] {
+  const rest: Uint8Array[] = [];
+  for (const part of parts) {
+    if (written >= part.byteLength) written -= part.byteLength;
+    else {
+      rest.push(written > 0 ? part.subarray(written) : part);
+      written = 0;
+    }
+  }
+  return rest;
+}
+
 function isNotFound(err: unknown): boolean {
   return (err as { code?: string })?.code === "ENOENT";
 }
@@ -39,9 +52,11 @@ export const nodeFileSystem: FileSystem = {
     const tmp = `${path}.${process.pid}.${tmpCounter++}.tmp`;
     const handle = await fsp.open(tmp, "w");
     try {
-      for (const part of data instanceof Uint8Array ? [data] : data) {
-        for (let off = 0; off < part.byteLength; ) off += (await handle.write(part, off)).bytesWritten;
-      }
+      // writev, not a write per part: an archive object can be hundreds of parts (its large
+      // request bodies are parts of their own, MessageCodec.encodeWithList). libuv writes at
+      // most IOV_MAX parts a call, and any call may write fewer bytes than asked: loop.
+      let pending = data instanceof Uint8Array ? [data] : [...data];
+      while (pending.length > 0) pending = unwritten(pending, (await handle.writev(pending)).bytesWritten);
       if (options?.sync) await handle.datasync();
     } finally {
       await handle.close();
@@ -60,19 +75,7 @@ export const nodeFileSystem: FileSystem = {
       async write(chunks) {
         // writev is one syscall for the whole group; it may write partially, so loop.
         let pending = chunks;
-        while (pending.length > 0) {
-          let skip = await writev(pending);
-          const rest: Uint8Array[] = [];
-          for (const c of pending) {
-            if (skip >= c.byteLength) {
-              skip -= c.byteLength;
-            } else {
-              rest.push(skip > 0 ? c.subarray(skip) : c);
-              skip = 0;
-            }
-          }
-          pending = rest;
-        }
+        while (pending.length > 0) pending = unwritten(pending, await writev(pending));
       },
       sync: blocking
         ? async () => fs.fdatasyncSync(fd)

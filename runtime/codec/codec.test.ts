@@ -118,6 +118,13 @@ test("encodeWithList: binaries of LIST_SPLICED_BINARY bytes or more inside the i
   assert.is(sharing(large).length, 2, "each occurrence of a large body is a part");
   assert.is(sharing(small).length, 0, "a body under the threshold is copied into a chunk");
   assert.ok(parts.length <= 9, `pieces between the binaries share chunks (${parts.length} parts)`);
+
+  // One record of many bodies (the last item of a list): the bytes between them share a chunk.
+  const many = [{ seq: 1, batch: { stream: "s", parts: Array.from({ length: 100 }, (_, k) => ({ batchId: `b${k}`, body: large })) } }];
+  const manyParts = codec.encodeWithList(head, "records", many);
+  sameBytes(concatBytes(manyParts), new MessageCodec().encodeValue({ ...head, records: many }), "100 bodies");
+  const buffers = new Set(manyParts.filter((p) => p.buffer !== large.buffer).map((p) => p.buffer));
+  assert.ok(buffers.size <= 3, `the pieces and headers of 100 bodies take ${buffers.size} buffers`);
 });
 
 test.run();

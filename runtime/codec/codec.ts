@@ -54,7 +54,7 @@ export class MessageCodec {
   #encoder = new Encoder(encoderOptions);
   #bufferBytes = 0;
   readonly #decoder = new Decoder();
-  /** Marks large binaries in encodeLarge (random, so no data can forge a marker). */
+  /** Marks the binaries encodeLarge and encodeWithList splice in (random, so no data can forge a marker). */
   readonly #nonce = crypto.getRandomValues(new Uint8Array(12));
 
   /** A fresh, exactly sized copy the caller owns: publishers hand it to the transport as `owned`. */
@@ -104,12 +104,14 @@ export class MessageCodec {
     // The chunk's bytes [start, used) are not in `parts` yet.
     let start = 0;
     let used = 0;
-    const append = (bytes: Uint8Array, itemsLeft: number) => {
+    // `itemBytes`: the encoded size of the item these bytes belong to (for a spliced one, with
+    // its markers in place of its binaries), so that a new chunk holds the items left.
+    const append = (bytes: Uint8Array, itemBytes: number, itemsLeft: number) => {
       if (used + bytes.length > chunk.length) {
         if (used > start) parts.push(chunk.subarray(start, used));
         // Sized for the items left as if each were this one's size, within a chunk: a list of a
         // few small records (a trends or dead-letter object) does not take a whole MiB.
-        chunk = new Uint8Array(Math.max(bytes.length, Math.min(LIST_CHUNK, bytes.length * itemsLeft)));
+        chunk = new Uint8Array(Math.max(bytes.length, Math.min(LIST_CHUNK, itemBytes * itemsLeft)));
         start = used = 0;
       }
       chunk.set(bytes, used);
@@ -118,12 +120,14 @@ export class MessageCodec {
     for (let i = 0; i < items.length; i++) {
       const marked = markLargeBinaries(items[i], this.#nonce, LIST_SPLICED_BINARY);
       if (marked.binaries.length === 0) {
-        append(this.#encodeShared(items[i]), items.length - i);
+        const bytes = this.#encodeShared(items[i]);
+        append(bytes, bytes.length, items.length - i);
         continue;
       }
-      for (const step of spliceSteps(this.#encodeShared(marked.value), marked.binaries, this.#nonce)) {
-        if ("piece" in step) append(step.piece, items.length - i);
-        else if ("binLength" in step) append(binHeader(step.binLength), items.length - i);
+      const encoded = this.#encodeShared(marked.value);
+      for (const step of spliceSteps(encoded, marked.binaries, this.#nonce)) {
+        if ("piece" in step) append(step.piece, encoded.length, items.length - i);
+        else if ("binLength" in step) append(binHeader(step.binLength), encoded.length, items.length - i);
         else {
           if (used > start) parts.push(chunk.subarray(start, used));
           start = used;

@@ -53,8 +53,8 @@ export const nodeFileSystem: FileSystem = {
     const handle = await fsp.open(tmp, "w");
     try {
       // writev, not a write per part: an archive object can be hundreds of parts (its large
-      // request bodies are parts of their own, MessageCodec.encodeWithList). libuv writes at
-      // most IOV_MAX parts a call, and any call may write fewer bytes than asked: loop.
+      // request bodies are parts of their own, MessageCodec.encodeWithList). libuv spreads more
+      // than IOV_MAX parts over several system calls; the loop covers a write cut short.
       let pending = data instanceof Uint8Array ? [data] : [...data];
       while (pending.length > 0) pending = unwritten(pending, (await handle.writev(pending)).bytesWritten);
       if (options?.sync) await handle.datasync();

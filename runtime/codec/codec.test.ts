@@ -1,22 +1,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { concatBytes } from "../bytes.ts";
+import { assertSameBytes } from "../../test/helpers/same_bytes.ts";
 import { LIST_SPLICED_BINARY, MAX_RETAINED_BUFFER, MessageCodec } from "./codec.ts";
 import { LARGE_BINARY } from "./large_binaries.ts";
 import { CodecError } from "../core/errors.ts";
 
 const codec = new MessageCodec();
-
-/**
- * Byte arrays equal, or a failure naming the first difference (uvu's diff of two long arrays
- * takes minutes to build).
- */
-function sameBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
-  let at = 0;
-  while (at < actual.length && at < expected.length && actual[at] === expected[at]) at++;
-  if (at === actual.length && at === expected.length) return;
-  assert.unreachable(`${what}: ${actual.length} bytes against ${expected.length}, first difference at byte ${at}`);
-}
 
 test("envelope round trip keeps body types (numbers, strings, binary, nested)", () => {
   const body = { s: "héllo ☃", n: 1.5, i: -3, big: 2 ** 40, b: true, bin: new Uint8Array([0, 1, 255]), arr: [{ k: "a" }], tags: { x: 1 } };
@@ -91,7 +81,7 @@ test("encodeWithList: the same bytes as encodeValue with the list last, at every
     const items = Array.from({ length: n }, (_, i) => ({ seq: i, window: { key: `k${i % 97}`, count: i * 3, sum: i / 7 } }));
     if (n === 300) items.splice(150, 0, { seq: -1, window: { key: "big", count: 0, sum: 0, bytes: big } as never });
     const parts = fresh.encodeWithList(head, "records", items);
-    sameBytes(concatBytes(parts), fresh.encodeValue({ ...head, records: items }), `${n} items`);
+    assertSameBytes(concatBytes(parts), fresh.encodeValue({ ...head, records: items }), `${n} items`);
   }
   assert.ok(fresh.bufferBytes <= MAX_RETAINED_BUFFER, "the 3 MiB item's buffer is kept or let go within the bound");
   const small = fresh.encodeWithList(head, "records", [{ seq: 1 }, { seq: 2 }]);
@@ -112,7 +102,7 @@ test("encodeWithList: binaries of LIST_SPLICED_BINARY bytes or more inside the i
     { seq: 3, batch: { stream: "s", parts: [{ batchId: "c", body: large }, { batchId: "d", body: large }] } },
   ];
   const parts = codec.encodeWithList(head, "records", items);
-  sameBytes(concatBytes(parts), new MessageCodec().encodeValue({ ...head, records: items }), "encodeValue's bytes");
+  assertSameBytes(concatBytes(parts), new MessageCodec().encodeValue({ ...head, records: items }), "encodeValue's bytes");
   const sharing = (b: Uint8Array) => parts.filter((p) => p.buffer === b.buffer);
   assert.equal(sharing(atOffset).map((p) => [p.byteOffset, p.byteLength]), [[7, LIST_SPLICED_BINARY]], "the view at an offset is passed on as it is");
   assert.is(sharing(large).length, 2, "each occurrence of a large body is a part");
@@ -122,7 +112,7 @@ test("encodeWithList: binaries of LIST_SPLICED_BINARY bytes or more inside the i
   // One record of many bodies (the last item of a list): the bytes between them share a chunk.
   const many = [{ seq: 1, batch: { stream: "s", parts: Array.from({ length: 100 }, (_, k) => ({ batchId: `b${k}`, body: large })) } }];
   const manyParts = codec.encodeWithList(head, "records", many);
-  sameBytes(concatBytes(manyParts), new MessageCodec().encodeValue({ ...head, records: many }), "100 bodies");
+  assertSameBytes(concatBytes(manyParts), new MessageCodec().encodeValue({ ...head, records: many }), "100 bodies");
   const buffers = new Set(manyParts.filter((p) => p.buffer !== large.buffer).map((p) => p.buffer));
   assert.ok(buffers.size <= 3, `the pieces and headers of 100 bodies take ${buffers.size} buffers`);
 });

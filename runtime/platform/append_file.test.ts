@@ -10,6 +10,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { currentPlatform } from "./current.ts";
 import { makeTempDir, removeDir } from "../../test/helpers/tmp.ts";
+import { assertSameBytes } from "../../test/helpers/same_bytes.ts";
+import { concatBytes } from "../bytes.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -56,15 +58,7 @@ test("writeFileAtomic: thousands of parts (more than one writev takes), empty on
     for (let i = 0; i < 3000; i++) parts.push(i % 7 === 0 ? new Uint8Array(0) : backing.subarray(i % 13, (i % 13) + ((i * 37) % 300)));
     parts.push(backing); // one large part after the many small ones
     await fs.writeFileAtomic(path, parts, { sync: true });
-    let total = 0;
-    for (const p of parts) total += p.byteLength;
-    const expected = new Uint8Array(total);
-    let at = 0;
-    for (const p of parts) {
-      expected.set(p, at);
-      at += p.byteLength;
-    }
-    assert.equal(await fs.readFile(path), expected);
+    assertSameBytes(await fs.readFile(path), concatBytes(parts), "the file");
     assert.equal(await fs.readDir(dir), ["object.msgpack"], "no temporary file is left behind");
   } finally {
     await removeDir(dir);

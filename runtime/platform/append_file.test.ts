@@ -47,7 +47,7 @@ for (const blocking of [false, true]) {
   });
 }
 
-test("writeFileAtomic: thousands of parts (more than one writev takes), empty ones and views among them, land in order and replace the file", async () => {
+test("writeFileAtomic: thousands of parts (more than one system call takes: libuv splits them at IOV_MAX), empty ones and views among them, land in order and replace the file", async () => {
   const { fs } = await currentPlatform();
   const dir = await makeTempDir("tw-atomic-");
   try {

@@ -15,7 +15,7 @@ import type { Logger, LogFields, LogLevel } from "../runtime/core/log.ts";
 import type { MetricFamilySnapshot } from "../runtime/core/metrics.ts";
 import { PortTransport, type ValueCodec } from "../runtime/transport/port_transport.ts";
 import { isEnvelope, MessageCodec, type Envelope } from "../runtime/codec/codec.ts";
-import { isPackedColumns, packColumns, unpackColumns, type EventColumns } from "../schemas/mod.ts";
+import { isPackedColumns, packColumns, type EventColumns } from "../schemas/mod.ts";
 import { TransportUnavailableError } from "../runtime/core/errors.ts";
 import { usesNats } from "./transport.ts";
 import type { ActorKind, TrendwireConfig } from "./config.ts";
@@ -27,7 +27,8 @@ export const stageKinds: readonly ActorKind[] = ["decode", "aggregate", "detect"
  * Values crossing between the threads. A message whose value carries event columns (a raw
  * batch: ingest's parsed events, which spare decode a second parse) crosses with those columns
  * alone, packed (PackedColumns); the other side decodes the rest of the value from the
- * message's bytes, which hold it already (a local body is the encoded body plus its columns).
+ * message's bytes, which hold it already (a local body is the encoded body plus its columns),
+ * and attaches the columns as they came, packed (`packed`), which is how decode reads them.
  * So a raw batch's request bodies cross once, in the bytes, not a second time in the value,
  * and a group of one-event requests clones as a few arrays instead of several objects each.
  */
@@ -41,7 +42,8 @@ export const crossThreadValues: ValueCodec = {
   unpack(packed, data) {
     if (!isPackedColumns(packed)) return packed;
     const envelope = envelopes.decode(data);
-    return { ...envelope, body: { ...(envelope.body as object), columns: unpackColumns(packed) } } satisfies Envelope;
+    // Left packed: decode reads them as they are (actors/decode/decode.ts).
+    return { ...envelope, body: { ...(envelope.body as object), packed } } satisfies Envelope;
   },
 };
 

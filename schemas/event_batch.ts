@@ -206,6 +206,36 @@ export function unpackColumns(p: PackedColumns): EventColumns[] {
   return out;
 }
 
+/**
+ * All events of `p` as one partition's EventBatch, built from the packed form itself: its
+ * joined keys, number arrays, distinct tag sets and tag indexes are already the wire fields, so
+ * nothing is regrouped, joined or looked up again (decode of a batch that crossed from ingest's
+ * thread, with one partition). The batch equals eventBatch() of the entries' merged columns;
+ * `columns` are those columns, for same-process consumers (withColumns).
+ */
+export function packedEventBatch(stream: string, partition: number, rawBatchId: string, p: PackedColumns): { batch: EventBatch; columns: EventColumns } {
+  let n = 0;
+  for (let e = 0; e < p.lengths.length; e++) n += p.lengths[e]!;
+  const ts = p.ts.subarray(0, n);
+  const values = p.values.subarray(0, n);
+  const batch: EventBatch = { stream, partition, rawBatchId, count: n, keys: n === 0 ? "" : p.keys, ts: float64Bytes(ts), values: float64Bytes(values) };
+  let tags: (Record<string, TagValue> | null)[] | undefined;
+  if (p.tagSets !== undefined && p.tagSets.length > 0 && p.tagOf !== undefined) {
+    const sets = p.tagSets;
+    const of = p.tagOf.subarray(0, n);
+    tags = new Array(n);
+    for (let i = 0; i < n; i++) tags[i] = of[i] === 0 ? null : sets[of[i]! - 1]!;
+    // Not tagSetsJson: these sets are fresh copies, each listed once, and remembering their
+    // text by identity cost several times what stringifying them does.
+    batch.tagSets = JSON.stringify(sets);
+    batch.tagOf = uint32Bytes(of);
+  }
+  // As for merged columns, a column no event has a value in is left out.
+  const ids = p.ids !== undefined && p.ids.some((id) => id !== null) ? p.ids.slice(0, n) : undefined;
+  if (ids !== undefined) batch.ids = JSON.stringify(ids);
+  return { batch, columns: { length: n, keys: n === 0 ? [] : p.keys.split(KEY_SEPARATOR), ts, values, tags, ids } };
+}
+
 export function isPackedColumns(x: unknown): x is PackedColumns {
   return typeof x === "object" && x !== null && (x as { packed?: unknown }).packed === true;
 }

@@ -32,7 +32,7 @@ export { defaultEventLimits, parseEvent, parseEventColumns, parseEvents } from "
 export type { LocalEventBatch, PackedColumns } from "./event_batch.ts";
 export { float32Bytes, float64Bytes, readFloat32s, readFloat64s, readUint32s, uint32Bytes } from "./typed_bytes.ts";
 export {
-  EventBatchError, KEY_SEPARATOR, columnsOf, eventAt, eventBatch, eventColumnsOf, eventsOf, isPackedColumns, packColumns, unpackColumns, withColumns,
+  EventBatchError, KEY_SEPARATOR, columnsOf, eventAt, eventBatch, eventColumnsOf, eventsOf, isPackedColumns, packColumns, packedEventBatch, unpackColumns, withColumns,
 } from "./event_batch.ts";
 
 export {

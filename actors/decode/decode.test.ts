@@ -3,9 +3,9 @@ import * as assert from "uvu/assert";
 import { encode, decode } from "@msgpack/msgpack";
 import { decodeActor } from "./decode.ts";
 import {
-  columnsOf, eventColumnsOf, eventsOf, MessageType, partitionOf, type CanonicalEvent, type DeadLetterEntry, type EventBatch, type RawBatch, type RawPart,
+  columnsOf, eventColumnsOf, eventsOf, MessageType, packColumns, partitionOf, type CanonicalEvent, type DeadLetterEntry, type EventBatch, type RawBatch, type RawPart,
 } from "../../schemas/mod.ts";
-import { fakeContext, message } from "../../test/helpers/fake_ctx.ts";
+import { fakeContext, message, type Published } from "../../test/helpers/fake_ctx.ts";
 
 const actor = decodeActor({ partitions: 8, maxEventsPerBatch: 1000, decodeMsgpack: (b) => decode(b) });
 const receivedAt = Date.UTC(2026, 10, 22, 10, 0, 0);
@@ -118,6 +118,32 @@ test("a batch published in this process is partitioned from its attached columns
     assert.is(b.tagSets === undefined, got.every((e) => e.tags === undefined), "tag columns only where some event has tags");
   }
   assert.is(out.reduce((n, p) => n + (p.body as EventBatch).count, 0), 50);
+});
+
+test("a batch that crossed from ingest's thread (columns packed) publishes what the same batch with its column list does", async () => {
+  const events: CanonicalEvent[] = Array.from({ length: 60 }, (_, i) => ({
+    key: `k${i % 17}`, ts: receivedAt + i, value: i, ...(i % 5 === 0 ? { tags: { n: i % 3 } } : {}), ...(i % 11 === 0 ? { id: `e${i}` } : {}),
+  }));
+  const list = [columnsOf(events.slice(0, 25)), columnsOf(events.slice(25, 25)), columnsOf(events.slice(25))];
+  const base = raw("json", text("not read"), 60);
+  const published = async (partitions: number, body: RawBatch): Promise<Published[]> => {
+    const ctx = fakeContext({ now: receivedAt });
+    await decodeActor({ partitions, maxEventsPerBatch: 1000, decodeMsgpack: (b) => decode(b) }).receive(null, message("tw.raw.clicks", MessageType.RawBatch, body), ctx);
+    assert.is(ctx.metrics.counter("tw_events_decoded_total", "").get({ stream: "clicks" }), 60);
+    return ctx.published;
+  };
+  for (const partitions of [1, 8]) {
+    const fromList = await published(partitions, { ...base, columns: list } as RawBatch);
+    const fromPacked = await published(partitions, { ...base, packed: structuredClone(packColumns(list)) } as RawBatch);
+    assert.equal(fromPacked.map((p) => [p.subject, p.id]), fromList.map((p) => [p.subject, p.id]), `${partitions} partitions: same messages`);
+    for (let i = 0; i < fromList.length; i++) {
+      assert.equal([...encode(fromPacked[i]!.body)], [...encode(fromList[i]!.body)], `${partitions} partitions, ${fromList[i]!.subject}: same bytes`);
+      const local = (p: Published) => eventsOf(eventColumnsOf(p.localBody as EventBatch));
+      assert.equal(local(fromPacked[i]!), local(fromList[i]!), `${partitions} partitions: same columns for same-process consumers`);
+      assert.equal(local(fromPacked[i]!), eventsIn(fromPacked[i]!.body));
+    }
+    assert.is(fromList.length, partitions === 1 ? 1 : new Set(events.map((e) => partitionOf("clicks", e.key, 8))).size);
+  }
 });
 
 test.run();

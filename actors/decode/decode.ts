@@ -7,7 +7,9 @@
  * acknowledged once its output is durable.
  *
  * Raw batches published in this process carry the events ingest already validated, as columns,
- * so decode only partitions them. Message ids derive from the raw batch id
+ * so decode only partitions them; those that crossed from ingest's thread carry them packed
+ * (app/stages_thread.ts), which with one partition is the event batch's wire form already
+ * (packedEventBatch). Message ids derive from the raw batch id
  * (`ev:<batchId>:<partition>`), so a redelivered raw batch republishes the same ids and the
  * transport drops the copies.
  */
@@ -15,12 +17,16 @@ import type { ActorBehaviour, ActorContext, MessageInput } from "../../runtime/c
 import {
   eventBatch,
   MessageType,
+  packedEventBatch,
   parseBodyColumns,
   partitionerOf,
+  unpackColumns,
   validateRawBatch,
   withColumns,
   type DeadLetterEntry,
+  type EventBatch,
   type EventColumns,
+  type PackedColumns,
   type ParsedBody,
   type RawBatch,
   type RawPart,
@@ -35,8 +41,11 @@ export interface DecodeConfig {
   decodeMsgpack(bytes: Uint8Array): unknown;
 }
 
-/** A raw batch published in this process carries each part's validated events. */
-type MaybeLocalRawBatch = RawBatch & { columns?: EventColumns[] };
+/**
+ * A raw batch published in this process carries each part's validated events: as a list, or,
+ * when it crossed from ingest's thread, packed (all parts' events merged).
+ */
+type MaybeLocalRawBatch = RawBatch & { columns?: EventColumns[]; packed?: PackedColumns };
 
 export function decodeActor(config: DecodeConfig): ActorBehaviour<null> {
   return {
@@ -47,19 +56,27 @@ export function decodeActor(config: DecodeConfig): ActorBehaviour<null> {
       if (input.kind !== "message") return state;
       const message = input as MessageInput<MaybeLocalRawBatch>;
       const batch = message.body;
-      const columns = batch.columns ?? batch.parts.map((part) => readPart(part, batch.stream, message, config, ctx));
-      const byPartition = partitionColumns(batch.stream, columns, config.partitions);
       let events = 0;
-      for (const [partition, cols] of byPartition) {
-        events += cols.length;
-        const out = eventBatch(batch.stream, partition, batch.batchId, cols);
-        // Not awaited: the runtime acknowledges the raw batch once these are durable.
-        ctx.publish(`tw.events.${partition}`, MessageType.EventBatch, out, { id: `ev:${batch.batchId}:${partition}`, localBody: withColumns(out, cols) });
+      if (batch.packed !== undefined && config.partitions === 1) {
+        const { batch: out, columns } = packedEventBatch(batch.stream, 0, batch.batchId, batch.packed);
+        if (columns.length > 0) publishEvents(ctx, batch.batchId, out, columns);
+        events = columns.length;
+      } else {
+        const columns = batch.columns ?? (batch.packed !== undefined ? unpackColumns(batch.packed) : batch.parts.map((part) => readPart(part, batch.stream, message, config, ctx)));
+        for (const [partition, cols] of partitionColumns(batch.stream, columns, config.partitions)) {
+          events += cols.length;
+          publishEvents(ctx, batch.batchId, eventBatch(batch.stream, partition, batch.batchId, cols), cols);
+        }
       }
       ctx.metrics.counter("tw_events_decoded_total", "Events decoded into canonical form, by stream").inc({ stream: batch.stream }, events);
       return state;
     },
   };
+}
+
+function publishEvents(ctx: ActorContext, rawBatchId: string, out: EventBatch, columns: EventColumns): void {
+  // Not awaited: the runtime acknowledges the raw batch once these are durable.
+  ctx.publish(`tw.events.${out.partition}`, MessageType.EventBatch, out, { id: `ev:${rawBatchId}:${out.partition}`, localBody: withColumns(out, columns) });
 }
 
 const NONE: EventColumns = { length: 0, keys: [], ts: new Float64Array(0), values: new Float64Array(0), tags: undefined, ids: undefined };

@@ -122,8 +122,9 @@ export function persistActor(config: PersistConfig): ActorBehaviour<PersistState
       if (input.kind !== "message") return state;
       switch (input.type) {
         case MessageType.RawBatch: {
-          // Same-process batches carry ingest's parsed events (`columns`): not archive material.
-          const { columns: _, ...batch } = input.body as RawBatch & { columns?: unknown };
+          // Same-process batches carry ingest's parsed events (`columns`, or `packed` from
+          // ingest's thread): not archive material.
+          const { columns: _, packed: _packed, ...batch } = input.body as RawBatch & { columns?: unknown; packed?: unknown };
           add(state, "raw", `raw/${batch.stream}/${hourPath(batch.receivedAt)}/`, 0, input, { batch });
           break;
         }

@@ -12,6 +12,8 @@ export interface Published {
   type: string;
   body: unknown;
   id: string | undefined;
+  /** What same-process consumers would get instead of the body (PublishMessageOptions.localBody). */
+  localBody?: unknown;
 }
 
 export interface FakeContext extends ActorContext {
@@ -41,7 +43,7 @@ export function fakeContext(options: { name?: string; now?: number; restored?: C
       notified.push({ subject, data, headers });
     },
     async publish(subject, type, body, opts) {
-      published.push({ subject, type, body, id: opts?.id });
+      published.push({ subject, type, body, id: opts?.id, localBody: opts?.localBody });
       return { stream: "S", seq: ++seq, duplicate: false };
     },
     setTimer(name, delayMs) {

@@ -50,14 +50,15 @@ test("objects follow the layout, named by sequence range, holding the records", 
   assert.equal(aggKeys.map((k) => parseObjectName(k)), [{ partition: 3, firstSeq: 7, lastSeq: 7 }]);
 });
 
-test("a same-process raw batch is archived without the parsed events attached to it", async () => {
+test("a same-process raw batch is archived without the parsed events attached to it (as a list or packed)", async () => {
   const { store, actor } = await setup();
-  const input = rawInput(1);
-  const local = { ...input, body: { ...input.body, columns: [{ length: 2 }, { length: 1 }] } };
-  await run(actor, [local]);
+  const [first, second] = [rawInput(1), rawInput(2)];
+  const listed = { ...first, body: { ...first.body, columns: [{ length: 2 }, { length: 1 }] } };
+  const packed = { ...second, body: { ...second.body, packed: { packed: true, lengths: new Uint32Array([2, 1]), keys: "a\u0000b\u0000c" } } };
+  await run(actor, [listed, packed]);
   const [name] = await store.list("raw/clicks/2026/11/22/14/");
   const object = decode((await store.get(name!))!) as { records: { batch: Record<string, unknown> }[] };
-  assert.equal(object.records[0]!.batch, input.body);
+  assert.equal(object.records.map((r) => r.batch), [first.body, second.body]);
 });
 
 test("after a crash, input archived before it is not archived again under another range", async () => {

@@ -20,7 +20,7 @@ import { BackpressureError, TransportUnavailableError } from "../../runtime/core
 import type { Problem } from "../../runtime/http/problem.ts";
 import type { PublishAck } from "../../runtime/transport/transport.ts";
 import type { PublishMessageOptions } from "../../runtime/core/publisher.ts";
-import type { Logger } from "../../runtime/core/log.ts";
+import { throttledWarning, type LogFields, type Logger } from "../../runtime/core/log.ts";
 import type { MetricsRegistry } from "../../runtime/core/metrics.ts";
 import { randomId } from "../../runtime/core/publisher.ts";
 import { RawWriter, type RawWriterOptions } from "./raw_writer.ts";
@@ -76,7 +76,11 @@ export class BatchAcceptor {
   #inFlight = 0;
   readonly #writer: RawWriter;
 
+  /** Every request gets its 503 while storage is down; the log gets a line now and then. */
+  readonly #warnUnavailable: (fields: LogFields) => void;
+
   constructor(readonly deps: IngestDeps) {
+    this.#warnUnavailable = throttledWarning(deps.log, "transport unavailable", () => deps.now());
     this.#writer = new RawWriter((subject, type, body, options) => deps.publish(subject, type, body, options), deps.grouping,
       deps.nextTurn ? { nextTurn: (run) => deps.nextTurn!(run), now: () => deps.now() } : undefined,
     );
@@ -149,7 +153,7 @@ export class BatchAcceptor {
         return { ok: false, problem: { title: "Pipeline full", status: 503, detail: "the pipeline is behind; nothing was accepted, retry later" }, retryAfterMs: err.retryAfterMs };
       }
       if (err instanceof TransportUnavailableError) {
-        this.deps.log.warn("transport unavailable", { err });
+        this.#warnUnavailable({ err });
         return { ok: false, problem: { title: "Storage unavailable", status: 503, detail: "events cannot be stored durably right now; nothing was accepted, retry later" }, retryAfterMs: err.retryAfterMs };
       }
       throw err;

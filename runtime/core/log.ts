@@ -52,3 +52,23 @@ export function memoryLogger(level: LogLevel = "debug"): Logger & { lines: LogFi
   const logger = createLogger({ level, sink: (line) => lines.push(JSON.parse(line)) });
   return Object.assign(logger, { lines });
 }
+
+/**
+ * A warning that can come with every request while a condition lasts (storage unavailable):
+ * logged the first time, then at most once per `intervalMs`, with how many were left out since
+ * the last one (`suppressed`), so a failure under load cannot flood the log.
+ */
+export function throttledWarning(log: Logger, msg: string, now: () => number, intervalMs = 10_000): (fields?: LogFields) => void {
+  let lastAt = -Infinity;
+  let suppressed = 0;
+  return (fields) => {
+    const at = now();
+    if (at - lastAt < intervalMs) {
+      suppressed++;
+      return;
+    }
+    log.warn(msg, suppressed > 0 ? { ...fields, suppressed } : fields);
+    lastAt = at;
+    suppressed = 0;
+  };
+}

@@ -1,0 +1,38 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { decode } from "@msgpack/msgpack";
+import { BatchAcceptor, defaultIngestLimits } from "./accept.ts";
+import { memoryLogger } from "../../runtime/core/log.ts";
+import { TransportUnavailableError } from "../../runtime/core/errors.ts";
+
+test("while storage is unavailable every request gets its 503, and the log a warning per 10 s with the count left out", async () => {
+  const log = memoryLogger("warn");
+  let now = Date.UTC(2026, 11, 6, 20, 0, 0);
+  const acceptor = new BatchAcceptor({
+    publish: () => Promise.reject(new TransportUnavailableError("durable log write failed; restart to recover")),
+    decodeMsgpack: (b) => decode(b),
+    now: () => now,
+    log,
+    limits: defaultIngestLimits,
+  });
+  const body = new TextEncoder().encode('{"key":"a"}');
+  const send = () => acceptor.accept({ stream: "clicks", format: "json", bytes: body, source: "http" });
+  const statuses: number[] = [];
+  for (let i = 0; i < 300; i++) {
+    const result = await send();
+    statuses.push(result.ok ? 202 : result.problem.status);
+    now += 20; // 300 requests over 6 s
+  }
+  assert.ok(statuses.every((s) => s === 503), "each request is refused");
+  assert.is(log.lines.length, 1, "one warning for the first 6 s");
+  assert.is(log.lines[0]!.msg, "transport unavailable");
+  assert.is(log.lines[0]!.suppressed, undefined);
+  assert.match(JSON.stringify(log.lines[0]!.err), "restart to recover");
+  now += 4_000;
+  await send();
+  await send();
+  assert.is(log.lines.length, 2, "the next warning comes 10 s after the first");
+  assert.is(log.lines[1]!.suppressed, 299, "naming the requests refused without a line of their own");
+});
+
+test.run();

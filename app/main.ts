@@ -50,7 +50,7 @@ async function run(platform: Platform, flags: Record<string, string | boolean>):
   }, config.shutdownTimeoutMs * 2);
   const pipeline = await startPipeline(config, platform, {
     onEscalate: (err) => {
-      console.error(JSON.stringify({ t: new Date().toISOString(), level: "error", msg: "supervision gave up; exiting", err: err.message }));
+      console.error(JSON.stringify({ t: new Date().toISOString(), level: "error", msg: "cannot go on (supervision gave up, or the durable log failed); exiting", err: err.message }));
       platform.exit(1);
     },
   });

@@ -164,11 +164,21 @@ export async function startPipeline(settings: TrendwireConfig, platform: Platfor
 async function startThisThread(config: TrendwireConfig, platform: Platform, options: PipelineOptions, log: Logger, stagesThread: StagesThread | undefined): Promise<Pipeline> {
   const dataDir = dataDirOf(config);
   const runs = new Set(stagesThread ? config.actors.filter((k) => k === "ingest" || k === "trends") : config.actors);
+  // The embedded log refuses every publish once a write or sync of it failed, and only a restart
+  // recovers it (cutting off what the failed write may have left): not ready from then on, and
+  // the process ends non-zero like an escalation, for its supervisor (Nomad, systemd) to restart.
+  let storageFailed: Error | undefined;
+  const onLogFailure = (stream: string, err: unknown) => {
+    if (storageFailed) return;
+    storageFailed = new Error(`the durable log of ${stream} failed (${err instanceof Error ? err.message : String(err)}); restart to recover`, { cause: err });
+    log.error("durable log failed", { stream, err });
+    options.onEscalate?.(storageFailed);
+  };
   const opened = options.transport
     ? { transport: options.transport, checkpoints: new FileCheckpointStore(platform.fs, `${dataDir}/checkpoints`) }
     : stagesThread
       ? { transport: stagesThread.transport, checkpoints: new FileCheckpointStore(platform.fs, `${dataDir}/checkpoints`) }
-      : await openTransport(config, platform, log, { clock: options.clock, blockingLog: options.blockingLog });
+      : await openTransport(config, platform, log, { clock: options.clock, blockingLog: options.blockingLog, onLogFailure });
   const { transport } = opened;
   log.debug("transport open", { transport: usesNats(config) && !options.transport ? "nats" : "embedded" });
   // A NATS server may not answer yet; the embedded log's errors (an unusable data directory) do
@@ -235,7 +245,7 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
       );
     }
     if (view) routes.push(trendsRoutes({ view, clock: system.clock, upgradeWebSocket: platform.http.upgradeWebSocket, heartbeatMs: 15_000 }));
-    const app = edgeApp({ routes, log, metrics, moreMetrics: stagesThread && (() => stagesThread.metrics()), isReady: () => ready });
+    const app = edgeApp({ routes, log, metrics, moreMetrics: stagesThread && (() => stagesThread.metrics()), isReady: () => ready && storageFailed === undefined });
     const serveEdge = () => platform.http.serve({ port: config.port, hostname: config.host, fetch: app.fetch, maxWebSocketPayload: config.maxBodyBytes });
     // Bound before the supervisor starts, so a port that is taken fails start-up at once with
     // the reason; as a child's crash it was retried ten times over ~20 s, after a "started".

@@ -34,7 +34,12 @@ async function readSecret(platform: Platform, field: string, path: string): Prom
  * With `blockingLog`, the embedded log writes and syncs on this thread (InProcessOptions.blockingIo),
  * flushing after the messages already waiting: the stages thread's choice (PipelineOptions.blockingLog).
  */
-export async function openTransport(config: TrendwireConfig, platform: Platform, log: Logger, options: { clock?: Clock; blockingLog?: boolean } = {}): Promise<OpenedTransport> {
+export async function openTransport(
+  config: TrendwireConfig,
+  platform: Platform,
+  log: Logger,
+  options: { clock?: Clock; blockingLog?: boolean; onLogFailure?(stream: string, error: unknown): void } = {},
+): Promise<OpenedTransport> {
   const { clock } = options;
   const dataDir = dataDirOf(config);
   if (!usesNats(config)) {
@@ -45,6 +50,7 @@ export async function openTransport(config: TrendwireConfig, platform: Platform,
       syncIntervalMs: config.syncIntervalMs,
       blockingIo: options.blockingLog ? { deferFlush: (flush) => platform.afterPendingMessages(flush) } : undefined,
       onError: (err) => log.warn("transport housekeeping failed", { err }),
+      onLogFailure: options.onLogFailure,
     });
     return { kind: "embedded", transport, checkpoints: new FileCheckpointStore(platform.fs, `${dataDir}/checkpoints`) };
   }

@@ -74,6 +74,7 @@ export class InProcessTransport implements Transport {
   readonly #blockingIo: BlockingIo | undefined;
   readonly #checkpointMs: number;
   readonly #onError: (error: unknown) => void;
+  readonly #onLogFailure: ((stream: string, error: unknown) => void) | undefined;
   readonly #streams = new Map<string, StreamState>();
   readonly #bySubject = new Map<string, StreamState | null>();
   readonly #members = new Set<Member>();
@@ -96,6 +97,7 @@ export class InProcessTransport implements Transport {
     this.#blockingIo = o.blockingIo;
     this.#checkpointMs = o.checkpointIntervalMs;
     this.#onError = o.onError;
+    this.#onLogFailure = o.onLogFailure;
   }
 
   ensureStreams(specs: StreamSpec[]): Promise<void> {
@@ -195,8 +197,12 @@ export class InProcessTransport implements Transport {
       high = Math.max(high, group.highestKnownSeq());
     }
     const now = this.#clock.now();
+    const onLogFailure = this.#onLogFailure;
     stream.log = await SegmentLog.open(
-      { fs: this.#fs, dir, clock: this.#clock, syncIntervalMs: this.#syncIntervalMs, segmentBytes: this.#segmentBytes, blockingIo: this.#blockingIo },
+      {
+        fs: this.#fs, dir, clock: this.#clock, syncIntervalMs: this.#syncIntervalMs, segmentBytes: this.#segmentBytes, blockingIo: this.#blockingIo,
+        onFailure: onLogFailure && ((error) => onLogFailure(stream.spec.name, error)),
+      },
       (record) => stream.restore(record, now),
     );
     stream.lastSeq = stream.visibleSeq = Math.max(stream.lastSeq, stream.log.recovery.lastSeq, high);

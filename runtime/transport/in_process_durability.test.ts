@@ -188,7 +188,7 @@ test("group commit: 1000 concurrent publishes share a handful of syncs", async (
   await t.close();
 });
 
-test("a failed sync rejects the batch and every later publish with TransportUnavailableError", async () => {
+test("a failed sync rejects the batch and every later publish with TransportUnavailableError, and is reported once (onLogFailure)", async () => {
   const fs = new MemoryFileSystem();
   const failing: FileSystem = {
     ...boundFs(fs),
@@ -197,7 +197,8 @@ test("a failed sync rejects the batch and every later publish with TransportUnav
       return { write: (c) => f.write(c), close: () => f.close(), sync: () => Promise.reject(new Error("EIO")) };
     },
   };
-  const { t } = await boot(failing);
+  const failures: [string, string][] = [];
+  const { t } = await boot(failing, 0, { onLogFailure: (stream, error) => failures.push([stream, (error as Error).message]) });
   const results = await Promise.allSettled([t.publish("ev.x", enc.encode("a")), t.publish("ev.x", enc.encode("b"))]);
   for (const r of results) assert.ok(r.status === "rejected" && r.reason instanceof TransportUnavailableError);
   try {
@@ -206,6 +207,7 @@ test("a failed sync rejects the batch and every later publish with TransportUnav
   } catch (error) {
     assert.instance(error, TransportUnavailableError);
   }
+  assert.equal(failures, [["EV", "EIO"]], "the owner hears of the failure once, with its cause");
   await t.close();
 });
 

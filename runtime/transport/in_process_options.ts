@@ -40,9 +40,18 @@ export interface InProcessOptions {
   checkpointIntervalMs?: number;
   /** Background failures (persisting consumer state, deleting segments); they are retried. Defaults to console.warn. */
   onError?(error: unknown): void;
+  /**
+   * A stream's log failed to write or sync. It then refuses every publish to that stream (it
+   * cannot know what reached the disk) until a restart recovers it; called once per stream.
+   */
+  onLogFailure?(stream: string, error: unknown): void;
 }
 
-export type ParsedOptions = Required<Omit<InProcessOptions, "onError" | "blockingIo">> & { onError(error: unknown): void; blockingIo: BlockingIo | undefined };
+export type ParsedOptions = Required<Omit<InProcessOptions, "onError" | "blockingIo" | "onLogFailure">> & {
+  onError(error: unknown): void;
+  blockingIo: BlockingIo | undefined;
+  onLogFailure: ((stream: string, error: unknown) => void) | undefined;
+};
 
 export function parseOptions(options: InProcessOptions): ParsedOptions {
   return {
@@ -55,6 +64,7 @@ export function parseOptions(options: InProcessOptions): ParsedOptions {
     blockingIo: options.blockingIo,
     checkpointIntervalMs: nonNegative("checkpointIntervalMs", options.checkpointIntervalMs ?? 1000),
     onError: options.onError ?? ((error) => console.warn("in-process transport:", error)),
+    onLogFailure: options.onLogFailure,
   };
 }
 

@@ -34,6 +34,8 @@ export interface SegmentLogOptions {
   segmentBytes: number;
   /** Write and sync on the calling thread (see InProcessOptions.blockingIo); undefined: the I/O pool. */
   blockingIo: BlockingIo | undefined;
+  /** Called once, when a write or sync fails: from then on the log refuses every append. */
+  onFailure?(error: unknown): void;
 }
 
 export interface SegmentInfo {
@@ -199,7 +201,10 @@ export class SegmentLog {
       active.lastTs = batch.lastTs;
       active.bytes += batch.bytes;
     } catch (error) {
-      this.#failure ??= error;
+      if (this.#failure === undefined) {
+        this.#failure = error;
+        this.#o.onFailure?.(error);
+      }
       for (const w of batch.waiters) w.reject(unavailable(this.#failure));
       if (this.#batch) {
         for (const w of this.#batch.waiters) w.reject(unavailable(this.#failure));

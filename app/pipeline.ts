@@ -160,6 +160,9 @@ export async function startPipeline(settings: TrendwireConfig, platform: Platfor
   }
 }
 
+/** How long after its durable log failed a process goes on answering (503) before it escalates. */
+export const LOG_FAILURE_EXIT_DELAY_MS = 1000;
+
 /** What runs on this thread: everything, or the edge with the stages on `stagesThread`. */
 async function startThisThread(config: TrendwireConfig, platform: Platform, options: PipelineOptions, log: Logger, stagesThread: StagesThread | undefined): Promise<Pipeline> {
   const dataDir = dataDirOf(config);
@@ -167,12 +170,13 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
   // The embedded log refuses every publish once a write or sync of it failed, and only a restart
   // recovers it (cutting off what the failed write may have left): not ready from then on, and
   // the process ends non-zero like an escalation, for its supervisor (Nomad, systemd) to restart.
+  // A moment later, so that the requests the failure refused get their 503 first, not a reset.
   let storageFailed: Error | undefined;
   const onLogFailure = (stream: string, err: unknown) => {
     if (storageFailed) return;
-    storageFailed = new Error(`the durable log of ${stream} failed (${err instanceof Error ? err.message : String(err)}); restart to recover`, { cause: err });
+    const failed = (storageFailed = new Error(`the durable log of ${stream} failed (${err instanceof Error ? err.message : String(err)}); restart to recover`, { cause: err }));
     log.error("durable log failed", { stream, err });
-    options.onEscalate?.(storageFailed);
+    setTimeout(() => options.onEscalate?.(failed), LOG_FAILURE_EXIT_DELAY_MS);
   };
   const opened = options.transport
     ? { transport: options.transport, checkpoints: new FileCheckpointStore(platform.fs, `${dataDir}/checkpoints`) }

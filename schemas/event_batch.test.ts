@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { decode, encode } from "@msgpack/msgpack";
 import { parseEventColumns, parseEvents } from "./event.ts";
 import {
-  columnsOf, EventBatchError, eventBatch, eventColumnsOf, eventsOf, packColumns, unpackColumns, withColumns,
+  columnsOf, EventBatchError, eventBatch, eventColumnsOf, eventsOf, packColumns, packedEventBatch, unpackColumns, withColumns,
 } from "./event_batch.ts";
 import { float64Bytes, readFloat64s } from "./typed_bytes.ts";
 import { validateEventBatch } from "./messages.ts";
@@ -169,6 +169,19 @@ test("parseEventColumns copies tags: the columns share nothing with the input", 
   assert.is.not(columns.tags![0], tags);
   tags.region = "us";
   assert.equal(columns.tags![0], { region: "eu" });
+});
+
+test("one entry whose columns run past its event count packs and publishes only its events", () => {
+  const exact = columnsOf([{ key: "a", ts: t0, value: 1, id: "e1" }, { key: "b", ts: t0 + 1, value: 2 }]);
+  const longer = { ...exact, keys: [...exact.keys, "stale"], ids: [...exact.ids!, "stale-id"] };
+  const noIds = { ...columnsOf([{ key: "a", ts: t0, value: 1 }]), ids: [null, "stale-id"] };
+  for (const [columns, expected] of [[longer, exact], [noIds, { ...noIds, ids: undefined }]] as const) {
+    const packed = structuredClone(packColumns([columns]));
+    const { batch, columns: local } = packedEventBatch("clicks", 0, "b", packed);
+    assert.equal([...encode(batch)], [...encode(eventBatch("clicks", 0, "b", expected))]);
+    assert.equal(eventsOf(local), eventsOf(expected));
+    assert.equal(validateEventBatch(batch), []);
+  }
 });
 
 test.run();

@@ -141,7 +141,7 @@ export function packColumns(list: readonly EventColumns[]): PackedColumns {
     packed: true,
     lengths,
     shape,
-    keys: one ? one.keys.join(KEY_SEPARATOR) : merged(list, n, (c) => c.keys, "").join(KEY_SEPARATOR),
+    keys: (one ? upTo(one.keys, n) : merged(list, n, (c) => c.keys, "")).join(KEY_SEPARATOR),
     ts: one ? one.ts : mergedNumbers(list, n, (c) => c.ts),
     values: one ? one.values : mergedNumbers(list, n, (c) => c.values),
   };
@@ -150,8 +150,13 @@ export function packColumns(list: readonly EventColumns[]): PackedColumns {
     out.tagSets = sets;
     out.tagOf = of;
   }
-  if (any & HAS_IDS) out.ids = one?.ids ?? merged(list, n, (c) => c.ids, null);
+  if (any & HAS_IDS) out.ids = one?.ids !== undefined ? upTo(one.ids, n) : merged(list, n, (c) => c.ids, null);
   return out;
+}
+
+/** The first `n` items: a column may be longer than its entry's event count. */
+function upTo<T>(items: T[], n: number): T[] {
+  return items.length === n ? items : items.slice(0, n);
 }
 
 /** One column of every entry, one after the other (`none` for each event of an entry without it). */
@@ -235,9 +240,9 @@ export function packedEventBatch(stream: string, partition: number, rawBatchId: 
     batch.tagOf = uint32Bytes(of);
   }
   // As for merged columns, a column no event has a value in is left out.
-  const ids = p.ids !== undefined && p.ids.some((id) => id !== null) ? p.ids.slice(0, n) : undefined;
-  if (ids !== undefined) batch.ids = JSON.stringify(ids);
-  return { batch, columns: { length: n, keys: n === 0 ? [] : p.keys.split(KEY_SEPARATOR), ts, values, tags, ids } };
+  const ids = p.ids?.slice(0, n);
+  if (ids !== undefined && ids.some((id) => id !== null)) batch.ids = JSON.stringify(ids);
+  return { batch, columns: { length: n, keys: n === 0 ? [] : p.keys.split(KEY_SEPARATOR), ts, values, tags, ids: batch.ids === undefined ? undefined : ids } };
 }
 
 export function isPackedColumns(x: unknown): x is PackedColumns {

@@ -37,6 +37,10 @@ type Body = Record<string, unknown>;
 // [validator name, validator, good body factory, mutation, expected path, message fragment]
 const cases: [string, (x: unknown) => ValidationIssue[], () => unknown, (b: Body) => void, string, string][] = [
   ["RawBatch", validateRawBatch, raw, (b) => { part0(b).body = [1, 2]; }, "/parts/0/body", "expected bytes (a Uint8Array), got array"],
+  // Parsed events travel only with same-process bodies; from the wire they would skip validation.
+  ["RawBatch", validateRawBatch, raw, (b) => { b.columns = [{ length: 1, keys: ["x"] }]; }, "/columns", "not allowed in a message from the wire"],
+  ["RawBatch", validateRawBatch, raw, (b) => { b.packed = { packed: true, keys: "x" }; }, "/packed", "not allowed in a message from the wire"],
+  ["EventBatch", validateEventBatch, events, (b) => { b.columns = { length: 1, keys: ["x"] }; }, "/columns", "not allowed in a message from the wire"],
   ["RawBatch", validateRawBatch, raw, (b) => { part0(b).body = "abc"; }, "/parts/0/body", 'got string "abc"'],
   ["RawBatch", validateRawBatch, raw, (b) => { b.stream = "a.b"; }, "/stream", "expected a stream name"],
   ["RawBatch", validateRawBatch, raw, (b) => { part0(b).format = "xml"; }, "/parts/0/format", 'expected one of "json", "ndjson", "msgpack", got string "xml"'],

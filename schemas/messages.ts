@@ -18,7 +18,7 @@ import {
   nonNegativeInteger, object, oneOf, string, window,
 } from "./checks.ts";
 import { checkEventBatch } from "./event_batch.ts";
-import { pointer, type ValidationIssue } from "./issues.ts";
+import { isPlainObject, pointer, type ValidationIssue } from "./issues.ts";
 import { checkKey, MAX_KEY_BYTES } from "./key.ts";
 import { checkStreamName } from "./stream_name.ts";
 import type { Direction, RawFormat, RawSource } from "./types.ts";
@@ -57,13 +57,26 @@ export function validateRawBatch(x: unknown): ValidationIssue[] {
     bytes(part.body, `${at}/body`, issues);
   }
   if (okSum && sum !== x.count) issues.push({ path: "/count", message: `expected the sum of the parts' counts (${sum}), got ${String(x.count)}` });
+  noLocalColumns(x, ["columns", "packed"], issues);
   return cap(issues);
 }
 
 export function validateEventBatch(x: unknown): ValidationIssue[] {
   const issues: Issues = [];
   checkEventBatch(x, issues, MAX_MESSAGE_ISSUES);
+  if (isPlainObject(x)) noLocalColumns(x, ["columns"], issues);
   return cap(issues);
+}
+
+/**
+ * Parsed events ride along only with bodies published in this process (which are not
+ * validated: LocalRawBatch, PackedColumns, LocalEventBatch); consumers read them in place of
+ * the wire fields, so a message from elsewhere that carries them would skip validation.
+ */
+function noLocalColumns(x: Record<string, unknown>, fields: readonly string[], issues: Issues): void {
+  for (const field of fields) {
+    if (x[field] !== undefined) issues.push({ path: `/${field}`, message: "not allowed in a message from the wire: the events are read from its other fields" });
+  }
 }
 
 export function validateAggBatch(x: unknown): ValidationIssue[] {

@@ -34,7 +34,7 @@ export interface SegmentLogOptions {
   segmentBytes: number;
   /** Write and sync on the calling thread (see InProcessOptions.blockingIo); undefined: the I/O pool. */
   blockingIo: BlockingIo | undefined;
-  /** Called once, when a write or sync fails: from then on the log refuses every append. */
+  /** Called once, when a write or sync fails (after its appends are rejected): from then on the log refuses every append. */
   onFailure?(error: unknown): void;
 }
 
@@ -201,15 +201,15 @@ export class SegmentLog {
       active.lastTs = batch.lastTs;
       active.bytes += batch.bytes;
     } catch (error) {
-      if (this.#failure === undefined) {
-        this.#failure = error;
-        this.#o.onFailure?.(error);
-      }
+      const first = this.#failure === undefined;
+      this.#failure ??= error;
       for (const w of batch.waiters) w.reject(unavailable(this.#failure));
       if (this.#batch) {
         for (const w of this.#batch.waiters) w.reject(unavailable(this.#failure));
         this.#batch = undefined;
       }
+      // After the rejections: the owner may end the process, and the publishers hear first.
+      if (first) this.#o.onFailure?.(error);
       return;
     }
     for (const w of batch.waiters) w.onDurable();

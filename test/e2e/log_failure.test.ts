@@ -40,8 +40,8 @@ test("a failed write of the raw log: 503s, not ready, escalated once; a restart 
   // One thread: the stages thread would open the log with the platform's own file system.
   const flags = { port: "0", host: "127.0.0.1", "data-dir": dataDir, "window-ms": String(WINDOW_MS), "stages-thread": "off", "max-out-of-order-ms": "2000", "idle-timeout-ms": "600000" };
   const log = memoryLogger("warn");
-  const escalations: Error[] = [];
-  const first = await startPipeline(trendwireConfig({ flags }), { ...platform, fs }, { log, onEscalate: (e) => escalations.push(e) });
+  const escalations: { error: Error; at: number }[] = [];
+  const first = await startPipeline(trendwireConfig({ flags }), { ...platform, fs }, { log, onEscalate: (error) => escalations.push({ error, at: performance.now() }) });
   let second: Awaited<ReturnType<typeof startTestPipeline>> | undefined;
   try {
     const base = `http://127.0.0.1:${first.server!.port}`;
@@ -55,18 +55,22 @@ test("a failed write of the raw log: 503s, not ready, escalated once; a restart 
 
     diskFull = true;
     const refused = windowEvents(T0 + WINDOW_MS, WINDOW_MS, { a: 5, c: 7 });
+    let firstRefusalAt = 0;
     for (let i = 0; i < 3; i++) {
       const { body, contentType } = encodeBody("json", refused);
       const res = await fetch(`${base}/v1/streams/disk/events`, { method: "POST", headers: { "content-type": contentType }, body });
       assert.is(res.status, 503, `request ${i} refused`);
       assert.ok(res.headers.get("retry-after"), "with Retry-After");
       assert.is(((await res.json()) as { title: string }).title, "Storage unavailable");
+      firstRefusalAt ||= performance.now();
     }
     const ready = await fetch(`${base}/readyz`);
     assert.is(ready.status, 503, "not ready once the log failed");
     await ready.body?.cancel();
+    for (let i = 0; i < 100 && escalations.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
     assert.is(escalations.length, 1, "escalated once, however many requests were refused");
-    assert.match(escalations[0]!.message, /durable log of TW_RAW failed \(ENOSPC.*\); restart to recover/);
+    assert.ok(escalations[0]!.at > firstRefusalAt, "after the refused request got its 503 (main.ts exits on escalation)");
+    assert.match(escalations[0]!.error.message, /durable log of TW_RAW failed \(ENOSPC.*\); restart to recover/);
     const errors = log.lines.filter((l) => l.level === "error");
     assert.equal(errors.map((l) => [l.msg, l.stream]), [["durable log failed", "TW_RAW"]]);
     assert.is(log.lines.filter((l) => l.msg === "transport unavailable").length, 1, "one warning for the refused requests");

@@ -55,6 +55,12 @@ export interface PipelineOptions {
    * would stall on every sync, so it stays off there.
    */
   blockingLog?: boolean;
+  /**
+   * How long after the embedded log failed to go on answering (503) before escalating. Defaults
+   * to ESCALATION_GRACE_MS; the stages thread passes 0, since the main thread, which answers,
+   * waits instead.
+   */
+  logFailureGraceMs?: number;
 }
 
 export interface Pipeline {
@@ -160,8 +166,12 @@ export async function startPipeline(settings: TrendwireConfig, platform: Platfor
   }
 }
 
-/** How long after its durable log failed a process goes on answering (503) before it escalates. */
-export const LOG_FAILURE_EXIT_DELAY_MS = 1000;
+/**
+ * How long a process that can store nothing more (its durable log failed, or its stages thread)
+ * goes on answering before it escalates: the requests refused meanwhile get their 503, not a
+ * reset connection.
+ */
+export const ESCALATION_GRACE_MS = 1000;
 
 /** What runs on this thread: everything, or the edge with the stages on `stagesThread`. */
 async function startThisThread(config: TrendwireConfig, platform: Platform, options: PipelineOptions, log: Logger, stagesThread: StagesThread | undefined): Promise<Pipeline> {
@@ -170,13 +180,15 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
   // The embedded log refuses every publish once a write or sync of it failed, and only a restart
   // recovers it (cutting off what the failed write may have left): not ready from then on, and
   // the process ends non-zero like an escalation, for its supervisor (Nomad, systemd) to restart.
-  // A moment later, so that the requests the failure refused get their 503 first, not a reset.
+  // A moment later (ESCALATION_GRACE_MS), so the requests the failure refused get their 503.
   let storageFailed: Error | undefined;
   const onLogFailure = (stream: string, err: unknown) => {
     if (storageFailed) return;
     const failed = (storageFailed = new Error(`the durable log of ${stream} failed (${err instanceof Error ? err.message : String(err)}); restart to recover`, { cause: err }));
     log.error("durable log failed", { stream, err });
-    setTimeout(() => options.onEscalate?.(failed), LOG_FAILURE_EXIT_DELAY_MS);
+    const graceMs = options.logFailureGraceMs ?? ESCALATION_GRACE_MS;
+    if (graceMs > 0) setTimeout(() => options.onEscalate?.(failed), graceMs);
+    else options.onEscalate?.(failed);
   };
   const opened = options.transport
     ? { transport: options.transport, checkpoints: new FileCheckpointStore(platform.fs, `${dataDir}/checkpoints`) }
@@ -292,7 +304,7 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
   });
   void stagesThread?.failed.then((reason) => {
     ready = false; // nothing can be stored any more: /readyz says so
-    options.onEscalate?.(reason);
+    setTimeout(() => options.onEscalate?.(reason), ESCALATION_GRACE_MS);
   });
   ready = true;
   log.info("trendwire started", { actors: stagesThread ? config.actors : [...runs], port: server?.port, dataDir, partitions: config.partitions, platform: platform.name, ...(stagesThread ? { stagesThread: true } : {}) });

@@ -29,7 +29,7 @@ async function handle(m: StagesRequest): Promise<void> {
       try {
         // The log's write and sync run on this thread: no I/O-pool hand-off and wake-up per
         // group commit (PipelineOptions.blockingLog; what it gave: README, Threads).
-        pipeline = await startPipeline(m.config, platform, { log, onEscalate: (err) => reply({ t: "escalated", message: err.message }), blockingLog: true });
+        pipeline = await startPipeline(m.config, platform, { log, onEscalate: (err) => reply({ t: "escalated", message: err.message }), blockingLog: true, logFailureGraceMs: 0 });
         served = servePortTransport(m.port, pipeline.transport, crossThreadValues);
         reply({ t: "started" });
       } catch (err) {

@@ -68,7 +68,8 @@ async function run(platform: Platform, flags: Record<string, string | boolean>):
     void pipeline.stop().then(
       () => {
         clearTimeout(timer);
-        platform.exit(0);
+        // Stopped within the grace after a failure (Pipeline.failure): still a failure.
+        platform.exit(pipeline.failure ? 1 : 0);
       },
       (err) => {
         console.error(JSON.stringify({ level: "error", msg: "shutdown failed", err: String(err) }));

@@ -73,6 +73,8 @@ export interface Pipeline {
   readonly server: HttpServer | undefined;
   /** Orderly shutdown: stop intake, drain, flush, close the transport. */
   stop(): Promise<void>;
+  /** Why this process can store nothing more (its durable log or its stages thread failed), if so: it escalates, and a stop before that should end it non-zero too. */
+  readonly failure: Error | undefined;
 }
 
 /** The behaviours of the pipeline's actor kinds (trends aside), for the given partitions. */
@@ -302,8 +304,10 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
   void supervisor.exited.then((reason) => {
     if (reason) options.onEscalate?.(reason);
   });
+  let stagesFailed: Error | undefined;
   void stagesThread?.failed.then((reason) => {
     ready = false; // nothing can be stored any more: /readyz says so
+    stagesFailed = reason;
     setTimeout(() => options.onEscalate?.(reason), ESCALATION_GRACE_MS);
   });
   ready = true;
@@ -318,6 +322,9 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
     view,
     get server() {
       return server;
+    },
+    get failure() {
+      return storageFailed ?? stagesFailed;
     },
     stop() {
       stopping ??= (async () => {

@@ -45,6 +45,7 @@ test("a failed write of the raw log: 503s, not ready, escalated once; a restart 
   let second: Awaited<ReturnType<typeof startTestPipeline>> | undefined;
   try {
     const base = `http://127.0.0.1:${first.server!.port}`;
+    assert.is(first.failure, undefined);
     const sent = new Map<string, WindowTotals>();
     let accepted = 0;
     for (const batch of chunk(windowEvents(T0, WINDOW_MS, { a: 40, b: 25 }), 20)) {
@@ -67,6 +68,7 @@ test("a failed write of the raw log: 503s, not ready, escalated once; a restart 
     const ready = await fetch(`${base}/readyz`);
     assert.is(ready.status, 503, "not ready once the log failed");
     await ready.body?.cancel();
+    assert.match(first.failure?.message ?? "", /durable log of TW_RAW failed/, "a stop from now on ends the process non-zero (main.ts)");
     for (let i = 0; i < 100 && escalations.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
     assert.is(escalations.length, 1, "escalated once, however many requests were refused");
     assert.ok(escalations[0]!.at > firstRefusalAt, "after the refused request got its 503 (main.ts exits on escalation)");

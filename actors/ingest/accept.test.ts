@@ -5,11 +5,13 @@ import { BatchAcceptor, defaultIngestLimits } from "./accept.ts";
 import { memoryLogger } from "../../runtime/core/log.ts";
 import { TransportUnavailableError } from "../../runtime/core/errors.ts";
 
-test("while storage is unavailable every request gets its 503, and the log a warning per 10 s with the count left out", async () => {
-  const log = memoryLogger("warn");
+test("while storage is unavailable every request gets its 503, and the log a warning per 10 s with the count left out, then one line when it is back", async () => {
+  const log = memoryLogger("info");
   let now = Date.UTC(2026, 11, 6, 20, 0, 0);
+  let down = true;
+  let seq = 0;
   const acceptor = new BatchAcceptor({
-    publish: () => Promise.reject(new TransportUnavailableError("durable log write failed; restart to recover")),
+    publish: () => (down ? Promise.reject(new TransportUnavailableError("durable log write failed; restart to recover")) : Promise.resolve({ stream: "S", seq: ++seq, duplicate: false })),
     decodeMsgpack: (b) => decode(b),
     now: () => now,
     log,
@@ -33,6 +35,13 @@ test("while storage is unavailable every request gets its 503, and the log a war
   await send();
   assert.is(log.lines.length, 2, "the next warning comes 10 s after the first");
   assert.is(log.lines[1]!.suppressed, 299, "naming the requests refused without a line of their own");
+  await send(); // refused within 10 s of the last line: counted, not logged
+  down = false;
+  for (let i = 0; i < 3; i++) assert.ok((await send()).ok);
+  assert.equal(log.lines.slice(2).map((l) => [l.level, l.msg, l.suppressed]), [["info", "transport available again", 2]], "one line, with the refusals not yet reported");
+  down = true;
+  await send();
+  assert.equal(log.lines.slice(3).map((l) => [l.level, l.msg, l.suppressed]), [["warn", "transport unavailable", undefined]], "a new outage warns at once");
 });
 
 test.run();

@@ -20,7 +20,7 @@ import { BackpressureError, TransportUnavailableError } from "../../runtime/core
 import type { Problem } from "../../runtime/http/problem.ts";
 import type { PublishAck } from "../../runtime/transport/transport.ts";
 import type { PublishMessageOptions } from "../../runtime/core/publisher.ts";
-import { throttledWarning, type LogFields, type Logger } from "../../runtime/core/log.ts";
+import { throttledWarning, type Logger } from "../../runtime/core/log.ts";
 import type { MetricsRegistry } from "../../runtime/core/metrics.ts";
 import { randomId } from "../../runtime/core/publisher.ts";
 import { RawWriter, type RawWriterOptions } from "./raw_writer.ts";
@@ -77,10 +77,10 @@ export class BatchAcceptor {
   readonly #writer: RawWriter;
 
   /** Every request gets its 503 while storage is down; the log gets a line now and then. */
-  readonly #warnUnavailable: (fields: LogFields) => void;
+  readonly #unavailable: ReturnType<typeof throttledWarning>;
 
   constructor(readonly deps: IngestDeps) {
-    this.#warnUnavailable = throttledWarning(deps.log, "transport unavailable", () => deps.now());
+    this.#unavailable = throttledWarning(deps.log, "transport unavailable", () => deps.now());
     this.#writer = new RawWriter((subject, type, body, options) => deps.publish(subject, type, body, options), deps.grouping,
       deps.nextTurn ? { nextTurn: (run) => deps.nextTurn!(run), now: () => deps.now() } : undefined,
     );
@@ -146,6 +146,7 @@ export class BatchAcceptor {
     this.#inFlight++;
     try {
       const ack = await this.#writer.write(stream, part, columns, idempotencyKey !== undefined);
+      this.#unavailable.over("transport available again");
       if (!ack.duplicate) this.deps.onAccepted?.(stream, count, source);
       return { ok: true, accepted: count, batchId, duplicate: ack.duplicate };
     } catch (err) {
@@ -153,7 +154,7 @@ export class BatchAcceptor {
         return { ok: false, problem: { title: "Pipeline full", status: 503, detail: "the pipeline is behind; nothing was accepted, retry later" }, retryAfterMs: err.retryAfterMs };
       }
       if (err instanceof TransportUnavailableError) {
-        this.#warnUnavailable({ err });
+        this.#unavailable.warn({ err });
         return { ok: false, problem: { title: "Storage unavailable", status: 503, detail: "events cannot be stored durably right now; nothing was accepted, retry later" }, retryAfterMs: err.retryAfterMs };
       }
       throw err;

@@ -56,19 +56,31 @@ export function memoryLogger(level: LogLevel = "debug"): Logger & { lines: LogFi
 /**
  * A warning that can come with every request while a condition lasts (storage unavailable):
  * logged the first time, then at most once per `intervalMs`, with how many were left out since
- * the last one (`suppressed`), so a failure under load cannot flood the log.
+ * the last one (`suppressed`), so a failure under load cannot flood the log. `over` logs, once,
+ * that the condition ended, with the count not yet reported.
  */
-export function throttledWarning(log: Logger, msg: string, now: () => number, intervalMs = 10_000): (fields?: LogFields) => void {
+export function throttledWarning(log: Logger, msg: string, now: () => number, intervalMs = 10_000): { warn(fields?: LogFields): void; over(msg: string): void } {
   let lastAt = -Infinity;
   let suppressed = 0;
-  return (fields) => {
-    const at = now();
-    if (at - lastAt < intervalMs) {
-      suppressed++;
-      return;
-    }
-    log.warn(msg, suppressed > 0 ? { ...fields, suppressed } : fields);
-    lastAt = at;
-    suppressed = 0;
+  let active = false;
+  return {
+    warn(fields) {
+      active = true;
+      const at = now();
+      if (at - lastAt < intervalMs) {
+        suppressed++;
+        return;
+      }
+      log.warn(msg, suppressed > 0 ? { ...fields, suppressed } : fields);
+      lastAt = at;
+      suppressed = 0;
+    },
+    over(endMsg) {
+      if (!active) return;
+      log.info(endMsg, suppressed > 0 ? { suppressed } : undefined);
+      active = false;
+      lastAt = -Infinity;
+      suppressed = 0;
+    },
   };
 }

@@ -71,6 +71,11 @@ Options (flag > environment > config file > default):
   --config <file>           JSON file with settings by field name (see README)
 ${optionLines(describeConfig(configSpec))}
   --help                    show this help
+
+Exit codes: 0 stopped by SIGTERM or SIGINT after draining; 1 start-up failed, supervision gave
+up, or the durable log or the stages thread failed (after a second of answering 503 and not
+ready), also when a stop comes within that second, or draining failed or timed out; 130 a
+second signal while draining.
 `;
 }
 

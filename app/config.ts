@@ -5,6 +5,7 @@
 import { loadConfig, type ConfigOf, type ConfigSources, type ConfigSpec } from "../runtime/core/config.ts";
 import { detectorConfig, type DetectorConfig } from "../actors/detect/detector.ts";
 import type { ForecastBackend } from "../actors/detect/tf_loader.ts";
+import type { FileSystem, Platform } from "../runtime/platform/platform.ts";
 
 export const actorKinds = ["ingest", "decode", "aggregate", "detect", "persist", "trends"] as const;
 export type ActorKind = (typeof actorKinds)[number];
@@ -50,6 +51,7 @@ export const configSpec = {
   streamReplicas: { type: "int", default: 1, min: 1, max: 5, env: "TW_STREAM_REPLICAS", flag: "stream-replicas", description: "JetStream replicas of the pipeline's streams" },
   streamMaxAgeMs: { type: "int", default: 0, min: 0, env: "TW_STREAM_MAX_AGE_MS", flag: "stream-max-age-ms", description: "JetStream: discard messages older than this even if unconsumed (ms; 0 = never)" },
   ackWaitMs: { type: "int", default: 30_000, min: 2_000, env: "TW_ACK_WAIT_MS", flag: "ack-wait-ms", description: "A message not acknowledged this long after delivery is delivered again (ms)" },
+  directIo: { type: "enum", default: "auto", values: ["auto", "off"], env: "TW_DIRECT_IO", flag: "direct-io", description: "Embedded: write the log, archive objects and large checkpoints around the page cache (O_DIRECT; auto: on Node where the file system takes it, see README, Disk writes); off: through the page cache" },
   stagesThread: { type: "enum", default: "auto", values: ["auto", "on", "off"], env: "TW_STAGES_THREAD", flag: "stages-thread", description: "Embedded: decode, aggregate, detect, persist and the durable log on a worker thread, ingest and HTTP on the main one (when the process runs an HTTP edge and a stage; auto: with 2+ CPUs)" },
   logLevel: { type: "enum", default: "info", values: ["debug", "info", "warn", "error"], env: "TW_LOG_LEVEL", flag: "log-level", description: "Structured log level (JSON lines on stderr)" },
   shutdownTimeoutMs: { type: "int", default: 30_000, min: 1000, env: "TW_SHUTDOWN_TIMEOUT_MS", flag: "shutdown-timeout-ms", description: "Time allowed for draining on SIGTERM before exiting anyway (ms)" },
@@ -64,6 +66,14 @@ export function trendwireConfig(sources: ConfigSources = {}): TrendwireConfig {
 /** The data directory, without trailing slashes (paths under it are joined with "/"). */
 export function dataDirOf(config: TrendwireConfig): string {
   return config.dataDir.replace(/\/+$/, "");
+}
+
+/**
+ * The file system for the data directory's log, objects and checkpoints: direct I/O unless
+ * `--direct-io off` or the platform has none.
+ */
+export function dataFileSystem(config: TrendwireConfig, platform: Platform): FileSystem {
+  return config.directIo === "off" ? platform.fs : (platform.directFs ?? platform.fs);
 }
 
 /** Fields of the spec that configure the detector (what `trendwire detect` honours). */

@@ -29,7 +29,7 @@ import { TrendsView, defaultTrendsViewConfig } from "../actors/trends/view.ts";
 import { ingestRoutes } from "../actors/ingest/ingest.ts";
 import { defaultIngestLimits } from "../actors/ingest/accept.ts";
 import type { RawWriterOptions } from "../actors/ingest/raw_writer.ts";
-import { dataDirOf, detectModel, detectorSettings, type ActorKind, type TrendwireConfig } from "./config.ts";
+import { dataDirOf, dataFileSystem, detectModel, detectorSettings, type ActorKind, type TrendwireConfig } from "./config.ts";
 import { openTransport, usesNats } from "./transport.ts";
 import { retrying } from "./retry.ts";
 import type { ActorBehaviour } from "../runtime/core/actor.ts";
@@ -193,9 +193,9 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
     else options.onEscalate?.(failed);
   };
   const opened = options.transport
-    ? { transport: options.transport, checkpoints: new FileCheckpointStore(platform.fs, `${dataDir}/checkpoints`) }
+    ? { transport: options.transport, checkpoints: new FileCheckpointStore(dataFileSystem(config, platform), `${dataDir}/checkpoints`) }
     : stagesThread
-      ? { transport: stagesThread.transport, checkpoints: new FileCheckpointStore(platform.fs, `${dataDir}/checkpoints`) }
+      ? { transport: stagesThread.transport, checkpoints: new FileCheckpointStore(dataFileSystem(config, platform), `${dataDir}/checkpoints`) }
       : await openTransport(config, platform, log, { clock: options.clock, blockingLog: options.blockingLog, onLogFailure });
   const { transport } = opened;
   log.debug("transport open", { transport: usesNats(config) && !options.transport ? "nats" : "embedded" });
@@ -204,7 +204,7 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
   const attempts = usesNats(config) || options.transport ? undefined : 1;
   await retrying("creating the streams", () => transport.ensureStreams(streamSpecs(config)), log, attempts);
   log.debug("streams ensured");
-  const store = options.store ?? new LocalDirObjectStore(platform.fs, `${dataDir}/objects`);
+  const store = options.store ?? new LocalDirObjectStore(dataFileSystem(config, platform), `${dataDir}/objects`);
   const metrics = new MetricsRegistry();
   // A checkpointing stage (aggregate, detect, persist) acknowledges what it holds by a quarter of a
   // stream's bytes, so what it holds never fills the stream on its own (ingest's 503).

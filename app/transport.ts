@@ -11,7 +11,7 @@ import { FileCheckpointStore, type CheckpointStore } from "../runtime/store/chec
 import { InProcessTransport } from "../runtime/transport/in_process.ts";
 import { ConfigError } from "../runtime/core/errors.ts";
 import { retrying } from "./retry.ts";
-import { dataDirOf, type TrendwireConfig } from "./config.ts";
+import { dataDirOf, dataFileSystem, type TrendwireConfig } from "./config.ts";
 
 export interface OpenedTransport {
   kind: "embedded" | "nats";
@@ -43,8 +43,9 @@ export async function openTransport(
   const { clock } = options;
   const dataDir = dataDirOf(config);
   if (!usesNats(config)) {
+    const fs = dataFileSystem(config, platform);
     const transport = new InProcessTransport({
-      fs: platform.fs,
+      fs,
       dir: `${dataDir}/log`,
       clock,
       syncIntervalMs: config.syncIntervalMs,
@@ -52,7 +53,7 @@ export async function openTransport(
       onError: (err) => log.warn("transport housekeeping failed", { err }),
       onLogFailure: options.onLogFailure,
     });
-    return { kind: "embedded", transport, checkpoints: new FileCheckpointStore(platform.fs, `${dataDir}/checkpoints`) };
+    return { kind: "embedded", transport, checkpoints: new FileCheckpointStore(fs, `${dataDir}/checkpoints`) };
   }
   const { NatsTransport, KvCheckpointStore } = await import("../runtime/transport/nats/mod.ts");
   const tls =

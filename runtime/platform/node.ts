@@ -14,6 +14,7 @@ import type { IncomingMessage } from "node:http";
 import { BodyTooLargeError, concatChunks, readWebBody } from "../http/body.ts";
 import type { AppendFile, FileSystem, HttpHost, HttpServer, MessagePortLike, Platform, ServeOptions, ThreadHandle } from "./platform.ts";
 import { useNativeCrc32 } from "../transport/log_crc32.ts";
+import { openDirectAppend } from "./node_direct_io.ts";
 
 // The durable log checksums every record it writes and reads: zlib's CRC-32, not the portable one.
 useNativeCrc32((zlib as { crc32?: unknown }).crc32); // absent before Node 20.15: the portable one then
@@ -211,9 +212,41 @@ function startNodeThread(module: URL): ThreadHandle {
   };
 }
 
+/** Smaller files are written buffered by nodeDirectFileSystem: not worth a staging copy. */
+const DIRECT_MIN_BYTES = 64 * 1024;
+
+/**
+ * nodeFileSystem, but the log's segments, and files written whole of DIRECT_MIN_BYTES or more
+ * (archive objects, large checkpoints), are written with O_DIRECT where the file system allows
+ * (node_direct_io.ts says why); elsewhere, and for everything else, the same as nodeFileSystem.
+ */
+export const nodeDirectFileSystem: FileSystem = {
+  ...nodeFileSystem,
+  async writeFileAtomic(path, data, options) {
+    const parts = data instanceof Uint8Array ? [data] : [...data];
+    let bytes = 0;
+    for (const part of parts) bytes += part.byteLength;
+    const tmp = `${path}.${process.pid}.${tmpCounter++}.tmp`;
+    const file = bytes >= DIRECT_MIN_BYTES ? await openDirectAppend(tmp, { blocking: false, truncate: true }) : undefined;
+    if (!file) return nodeFileSystem.writeFileAtomic(path, parts, options);
+    try {
+      await file.write(parts);
+      await file.trim();
+      if (options?.sync) await file.sync();
+    } finally {
+      await file.close();
+    }
+    await fsp.rename(tmp, path);
+  },
+  async openAppend(path, options) {
+    return (await openDirectAppend(path, { blocking: options?.blocking === true })) ?? nodeFileSystem.openAppend(path, options);
+  },
+};
+
 export const nodePlatform: Platform = {
   name: "node",
   fs: nodeFileSystem,
+  directFs: nodeDirectFileSystem,
   http: nodeHttpHost,
   env: (name) => process.env[name],
   args: () => process.argv.slice(2),

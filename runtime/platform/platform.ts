@@ -89,6 +89,12 @@ export interface ThreadHandle {
 export interface Platform {
   readonly name: "node" | "deno";
   readonly fs: FileSystem;
+  /**
+   * The same file system, but appended files and large whole files are written around the page
+   * cache (O_DIRECT) where the host allows: for data written once and not read back soon (the
+   * log, the archive). Absent where the runtime cannot (Deno): use `fs`.
+   */
+  readonly directFs?: FileSystem;
   readonly http: HttpHost;
   env(name: string): string | undefined;
   args(): string[];

@@ -25,10 +25,12 @@ test("a failed write of the raw log: 503s, not ready, escalated once; a restart 
   const platform = await currentPlatform();
   let diskFull = false;
   // The raw log's appends fail once the disk is "full", as with ENOSPC; every other file works.
+  // Around the file system the data directory uses (direct I/O on Node: config.dataFileSystem).
+  const base = platform.directFs ?? platform.fs;
   const fs: FileSystem = {
-    ...platform.fs,
+    ...base,
     openAppend: async (path, options) => {
-      const file = await platform.fs.openAppend(path, options);
+      const file = await base.openAppend(path, options);
       if (!path.includes("/TW_RAW/")) return file;
       return {
         write: (chunks) => (diskFull ? Promise.reject(new Error("ENOSPC: no space left on device (injected)")) : file.write(chunks)),
@@ -41,7 +43,7 @@ test("a failed write of the raw log: 503s, not ready, escalated once; a restart 
   const flags = { port: "0", host: "127.0.0.1", "data-dir": dataDir, "window-ms": String(WINDOW_MS), "stages-thread": "off", "max-out-of-order-ms": "2000", "idle-timeout-ms": "600000" };
   const log = memoryLogger("warn");
   const escalations: { error: Error; at: number }[] = [];
-  const first = await startPipeline(trendwireConfig({ flags }), { ...platform, fs }, { log, onEscalate: (error) => escalations.push({ error, at: performance.now() }) });
+  const first = await startPipeline(trendwireConfig({ flags }), { ...platform, fs, directFs: fs }, { log, onEscalate: (error) => escalations.push({ error, at: performance.now() }) });
   let second: Awaited<ReturnType<typeof startTestPipeline>> | undefined;
   try {
     const base = `http://127.0.0.1:${first.server!.port}`;

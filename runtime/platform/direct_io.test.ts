@@ -1,21 +1,21 @@
 /**
  * The Node adapter's direct-I/O file system (Platform.directFs, node_direct_io.ts) on real
  * files: appends of any size land in order across 4 KiB blocks and the 2 MiB staging buffer; an
- * open file may end in zero padding (under a block) that the next append overwrites and close
- * trims; a reopened file continues after its partial last block; the durable log written this
+ * open file ends in zeros (the last block's padding, the extension ahead) that appends overwrite
+ * and close trims; a reopened file continues after its partial last block; the durable log written this
  * way and abandoned without a close recovers every synced record; whole files come out exact.
  * Deno has no direct I/O (directFs is absent): these run on Node only.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { statfs } from "node:fs/promises";
-import { readFileSync } from "node:fs";
+import { constants as fsConstants, readFileSync } from "node:fs";
 import { currentPlatform } from "./current.ts";
 import type { FileSystem } from "./platform.ts";
 import { makeTempDir, removeDir } from "../../test/helpers/tmp.ts";
 import { assertSameBytes } from "../../test/helpers/same_bytes.ts";
 import { concatBytes } from "../bytes.ts";
-import { openDirectAppend } from "./node_direct_io.ts";
+import { DirectAppendFile, directIoStats, openDirectAppend, writeWhole, type FdCalls } from "./node_direct_io.ts";
 import { SegmentLog } from "../transport/log_segments.ts";
 import { encodeRecord, type LogRecord } from "../transport/log_record.ts";
 import { systemClock } from "../core/clock.ts";
@@ -30,12 +30,12 @@ function pattern(length: number, seed: number): Uint8Array {
   return out;
 }
 
-/** The file holds `expected` and then zero padding shorter than a block (an open direct file). */
+/** The file holds `expected` and then zeros: the last block's padding and the extension ahead (an open direct file). */
 function assertPaddedTo(actual: Uint8Array | undefined, expected: Uint8Array, what: string): void {
   assert.ok(actual, `${what}: the file exists`);
   assertSameBytes(actual.subarray(0, expected.byteLength), expected, what);
   const padding = actual.subarray(expected.byteLength);
-  assert.ok(padding.byteLength < 4096, `${what}: padding under a block (${padding.byteLength})`);
+  assert.ok(padding.byteLength > 0 && padding.byteLength <= 6 * 1024 * 1024 + 4096, `${what}: zeros ahead, at most 6 MiB (${padding.byteLength})`);
   assert.ok(padding.every((b) => b === 0), `${what}: the padding is zeros`);
 }
 
@@ -55,7 +55,7 @@ if (platform.name === "node") {
         const fd = readdirSync(fdDir).find((n) => { try { return readlinkSync(`${fdDir}/${n}`) === `${dir}/probe.log`; } catch { return false; } });
         assert.ok(fd, "the file's descriptor is open");
         const flags = parseInt(/flags:\s+(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"))![1]!, 8);
-        assert.ok((flags & 0o40000) !== 0, `O_DIRECT is set (flags ${flags.toString(8)})`);
+        assert.ok((flags & (fsConstants as { O_DIRECT: number }).O_DIRECT) !== 0, `O_DIRECT is set (flags ${flags.toString(8)})`);
       }
       await file?.close();
     } finally {
@@ -64,7 +64,7 @@ if (platform.name === "node") {
   });
 
   for (const blocking of [true, false]) {
-    test(`direct append (${blocking ? "blocking" : "I/O pool"}): sizes across blocks and the staging buffer land in order; open, the file ends in zero padding under a block; close trims it`, async () => {
+    test(`direct append (${blocking ? "blocking" : "I/O pool"}): sizes across blocks and the staging buffer land in order; open, the file ends in zeros (padding, and the extension ahead of the data); close trims them`, async () => {
       const dir = await makeTempDir("tw-direct-");
       try {
         const path = `${dir}/segment.log`;
@@ -131,7 +131,7 @@ if (platform.name === "node") {
       const reopened = await open((r) => recovered.push(r));
       assert.is(recovered.length, 120, "every synced record");
       for (const r of recovered) assertSameBytes(r.data, record(r.seq).data, `record ${r.seq}`);
-      assert.ok(reopened.recovery.truncatedBytes < 4096, `only padding was cut (${reopened.recovery.truncatedBytes} bytes)`);
+      assert.ok(reopened.recovery.truncatedBytes > 0, "the zeros after the data were cut");
       await reopened.append(encodeRecord(record(121)), 121, record(121).ts, () => undefined);
       await reopened.close();
       const again: number[] = [];
@@ -170,12 +170,59 @@ if (platform.name === "node") {
     const dir = await makeTempDir("tw-direct-many-");
     try {
       const objects = Array.from({ length: 40 }, (_, i) => [pattern(70_000 + i * 4099, i), pattern(i * 13, i + 100)]);
+      const before = directIoStats();
       await Promise.all(objects.map((parts, i) => directFs!.writeFileAtomic(`${dir}/o${i}.msgpack`, parts, { sync: true })));
+      const after = directIoStats();
       for (const [i, parts] of objects.entries()) assertSameBytes(await directFs!.readFile(`${dir}/o${i}.msgpack`), concatBytes(parts), `object ${i}`);
       assert.is((await directFs!.readDir(dir)).length, 40, "no temporary file is left");
+      const direct = after.directOpens - before.directOpens;
+      assert.ok(direct >= 8 && direct < 40, `some went direct, the rest buffered (${direct} direct)`);
+      assert.is(after.stagingInUse, before.stagingInUse, "every staging buffer was given back");
     } finally {
       await removeDir(dir);
     }
+  });
+  /** Descriptor calls that only record what they were asked (no file): the order of the steps. */
+  function recordingCalls(failWriteAt = -1): { io: FdCalls; calls: string[] } {
+    const calls: string[] = [];
+    let writes = 0;
+    const io: FdCalls = {
+      write: async (_buf, offset, length, position) => {
+        if (writes++ === failWriteAt) throw new Error("EIO (injected)");
+        calls.push(`write ${offset}+${length}@${position}`);
+        return length;
+      },
+      truncate: async (size) => void calls.push(`truncate ${size}`),
+      sync: async () => void calls.push("sync"),
+      close: async () => void calls.push("close"),
+    };
+    return { io, calls };
+  }
+
+  test("a whole file's steps: written in blocks, trimmed to its length, then synced, then closed (the synced length is the exact one); a second close does nothing", async () => {
+    const { io, calls } = recordingCalls();
+    const file = new DirectAppendFile(io, new Uint8Array(2 * 1024 * 1024), 0, 0, false);
+    await writeWhole(file, [pattern(3 * 1024 * 1024 + 5, 1)], true);
+    assert.equal(calls, [`write 0+${2 * 1024 * 1024}@0`, `write 0+${1024 * 1024 + 4096}@${2 * 1024 * 1024}`, `truncate ${3 * 1024 * 1024 + 5}`, "sync", "close"]);
+    await file.close();
+    assert.is(calls.filter((c) => c === "close").length, 1, "closed once");
+  });
+
+  test("an appended file extends by zeros ahead of small appends only; after a failed write it refuses writes and syncs, and closes without trimming", async () => {
+    const { io, calls } = recordingCalls();
+    const file = new DirectAppendFile(io, new Uint8Array(2 * 1024 * 1024), 0, 0, true);
+    await file.write([pattern(100, 1)]);
+    assert.equal(calls.slice(0, 4), ["write 0+1048576@0", "write 0+1048576@1048576", "write 0+1048576@2097152", "write 0+1048576@3145728"], "4 MiB of zeros ahead, then the data");
+    assert.equal(calls.slice(4), ["write 0+4096@0"], "the data's block");
+    calls.length = 0;
+    await file.write([pattern(200_000, 2)]); // large: no extension (the file is long enough anyway)
+    assert.equal(calls, ["write 0+200704@0"], "rewritten from the first block (100 + 200 000 bytes, 49 blocks), no zeros");
+    calls.length = 0;
+    const failed = new DirectAppendFile(recordingCalls(0).io, new Uint8Array(2 * 1024 * 1024), 0, 0, false);
+    assert.is(await failed.write([pattern(10, 3)]).then(() => "ok", (e: Error) => e.message), "EIO (injected)");
+    assert.match(await failed.write([pattern(10, 4)]).then(() => "ok", (e: Error) => e.message), "an earlier write to this file failed");
+    assert.match(await failed.sync().then(() => "ok", (e: Error) => e.message), "an earlier write to this file failed");
+    await failed.close();
   });
 } else {
   test("directFs is absent on Deno (no O_DIRECT): the pipeline writes through the page cache there", () => {

@@ -14,7 +14,7 @@ import type { IncomingMessage } from "node:http";
 import { BodyTooLargeError, concatChunks, readWebBody } from "../http/body.ts";
 import type { AppendFile, FileSystem, HttpHost, HttpServer, MessagePortLike, Platform, ServeOptions, ThreadHandle } from "./platform.ts";
 import { useNativeCrc32 } from "../transport/log_crc32.ts";
-import { openDirectAppend } from "./node_direct_io.ts";
+import { openDirectAppend, writeWhole } from "./node_direct_io.ts";
 
 // The durable log checksums every record it writes and reads: zlib's CRC-32, not the portable one.
 useNativeCrc32((zlib as { crc32?: unknown }).crc32); // absent before Node 20.15: the portable one then
@@ -227,15 +227,9 @@ export const nodeDirectFileSystem: FileSystem = {
     let bytes = 0;
     for (const part of parts) bytes += part.byteLength;
     const tmp = `${path}.${process.pid}.${tmpCounter++}.tmp`;
-    const file = bytes >= DIRECT_MIN_BYTES ? await openDirectAppend(tmp, { blocking: false, truncate: true }) : undefined;
+    const file = bytes >= DIRECT_MIN_BYTES ? await openDirectAppend(tmp, { blocking: false, whole: true }) : undefined;
     if (!file) return nodeFileSystem.writeFileAtomic(path, parts, options);
-    try {
-      await file.write(parts);
-      await file.trim();
-      if (options?.sync) await file.sync();
-    } finally {
-      await file.close();
-    }
+    await writeWhole(file, parts, options?.sync === true);
     await fsp.rename(tmp, path);
   },
   async openAppend(path, options) {

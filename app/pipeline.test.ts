@@ -5,7 +5,8 @@ import { decode } from "@msgpack/msgpack";
 import { decodeActor } from "../actors/decode/decode.ts";
 import { eventColumnsOf, MessageType, type EventBatch, type RawBatch } from "../schemas/mod.ts";
 import { fakeContext, message } from "../test/helpers/fake_ctx.ts";
-import { trendwireConfig } from "./config.ts";
+import { dataFileSystem, trendwireConfig } from "./config.ts";
+import type { FileSystem, Platform } from "../runtime/platform/platform.ts";
 import { decodeSettings, rawGrouping } from "./pipeline.ts";
 
 test("decode reads from its bytes any request ingest may accept, however large maxEventsPerRequest is", async () => {
@@ -24,6 +25,18 @@ test("decode reads from its bytes any request ingest may accept, however large m
   assert.is(events, n);
   // The default still reads the NATS producers' larger bodies.
   assert.is(decodeSettings(trendwireConfig(), decode).maxEventsPerBatch, 100_000);
+});
+
+test("the data directory's file system: the platform's direct one unless --direct-io off, or when it has none (Deno)", () => {
+  const fs = { name: "buffered" } as unknown as FileSystem;
+  const directFs = { name: "direct" } as unknown as FileSystem;
+  const node = { fs, directFs } as unknown as Platform;
+  const deno = { fs } as unknown as Platform;
+  assert.is(dataFileSystem(trendwireConfig(), node), directFs);
+  assert.is(dataFileSystem(trendwireConfig({ flags: { "direct-io": "off" } }), node), fs);
+  assert.is(dataFileSystem(trendwireConfig({ env: (name) => (name === "TW_DIRECT_IO" ? "off" : undefined) }), node), fs);
+  assert.is(dataFileSystem(trendwireConfig(), deno), fs);
+  assert.throws(() => trendwireConfig({ flags: { "direct-io": "on" } }), /directIo|direct-io/);
 });
 
 test("ingest keeps one raw write of a stream in flight when embedded (the log syncs one group after another), two for a full group and over NATS", () => {

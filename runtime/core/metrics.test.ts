@@ -25,6 +25,18 @@ test("renders counters, gauges and histograms in Prometheus text format", () => 
   assert.throws(() => m.gauge("tw_events_total", "x"), /already registered/);
 });
 
+test("a frozen label set, bumped again and again, counts into the same series as an equal unfrozen one", () => {
+  const m = new MetricsRegistry();
+  const c = m.counter("tw_http_requests_total", "Requests");
+  const frozen = Object.freeze({ method: "POST", route: "/v1/streams/:stream/events", status: 202 });
+  for (let i = 0; i < 5; i++) c.inc(frozen);
+  c.inc({ status: 202, route: "/v1/streams/:stream/events", method: "POST" });
+  c.inc(Object.freeze({ method: "POST", route: "/v1/streams/:stream/events", status: 400 }));
+  assert.is(c.get(frozen), 6);
+  assert.match(m.render(), 'tw_http_requests_total{method="POST",route="/v1/streams/:stream/events",status="202"} 6\n');
+  assert.match(m.render(), 'tw_http_requests_total{method="POST",route="/v1/streams/:stream/events",status="400"} 1\n');
+});
+
 test("a label set names one series whatever the order of its labels, also past the label cache's size", () => {
   const m = new MetricsRegistry();
   const c = m.counter("tw_x_total", "X");

@@ -19,8 +19,22 @@ function renderLabels(labels: Labels): string {
 const rendered = new Map<string, string>();
 const MAX_RENDERED = 10_000;
 
+/**
+ * Frozen label sets by identity: a caller that keeps one frozen object per label set (the
+ * HTTP edge, per route and status) is spared building the signature on every bump.
+ */
+const renderedFrozen = new WeakMap<Labels, string>();
+
 function labelKey(labels: Labels | undefined): string {
   if (!labels) return "";
+  const frozen = renderedFrozen.get(labels);
+  if (frozen !== undefined) return frozen;
+  const key = labelKeyOf(labels);
+  if (Object.isFrozen(labels)) renderedFrozen.set(labels, key);
+  return key;
+}
+
+function labelKeyOf(labels: Labels): string {
   let signature = "";
   for (const k of Object.keys(labels)) {
     const v = labels[k];

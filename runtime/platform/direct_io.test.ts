@@ -10,6 +10,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { statfs } from "node:fs/promises";
 import { constants as fsConstants, readFileSync } from "node:fs";
+import { mulberry32 } from "../../test/helpers/random.ts";
 import { currentPlatform } from "./current.ts";
 import type { FileSystem } from "./platform.ts";
 import { makeTempDir, removeDir } from "../../test/helpers/tmp.ts";
@@ -224,6 +225,78 @@ if (platform.name === "node") {
     assert.match(await failed.sync().then(() => "ok", (e: Error) => e.message), "an earlier write to this file failed");
     await failed.close();
   });
+  /** A DirectAppendFile over recorded descriptor calls, its writes told apart by buffer (data from the staging buffer, or zeros). */
+  function recordedFile(options: { size?: number; failZeros?: boolean; failDataAt?: number } = {}) {
+    const size = options.size ?? 0;
+    const staging = new Uint8Array(2 * 1024 * 1024);
+    staging.set(pattern(size % 4096, 9));
+    const calls: { op: string; kind?: "data" | "zeros"; position?: number; length?: number; size?: number }[] = [];
+    let dataWrites = 0;
+    const io: FdCalls = {
+      write: async (buf, _offset, length, position) => {
+        const kind = buf === staging ? "data" : "zeros";
+        if (kind === "zeros" && options.failZeros) throw new Error("ENOSPC (injected)");
+        if (kind === "data" && dataWrites++ === options.failDataAt) throw new Error("EIO (injected)");
+        calls.push({ op: "write", kind, position, length });
+        return length;
+      },
+      truncate: async (to) => void calls.push({ op: "truncate", size: to }),
+      sync: async () => void calls.push({ op: "sync" }),
+      close: async () => void calls.push({ op: "close" }),
+    };
+    return { file: new DirectAppendFile(io, staging, size, size % 4096, true), calls };
+  }
+
+  test("zeros ahead: never over the data's blocks, only before a small append that would pass the file's end, whatever the mix of sizes (recorded calls)", async () => {
+    const random = mulberry32(5);
+    const sizes = [1, 100, 3000, 5000, 60_000, 70_000, 300_000, 5 * 1024 * 1024];
+    for (const start of [0, 5000, 4096, 12_345]) {
+      const { file, calls } = recordedFile({ size: start });
+      let size = start;
+      let allocated = start;
+      for (let step = 0; step < 150; step++) {
+        const incoming = sizes[Math.floor(random() * sizes.length)]!;
+        const from = calls.length;
+        await file.write([pattern(incoming, step)]);
+        const made = calls.slice(from);
+        const zeros = made.filter((c) => c.kind === "zeros");
+        const shouldExtend = incoming < 64 * 1024 && size + incoming > allocated;
+        assert.is(zeros.length > 0, shouldExtend, `step ${step}: ${incoming} bytes at ${size} of ${allocated}: zeros ${zeros.length > 0 ? "written" : "not written"}`);
+        for (const z of zeros) assert.ok(z.position! >= Math.ceil(size / 4096) * 4096, `step ${step}: zeros at ${z.position} below the data's end ${size}`);
+        for (const d of made.filter((c) => c.kind === "data")) assert.ok(d.position! >= Math.floor(size / 4096) * 4096, `step ${step}: data at ${d.position} before the last block of ${size}`);
+        for (const c of made) if (c.op === "write") allocated = Math.max(allocated, c.position! + c.length!);
+        size += incoming;
+      }
+    }
+  });
+
+  test("a file reopened at 5000 bytes extends from 8192 (after the block holding its end), and the data write starts at 4096", async () => {
+    const { file, calls } = recordedFile({ size: 5000 });
+    await file.write([pattern(10, 1)]);
+    assert.equal(calls.map((c) => `${c.kind} ${c.position}`), ["zeros 8192", "zeros 1056768", "zeros 2105344", "zeros 3153920", "data 4096"]);
+  });
+
+  test("a full disk while writing zeros ahead: the data is still written, the file cut back to its length, and it extends no more", async () => {
+    const { file, calls } = recordedFile({ size: 5000, failZeros: true });
+    await file.write([pattern(10, 1)]);
+    assert.equal(calls, [{ op: "truncate", size: 5000 }, { op: "write", kind: "data", position: 4096, length: 4096 }]);
+    calls.length = 0;
+    await file.write([pattern(100_000, 2)]);
+    await file.write([pattern(10, 3)]);
+    assert.ok(calls.every((c) => c.kind === "data"), "no more zeros");
+    await file.sync();
+  });
+
+  test("after a failed write to an extended file, close neither trims nor writes (recorded calls)", async () => {
+    const { file, calls } = recordedFile({ failDataAt: 1 });
+    await file.write([pattern(10, 1)]);
+    assert.ok(calls.some((c) => c.kind === "zeros"), "extended");
+    await file.write([pattern(10, 2)]).then(() => assert.unreachable("the injected failure"), () => undefined);
+    calls.length = 0;
+    await file.close();
+    assert.equal(calls, [{ op: "close" }]);
+  });
+
 } else {
   test("directFs is absent on Deno (no O_DIRECT): the pipeline writes through the page cache there", () => {
     assert.is(directFs, undefined);

@@ -116,8 +116,8 @@ function openFd(path: string, flags: number): Promise<number> {
 /** An append file written with O_DIRECT through a staging buffer; one call at a time (as the log makes them). */
 export class DirectAppendFile implements AppendFile {
   readonly #io: FdCalls;
-  /** Extend the file ahead of small appends (EXTEND_BYTES) rather than with each of them. */
-  readonly #extend: boolean;
+  /** Extend the file ahead of small appends (EXTEND_BYTES) rather than with each of them; off after an extension failed. */
+  #extend: boolean;
   #staging: Uint8Array | undefined;
   #closed = false;
   /** Why a write failed: the staging buffer and the file no longer agree, so nothing more is written. */
@@ -223,17 +223,28 @@ export class DirectAppendFile implements AppendFile {
     for (let done = 0; done < length; ) done += await this.#io.write(buf, done, length - done, position + done);
   }
 
-  /** Writes zeros from the file's end to at least half of EXTEND_BYTES past `end`, in whole blocks. */
+  /**
+   * Writes zeros from the file's end to at least half of EXTEND_BYTES past `end`, in whole
+   * blocks. Best effort: if that fails (a disk with less than the extension free), the file is
+   * cut back to where it was and grows with its writes from then on, so only a write of data
+   * can fail the file.
+   */
   async #extendPast(end: number): Promise<void> {
     const zeros = zeroBlock === undefined ? (zeroBlock = pageAligned(ZERO_BYTES) ?? null) : zeroBlock;
     if (zeros === null) return; // the file then grows with its writes
     const target = Math.ceil((end + EXTEND_BYTES / 2) / EXTEND_BYTES) * EXTEND_BYTES;
     // From the block after the one holding the file's end: that block is the next write's first.
     let at = Math.ceil(this.#allocated / BLOCK) * BLOCK;
-    while (at < target) {
-      const n = Math.min(zeros.byteLength, target - at);
-      await this.#writeAll(zeros, n, at);
-      at += n;
+    try {
+      while (at < target) {
+        const n = Math.min(zeros.byteLength, target - at);
+        await this.#writeAll(zeros, n, at);
+        at += n;
+      }
+    } catch {
+      this.#extend = false;
+      await this.#io.truncate(this.#allocated).catch(() => undefined); // the next write covers what this leaves
+      return;
     }
     this.#allocated = target;
   }
@@ -253,9 +264,13 @@ export async function writeWhole(file: DirectAppendFile, parts: Uint8Array[], sy
   }
 }
 
-/** Directories whose file system refused O_DIRECT: not asked again (bounded: forgotten when full). */
-const refusedDirs = new Set<string>();
+/**
+ * Directories whose file system refused O_DIRECT, and when: not asked again for a minute (a
+ * volume may be mounted there later). Bounded: forgotten when full.
+ */
+const refusedDirs = new Map<string, number>();
 const MAX_REFUSED_DIRS = 1024;
+const REFUSAL_MEMORY_MS = 60_000;
 
 /**
  * Opens `path` with O_DIRECT for appending, or with `whole` for writing a whole file (emptied
@@ -267,7 +282,11 @@ const MAX_REFUSED_DIRS = 1024;
 export async function openDirectAppend(path: string, options: { blocking: boolean; whole?: boolean }): Promise<DirectAppendFile | undefined> {
   if (O_DIRECT === undefined) return undefined;
   const dir = path.slice(0, path.lastIndexOf("/") + 1);
-  if (refusedDirs.has(dir)) return undefined;
+  const refusedAt = refusedDirs.get(dir);
+  if (refusedAt !== undefined) {
+    if (Date.now() - refusedAt < REFUSAL_MEMORY_MS) return undefined;
+    refusedDirs.delete(dir);
+  }
   const staging = takeStaging();
   if (!staging) return undefined;
   const { O_WRONLY, O_CREAT, O_TRUNC } = fs.constants;
@@ -278,7 +297,7 @@ export async function openDirectAppend(path: string, options: { blocking: boolea
     giveBackStaging(staging);
     if ((err as { code?: string }).code === "EINVAL") {
       if (refusedDirs.size >= MAX_REFUSED_DIRS) refusedDirs.clear();
-      refusedDirs.add(dir);
+      refusedDirs.set(dir, Date.now());
       // The file was created before O_DIRECT was refused: a whole file's temporary name is not
       // used again, so it would stay behind.
       if (options.whole) await fs.promises.rm(path, { force: true }).catch(() => undefined);

@@ -1,6 +1,8 @@
 /**
  * The real CLI, as an operator runs it: help, a rejected flag, and a full run — start, take
- * events, stop on SIGTERM with exit code 0 — after which the archive reconciles.
+ * events, stop on SIGTERM with exit code 0 — after which the archive reconciles; killed with
+ * SIGKILL under load and started again, it still archives and counts every accepted request
+ * exactly once.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -66,6 +68,81 @@ test("trendwire run serves, stops on SIGTERM with exit 0, and its archive reconc
   } finally {
     if (!exited) cli.kill("SIGKILL");
     await cli.exited;
+    await removeDir(dataDir);
+  }
+});
+
+test("trendwire run killed with SIGKILL under load: started again on the same data directory, every accepted request is archived and counted exactly once, and an unanswered one wholly or not at all", async () => {
+  const dataDir = await makeTempDir("tw-e2e-kill-");
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const args = ["run", "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir, "--window-ms", "1000", "--max-out-of-order-ms", "60000", "--idle-timeout-ms", "600000", "--log-level", "warn"];
+  const start = async () => {
+    const cli = spawnCli(args);
+    let exited = false;
+    void cli.exited.then(() => (exited = true));
+    await waitFor("GET /readyz 200 from the CLI", async () => {
+      if (exited) throw new Error(`the CLI exited early: ${cli.stderr()}`);
+      return (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200;
+    }, { timeoutMs: 30_000, intervalMs: 50 });
+    return { cli, isExited: () => exited };
+  };
+  let running = await start();
+  try {
+    // Each request has a key of its own, so the windows say which requests were counted.
+    const requestEvents = (i: number) => windowEvents(T0 + (i % 3) * 1000, 1000, { [`r${i}`]: 20 + (i % 7) });
+    const accepted = new Set<number>();
+    const unanswered = new Set<number>();
+    let next = 0;
+    let killed = false;
+    const sender = async () => {
+      while (!killed) {
+        const i = next++;
+        try {
+          await postEvents(base, "crash", i % 2 ? "msgpack" : "json", requestEvents(i));
+          accepted.add(i);
+        } catch {
+          unanswered.add(i); // refused, reset by the kill, or never connected
+        }
+      }
+    };
+    const senders = Array.from({ length: 8 }, sender);
+    await waitFor("150 accepted requests", async () => accepted.size >= 150, { timeoutMs: 30_000, intervalMs: 5 });
+    running.cli.kill("SIGKILL");
+    killed = true;
+    await Promise.all(senders);
+    const { signal } = await withTimeout("the CLI to die", running.cli.exited, 10_000);
+    assert.is(signal, "SIGKILL");
+
+    running = await start();
+    running.cli.kill("SIGTERM");
+    const { code } = await withTimeout("the restarted CLI to exit after SIGTERM", running.cli.exited, 30_000);
+    assert.is(code, 0, `exit code 0 (stderr: ${running.cli.stderr()})`);
+
+    const raw = await rawSummary(dataDir);
+    assert.equal(raw.repeated, [], "no request archived twice");
+    assert.equal(raw.badSeqs, []);
+    const { totals } = await finalWindows(dataDir);
+    const counted = new Map<number, number>();
+    for (const [id, t] of totals) {
+      const i = Number(id.split("|")[1]!.slice(1)); // windowId: stream|key|windowStart, keys r<i>
+      counted.set(i, (counted.get(i) ?? 0) + t.count);
+    }
+    for (const i of accepted) assert.is(counted.get(i), requestEvents(i).length, `accepted request ${i} counted once`);
+    let recovered = 0;
+    for (const i of unanswered) {
+      const n = counted.get(i);
+      if (n === undefined) continue;
+      assert.is(n, requestEvents(i).length, `unanswered request ${i}: all of its events or none`);
+      recovered++;
+    }
+    for (const i of counted.keys()) assert.ok(accepted.has(i) || unanswered.has(i), `request ${i} was sent`);
+    const countedEvents = [...counted.values()].reduce((a, b) => a + b, 0);
+    assert.is(raw.events, countedEvents, `the raw archive holds what was counted (${accepted.size} accepted, ${recovered} of ${unanswered.size} unanswered recovered)`);
+    assert.equal(await readArchive(dataDir, "dlq"), []);
+  } finally {
+    if (!running.isExited()) running.cli.kill("SIGKILL");
+    await running.cli.exited;
     await removeDir(dataDir);
   }
 });

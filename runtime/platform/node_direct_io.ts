@@ -6,9 +6,10 @@
  * needs fresh pages all the time. On a VM whose host takes back the guest's free memory
  * (virtio-balloon free page reporting, as on the machine the benches run on), touching a fresh
  * page costs a fault in the host: writing and syncing 860 MB to new files took 2.3 s and 2.0 s
- * of kernel CPU after a pause, 0.5 s and 0.2 s right after freeing the same amount; with O_DIRECT
- * 0.43–0.73 s and 0.03–0.09 s either way. The pipeline writes each event about three times
- * (raw log, raw archive, event log), so this was about a third of its CPU per event.
+ * of kernel CPU after a pause, 0.5–0.9 s and 0.2–0.5 s right after as much had been freed;
+ * with O_DIRECT 0.43–0.73 s and 0.03–0.09 s either way. The pipeline writes each event about
+ * three times (raw log, raw archive, event log): under JSON batches this took its CPU per event
+ * from 1.72 to 1.39 µs (README, Disk writes).
  *
  * O_DIRECT needs file offsets, lengths and memory addresses aligned to the device's block.
  * Writes are copied into a staging buffer whose memory is page-aligned (a WebAssembly.Memory's:
@@ -29,9 +30,9 @@ const BLOCK = 4096;
 /** Staging buffer: the most written per system call (a multiple of BLOCK and of 64 KiB wasm pages). */
 const STAGING_BYTES = 2 * 1024 * 1024;
 /**
- * An appended file grows by zeros this far ahead of its data, so that most appends overwrite
- * blocks the file already has: its length does not change, and a sync has no metadata to
- * journal (a synced 2.5 kB append: ~85–100 µs instead of ~135–145).
+ * An appended file grows by zeros to a multiple of this, at least half of it past its data, so
+ * that most appends overwrite blocks the file already has: its length does not change, and a
+ * sync has no metadata to journal (a synced 2.5 kB append: ~85–100 µs instead of ~135–145).
  */
 const EXTEND_BYTES = 4 * 1024 * 1024;
 /** Appends of this many bytes or more are not extended ahead of (see DirectAppendFile.#write). */

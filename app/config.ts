@@ -5,7 +5,6 @@
 import { loadConfig, type ConfigOf, type ConfigSources, type ConfigSpec } from "../runtime/core/config.ts";
 import { detectorConfig, type DetectorConfig } from "../actors/detect/detector.ts";
 import type { ForecastBackend } from "../actors/detect/tf_loader.ts";
-import type { FileSystem, Platform } from "../runtime/platform/platform.ts";
 
 export const actorKinds = ["ingest", "decode", "aggregate", "detect", "persist", "trends"] as const;
 export type ActorKind = (typeof actorKinds)[number];
@@ -66,14 +65,6 @@ export function trendwireConfig(sources: ConfigSources = {}): TrendwireConfig {
 /** The data directory, without trailing slashes (paths under it are joined with "/"). */
 export function dataDirOf(config: TrendwireConfig): string {
   return config.dataDir.replace(/\/+$/, "");
-}
-
-/**
- * The file system for the data directory's log, objects and checkpoints: direct I/O unless
- * `--direct-io off` or the platform has none.
- */
-export function dataFileSystem(config: TrendwireConfig, platform: Platform): FileSystem {
-  return config.directIo === "off" ? platform.fs : (platform.directFs ?? platform.fs);
 }
 
 /** Fields of the spec that configure the detector (what `trendwire detect` honours). */

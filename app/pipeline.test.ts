@@ -5,7 +5,8 @@ import { decode } from "@msgpack/msgpack";
 import { decodeActor } from "../actors/decode/decode.ts";
 import { eventColumnsOf, MessageType, type EventBatch, type RawBatch } from "../schemas/mod.ts";
 import { fakeContext, message } from "../test/helpers/fake_ctx.ts";
-import { dataFileSystem, trendwireConfig } from "./config.ts";
+import { trendwireConfig } from "./config.ts";
+import { dataFileSystem } from "./transport.ts";
 import type { FileSystem, Platform } from "../runtime/platform/platform.ts";
 import { decodeSettings, rawGrouping } from "./pipeline.ts";
 

@@ -3,7 +3,7 @@
  * fsync'd log and checkpoint files under the data directory) or NATS JetStream (streams and a
  * KV bucket for checkpoints). nats.js is loaded only when NATS is used.
  */
-import type { Platform } from "../runtime/platform/platform.ts";
+import type { FileSystem, Platform } from "../runtime/platform/platform.ts";
 import type { Clock } from "../runtime/core/clock.ts";
 import type { Logger } from "../runtime/core/log.ts";
 import type { Transport } from "../runtime/transport/transport.ts";
@@ -11,12 +11,20 @@ import { FileCheckpointStore, type CheckpointStore } from "../runtime/store/chec
 import { InProcessTransport } from "../runtime/transport/in_process.ts";
 import { ConfigError } from "../runtime/core/errors.ts";
 import { retrying } from "./retry.ts";
-import { dataDirOf, dataFileSystem, type TrendwireConfig } from "./config.ts";
+import { dataDirOf, type TrendwireConfig } from "./config.ts";
 
 export interface OpenedTransport {
   kind: "embedded" | "nats";
   transport: Transport;
   checkpoints: CheckpointStore;
+}
+
+/**
+ * The file system for the data directory's log, objects and checkpoints: direct I/O unless
+ * `--direct-io off` or the platform has none.
+ */
+export function dataFileSystem(config: TrendwireConfig, platform: Platform): FileSystem {
+  return config.directIo === "off" ? platform.fs : (platform.directFs ?? platform.fs);
 }
 
 export function usesNats(config: TrendwireConfig): boolean {

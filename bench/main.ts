@@ -14,6 +14,7 @@ import { printProfile } from "./profile_report.ts";
 import { BenchUsageError, intFlag } from "./flags.ts";
 import { detectBench, detectHelp } from "./detect.ts";
 import { abBench, abHelp } from "./ab.ts";
+import { diskBench, diskHelp } from "./disk.ts";
 
 const cpuprofileHelp = `Usage: node dist/bench/main.js cpuprofile <file.cpuprofile> [--top 25]
 
@@ -52,6 +53,11 @@ const benches: Record<string, Bench> = {
     summary: "two builds of the embedded pipeline measured alternately, pair after pair (median B ÷ A per case)",
     help: abHelp,
     run: (flags, positional) => abBench(flags, positional),
+  },
+  disk: {
+    summary: "buffered vs O_DIRECT writes through the Node adapter's file systems: whole synced files after a pause, and synced small appends",
+    help: diskHelp,
+    run: (flags) => diskBench(flags),
   },
   cpuprofile: {
     summary: "summarise a .cpuprofile (top self-time functions and areas)",

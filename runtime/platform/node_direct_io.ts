@@ -5,9 +5,9 @@
  * Why: a buffered write puts every byte in a page-cache page, and a growing log or archive
  * needs fresh pages all the time. On a VM whose host takes back the guest's free memory
  * (virtio-balloon free page reporting, as on the machine the benches run on), touching a fresh
- * page costs a fault in the host: writing and syncing 860 MB to new files took 2.3 s and 2.0 s
- * of kernel CPU after a pause, 0.5–0.9 s and 0.2–0.5 s right after as much had been freed;
- * with O_DIRECT 0.43–0.73 s and 0.03–0.09 s either way. The pipeline writes each event about
+ * page costs a fault in the host: 860 MB written and synced after 20 s idle took 2.6 s and 2.2 s
+ * of the machine's kernel CPU, with O_DIRECT 0.57 s and 0.07–0.09 s (`npm run bench -- disk`,
+ * which measures both file systems side by side). The pipeline writes each event about
  * three times (raw log, raw archive, event log): under JSON batches this took its CPU per event
  * from 1.72 to 1.39 µs (README, Disk writes).
  *
@@ -18,7 +18,8 @@
  * buffer and the next append writes it again, whole, over the padding. An appended file also
  * grows by zeros ahead of small appends (EXTEND_BYTES), so that they rarely change its length.
  * The zeros are not cut after every append (an ftruncate there made a synced 2.5 kB append cost
- * 210 µs instead of 115–120): an appended file ends in zeros until it is closed, which trims it.
+ * 210 µs instead of 115–120, in a loop outside bench/): an appended file ends in zeros until it
+ * is closed, which trims it.
  * A log whose process died reads them as a torn tail and cuts them off (log_record.ts); a file
  * written whole (writeFileAtomic) is neither extended nor left padded: trimmed before its sync.
  */
@@ -32,7 +33,8 @@ const STAGING_BYTES = 2 * 1024 * 1024;
 /**
  * An appended file grows by zeros to a multiple of this, at least half of it past its data, so
  * that most appends overwrite blocks the file already has: its length does not change, and a
- * sync has no metadata to journal (a synced 2.5 kB append: ~85–100 µs instead of ~135–145).
+ * sync has no metadata to journal (synced 2.5 kB appends, `npm run bench -- disk`: 100 µs at the
+ * median against 167 buffered).
  */
 const EXTEND_BYTES = 4 * 1024 * 1024;
 /** Appends of this many bytes or more are not extended ahead of (see DirectAppendFile.#write). */

@@ -15,6 +15,7 @@ import { BenchUsageError, intFlag } from "./flags.ts";
 import { detectBench, detectHelp } from "./detect.ts";
 import { abBench, abHelp } from "./ab.ts";
 import { diskBench, diskHelp } from "./disk.ts";
+import { parseBench, parseHelp } from "./parse.ts";
 
 const cpuprofileHelp = `Usage: node dist/bench/main.js cpuprofile <file.cpuprofile> [--top 25]
 
@@ -58,6 +59,11 @@ const benches: Record<string, Bench> = {
     summary: "buffered vs O_DIRECT writes through the Node adapter's file systems: whole synced files after a pause, and synced small appends",
     help: diskHelp,
     run: (flags) => diskBench(flags),
+  },
+  parse: {
+    summary: "ingest's body parsing, µs per event: JSON.parse / MessagePack decode alone, the general path, and the path ingest takes",
+    help: parseHelp,
+    run: (flags) => parseBench(flags),
   },
   cpuprofile: {
     summary: "summarise a .cpuprofile (top self-time functions and areas)",

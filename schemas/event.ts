@@ -131,25 +131,36 @@ export function parseEventColumns(inputs: unknown[], opts: ParseEventOptions): P
 /**
  * parseEventColumns over `n` events that `eventAt(i)` supplies, in order i = 0 … n − 1: the
  * event is read before the next call, so a reader may hand out one reused object
- * (msgpack_events.ts).
+ * (msgpack_events.ts). With `hasNext`, a reader that learns the count only as it goes
+ * (json_events.ts): events are read while `hasNext(i)` is true, and `n` is only the room
+ * allocated at first (it grows as needed).
  */
-export function parseEventColumnsOf(n: number, eventAt: (i: number) => unknown, opts: ParseEventOptions): ParseEventColumnsResult {
+export function parseEventColumnsOf(
+  n: number,
+  eventAt: (i: number) => unknown,
+  opts: ParseEventOptions,
+  hasNext?: (i: number) => boolean,
+): ParseEventColumnsResult {
   const limits = resolveLimits(opts.limits);
   const base = opts.path ?? "";
   const keys: string[] = [];
-  let ts = new Float64Array(n);
-  let values = new Float64Array(n);
+  let ts: Float64Array = new Float64Array(n);
+  let values: Float64Array = new Float64Array(n);
   let tags: (Record<string, TagValue> | null)[] | undefined;
   let ids: (string | null)[] | undefined;
   const invalid: InvalidEvent[] = [];
   // Sharing pays only when events can repeat tags: one event (a single-event request) needs no trie.
-  const interned = n > 1 ? newTagNode() : undefined;
+  const interned = n > 1 || hasNext !== undefined ? newTagNode() : undefined;
   let j = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; hasNext === undefined ? i < n : hasNext(i); i++) {
     const issues = parseCore(eventAt(i), opts.receivedAt, base, i, limits, interned);
     if (issues !== undefined) {
       invalid.push({ index: i, issues });
       continue;
+    }
+    if (j === ts.length) {
+      ts = grown(ts);
+      values = grown(values);
     }
     keys.push(outKey);
     ts[j] = outTs;
@@ -160,11 +171,17 @@ export function parseEventColumnsOf(n: number, eventAt: (i: number) => unknown, 
     else if (ids !== undefined) ids[j] = null;
     j++;
   }
-  if (j < n) {
+  if (j < ts.length) {
     ts = ts.subarray(0, j);
     values = values.subarray(0, j);
   }
   return { columns: { length: j, keys, ts, values, tags, ids }, invalid };
+}
+
+function grown(xs: Float64Array): Float64Array {
+  const out = new Float64Array(Math.max(16, xs.length * 2));
+  out.set(xs);
+  return out;
 }
 
 /**

@@ -107,11 +107,28 @@ function copyOf(x: Record<string, unknown>): Record<string, TagValue> {
 }
 
 /**
+ * Copies that checkedTagsCopy made, by the limits they were checked under: a body reader keeps
+ * them and hands the validator the same copy for every event with the same tags
+ * (json_events.ts finds them by their bytes), and copyTags returns it as it is.
+ */
+const checkedTags = new WeakMap<object, EventLimits>();
+
+/** copyTags without a batch's trie, the copy frozen and known to copyTags as checked under `limits`. */
+export function checkedTagsCopy(x: unknown, limits: EventLimits): Readonly<Record<string, TagValue>> | undefined {
+  const copy = copyTags(x, limits, undefined);
+  if (copy === undefined) return undefined;
+  checkedTags.set(Object.freeze(copy), limits);
+  return copy;
+}
+
+/**
  * A copy of valid tags (never aliasing the input), or undefined if anything is wrong (see
- * tagIssues). With `seen`, tags equal to ones copied before get that earlier copy.
+ * tagIssues). With `seen`, tags equal to ones copied before get that earlier copy. A copy
+ * from checkedTagsCopy under the same limits comes back as it is.
  */
 export function copyTags(x: unknown, limits: EventLimits, seen: TagNode | undefined): Record<string, TagValue> | undefined {
   if (!isPlainObject(x)) return undefined;
+  if (checkedTags.get(x) === limits) return x as Record<string, TagValue>;
   if (seen !== undefined) {
     const shaped = copyTagsOfShape(x, limits, seen);
     if (shaped !== OTHER_SHAPE) return shaped;

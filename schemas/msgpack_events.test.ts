@@ -5,67 +5,21 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { decode, encode } from "@msgpack/msgpack";
-import { parseEventColumns, type EventColumns } from "./event.ts";
 import { msgpackEventColumns } from "./msgpack_events.ts";
-import { parseBodyColumns, parseRawBody } from "./raw_body.ts";
+import { HASH_SEED, hashStep } from "./body_strings.ts";
+import { parseBodyColumns } from "./raw_body.ts";
 import { mulberry32 } from "../test/helpers/random.ts";
+import { bodyPaths, eventSamples, randomEvent } from "../test/helpers/body_paths.ts";
 
 const receivedAt = Date.UTC(2026, 10, 22, 12);
 const maxEvents = 50;
 const options = { maxEvents, receivedAt, decodeMsgpack: (b: Uint8Array) => decode(b) };
+const { general, viaBody } = bodyPaths("msgpack", options);
 
-/** What the general path makes of a body: columns + invalid, or the error thrown. */
-function general(bytes: Uint8Array): unknown {
-  try {
-    const values = parseRawBody("msgpack", bytes, options);
-    const { columns, invalid } = parseEventColumns(values, { receivedAt });
-    return { columns: plain(columns), invalid };
-  } catch (error) {
-    return { error: (error as Error).name, message: (error as Error).message };
-  }
-}
-
-function viaBody(bytes: Uint8Array): unknown {
-  try {
-    const { columns, invalid } = parseBodyColumns("msgpack", bytes, options);
-    return { columns: plain(columns), invalid };
-  } catch (error) {
-    return { error: (error as Error).name, message: (error as Error).message };
-  }
-}
-
-function plain(c: EventColumns): unknown {
-  return { length: c.length, keys: c.keys, ts: Array.from(c.ts), values: Array.from(c.values), tags: c.tags, ids: c.ids };
-}
-
-function pick<T>(random: () => number, xs: readonly T[]): T {
-  return xs[Math.floor(random() * xs.length)]!;
-}
-
-const validKeys = ["a", "hot-a", "hot/b é", "ключ", "🔥", "k".repeat(200), "user:42"];
-const badKeys = ["", "k".repeat(300), 5, true];
-const validTs = [receivedAt - 5000, receivedAt - 1, 1_700_000_000_000, receivedAt - 0.5, "2026-11-22T11:00:00Z", 946_684_800_000];
-const badTs = [1_700_000_000, receivedAt + 3_600_000, -1, "yesterday", 5e15];
-const validValues = [0, 1, -3, 2.5, 1e300, -0, 123456789012, 0.1];
-const badValues = [Number.NaN, Number.POSITIVE_INFINITY, "3", true];
-const validTags = [{}, { region: "eu", n: 2, ok: true }, { "a.b:c-d_e": "x" }, { v: "é".repeat(100) }];
-const badTags = [{ "a b": "x" }, { x: {} }, { x: null }, Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`t${i}`, i])), "tags", { v: "x".repeat(300) }];
-const validIds = ["e-1", "x".repeat(128)];
-const badIds = ["", "x".repeat(129), 7];
-
-function event(random: () => number, validity: number): Record<string, unknown> {
-  const bad = random() < validity;
-  const e: Record<string, unknown> = {};
-  const field = Math.floor(random() * 5);
-  e.key = bad && field === 0 ? pick(random, badKeys) : pick(random, validKeys);
-  if (random() < 0.7) e.ts = bad && field === 1 ? pick(random, badTs) : pick(random, validTs);
-  if (random() < 0.7) e.value = bad && field === 2 ? pick(random, badValues) : pick(random, validValues);
-  if (random() < 0.4 || (bad && field === 3)) e.tags = bad && field === 3 ? pick(random, badTags) : pick(random, validTags);
-  if (random() < 0.2 || (bad && field === 4)) e.id = bad && field === 4 ? pick(random, badIds) : pick(random, validIds);
-  if (bad && random() < 0.2) e.extra = 1;
-  if (bad && random() < 0.1) e.value = null;
-  return e;
-}
+const base = eventSamples(receivedAt);
+// MessagePack carries -0, NaN and the infinities, which JSON cannot.
+const samples = { ...base, validValues: [...base.validValues, -0], badValues: [Number.NaN, Number.POSITIVE_INFINITY, ...base.badValues] };
+const event = (random: () => number, validity: number) => randomEvent(random, validity, samples);
 
 test("valid bodies take the fast path and give the general path's columns exactly", () => {
   const random = mulberry32(11);
@@ -98,10 +52,10 @@ test("strings stay right when far more distinct ones pass than the string cache 
 });
 
 test("invalid UTF-8 whose bytes share a cache slot with a valid string falls back every time, never answers with that string", () => {
-  // The cache's slot of a string's bytes (msgpack_events.ts): FNV-style hash, 65 536 slots.
+  // The cache's slot of a string's bytes (body_strings.ts): FNV-1a, 65 536 slots.
   const slotOf = (bytes: number[]) => {
-    let h = bytes.length;
-    for (const b of bytes) h = Math.imul(h ^ b, 0x01000193);
+    let h = HASH_SEED;
+    for (const b of bytes) h = hashStep(h, b);
     return (h >>> 0) & 0xffff;
   };
   const target = slotOf([0xff, 0xfe, 0x41]);
@@ -157,6 +111,8 @@ test("unusual and broken bodies fall back to the general path's result or error"
     encode(Array.from({ length: maxEvents }, (_, i) => ({ key: `k${i}` }))),
     Uint8Array.of(...good, 0xc0), // a byte after the body
     Uint8Array.of(0x91, 0x81, 0xa3, 0x6b, 0x65, 0x79, 0xa2, 0xff, 0xfe), // invalid UTF-8 in a key
+    encode([{ key: "\ufeffk" }]), // a key that starts with a byte order mark (the decoder keeps it; TextDecoder would not)
+    encode([{ key: "k", tags: { t: "\ufeff".repeat(70) } }]),
     Uint8Array.of(0x92, 0x81, 0xa3, 0x6b, 0x65, 0x79, 0xa1, 0x61, 0x82, 0xa3, 0x6b, 0x65, 0x79, 0xa1, 0x62, 0xa3, 0x6b, 0x65, 0x79, 0xa1, 0x63), // a repeated field
     Uint8Array.of(0x91, 0x81, 0xa9, ...new TextEncoder().encode("__proto__"), 0xc0),
     Uint8Array.of(0x91, 0x81, 0xa4, ...new TextEncoder().encode("tags"), 0x81, 0xa9, ...new TextEncoder().encode("__proto__"), 0xa1, 0x78),

@@ -3,45 +3,21 @@
  * whose fields are key, ts, value, tags and id, with strings, numbers, booleans and nil) read
  * from the bytes into one reused event object that the usual validator checks, instead of a
  * decoded object per event. Strings that repeat from body to body (keys, tag names and values)
- * are decoded once and then found by their bytes. Measured on the embedded pipeline this was the
+ * are decoded once and then found by their bytes (body_strings.ts). Measured on the embedded pipeline this was the
  * largest share of ingest's time after the HTTP server itself (`npm run bench -- pipeline`).
  *
- * Anything else — another type, an unknown or repeated field, invalid UTF-8, a truncated body,
+ * Anything else — another type, an unknown or repeated field, invalid UTF-8 or a string that
+ * starts with a byte order mark, a truncated body,
  * bytes after the value, too many events, and any event the validator refuses — returns
  * undefined: the caller then takes the general path (the codec's decoder + parseEventColumns)
  * for the whole body, so errors and rare shapes keep exactly their usual results.
  */
 import { parseEventColumnsOf, type EventColumns, type EventLimits } from "./event.ts";
-
-/** One event at a time, as the validator sees it: fields absent are undefined. */
-interface Scratch {
-  key: unknown;
-  ts: unknown;
-  value: unknown;
-  tags: unknown;
-  id: unknown;
-}
+import { FIELD_ID, FIELD_KEY, FIELD_TAGS, FIELD_TS, FIELD_VALUE, fieldNames, newScratchEvent, stringOfBytes, type ScratchEvent } from "./body_strings.ts";
 
 /** Thrown inside the reader when the body is not the common case; caught in msgpackEventColumns. */
 class NotCommon extends Error {}
 const notCommon = new NotCommon("not the common case");
-
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-/**
- * Direct-mapped cache of short strings by their bytes (bounded; a collision just replaces).
- * A slot's bytes sit in one flat array, MAX_CACHED_BYTES apart, its length + 1 (0: empty) in a
- * small array of their own: a lookup reads the length, then the slot's bytes from one cache
- * line, instead of following a slot's own Uint8Array to its header and then to its separately
- * allocated bytes (dependent loads, with 10 000 keys mostly misses: the reader spent 10-19 %
- * less time per event this way). The bytes (4 MiB) are allocated on first use; the lengths and
- * the string slots (~0.6 MB) when the module loads.
- */
-const CACHE_SLOTS = 1 << 16;
-const MAX_CACHED_BYTES = 64;
-const cachedStrings: (string | undefined)[] = new Array(CACHE_SLOTS);
-let cachedBytes: Uint8Array | undefined;
-const cachedLengths = new Uint8Array(CACHE_SLOTS);
 
 class Reader {
   pos = 0;
@@ -134,66 +110,22 @@ class Reader {
     this.need(length);
     const at = this.pos;
     this.pos += length;
-    const bytes = this.bytes;
-    if (length > MAX_CACHED_BYTES) return decodeUtf8(bytes.subarray(at, at + length));
-    let h = length;
-    for (let i = at; i < at + length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
-    const slot = (h >>> 0) & (CACHE_SLOTS - 1);
-    const flat = (cachedBytes ??= new Uint8Array(CACHE_SLOTS * MAX_CACHED_BYTES));
-    const base = slot * MAX_CACHED_BYTES;
-    if (cachedLengths[slot] === length + 1) {
-      let same = true;
-      for (let i = 0; i < length; i++) {
-        if (flat[base + i] !== bytes[at + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return cachedStrings[slot]!;
-    }
-    const view = bytes.subarray(at, at + length);
-    const s = asciiOrUtf8(view);
-    flat.set(view, base);
-    cachedLengths[slot] = length + 1;
-    cachedStrings[slot] = s;
+    const s = stringOfBytes(this.bytes, at, length);
+    if (s === undefined) throw notCommon; // invalid UTF-8: the codec's decoder has its own way with it
     return s;
-  }
-}
-
-/** Short ASCII strings in JS (a call into TextDecoder costs more than they do), others decoded. */
-function asciiOrUtf8(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i]!;
-    if (c >= 0x80) return decodeUtf8(bytes);
-    s += String.fromCharCode(c);
-  }
-  return s;
-}
-
-function decodeUtf8(bytes: Uint8Array): string {
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    throw notCommon; // the codec's decoder has its own way with invalid UTF-8: let it answer
   }
 }
 
 // An event's field names as the bytes of a fixstr (header byte included), so a name is matched
 // without making a string.
-const FIELD_KEY = 0;
-const FIELD_TS = 1;
-const FIELD_VALUE = 2;
-const FIELD_TAGS = 3;
-const FIELD_ID = 4;
-const fieldNames = ["key", "ts", "value", "tags", "id"].map((name) => Uint8Array.of(0xa0 | name.length, ...new TextEncoder().encode(name)));
+const fieldHeads = fieldNames.map((name) => Uint8Array.of(0xa0 | name.length, ...new TextEncoder().encode(name)));
 
 /** The field at pos (FIELD_*), or not common. */
 function fieldOf(r: Reader): number {
   const bytes = r.bytes;
   const at = r.pos;
-  for (let f = 0; f < fieldNames.length; f++) {
-    const name = fieldNames[f]!;
+  for (let f = 0; f < fieldHeads.length; f++) {
+    const name = fieldHeads[f]!;
     if (bytes[at] !== name[0]) continue;
     let same = at + name.length <= bytes.length;
     for (let i = 1; same && i < name.length; i++) same = bytes[at + i] === name[i];
@@ -205,7 +137,7 @@ function fieldOf(r: Reader): number {
 }
 
 /** The next event map into `out`; not common if it is not a map of known, distinct fields. */
-function readEvent(r: Reader, out: Scratch): void {
+function readEvent(r: Reader, out: ScratchEvent): void {
   const n = r.mapLength();
   if (n < 0) throw notCommon;
   out.key = out.ts = out.value = out.tags = out.id = undefined;
@@ -248,7 +180,7 @@ export function msgpackEventColumns(
   options: { maxEvents: number; receivedAt: number; limits?: Partial<EventLimits> },
 ): EventColumns | undefined {
   const r = new Reader(bytes);
-  const event: Scratch = { key: undefined, ts: undefined, value: undefined, tags: undefined, id: undefined };
+  const event = newScratchEvent();
   try {
     let count = r.arrayLength();
     const single = count < 0;

@@ -1,0 +1,103 @@
+/**
+ * `npm run bench -- parse`: ingest's body parsing per event, in this process, on the pipeline
+ * bench's bodies (bench/events.ts): for JSON and MessagePack batches, the general path
+ * (JSON.parse or the codec's decoder, then parseEventColumns) beside the path ingest takes
+ * (parseBodyColumns: json_events.ts / msgpack_events.ts for bodies of the usual shape), and
+ * JSON.parse or the decoder alone (what the bare server of the pipeline bench does). The paths
+ * take turns, `--rounds` times `--round-ms` each, so a machine whose speed drifts (a VM's
+ * cores) affects them alike; reported: the median and fastest round, µs per event.
+ *
+ * Prints the machine, a table and, last, one JSON object.
+ */
+import { describeMachine, machineInfo } from "./machine.ts";
+import { formatTable } from "./table.ts";
+import { BenchUsageError, intFlag, listFlag } from "./flags.ts";
+import { makeBodies, type BodyFormat } from "./events.ts";
+import { MessageCodec } from "../runtime/codec/codec.ts";
+import { parseEventColumns } from "../schemas/event.ts";
+import { parseBodyColumns, parseRawBody } from "../schemas/raw_body.ts";
+
+export const parseHelp = `Usage: npm run bench -- parse [options]
+
+Ingest's body parsing, µs per event, one core: for each format, JSON.parse or the MessagePack
+decoder alone (the bare server's work), the general path (that + parseEventColumns), and the
+path ingest takes (parseBodyColumns, which reads bodies of the usual shape straight into
+columns). The paths take turns, round after round.
+
+Options:
+  --formats <list>      json, msgpack (default both)
+  --batch-size 1000     events per body
+  --bodies 64           distinct bodies, parsed in rotation
+  --keys 10000          distinct event keys
+  --rounds 9            rounds per path
+  --round-ms 400        milliseconds per round
+`;
+
+const known = ["formats", "batch-size", "bodies", "keys", "rounds", "round-ms"];
+
+type PathName = "decode only" | "general" | "ingest";
+
+interface PathResult {
+  format: BodyFormat;
+  path: PathName;
+  medianUs: number;
+  fastestUs: number;
+  /** Events parsed, over all rounds (a sanity check that the rounds did work). */
+  events: number;
+}
+
+export async function parseBench(flags: Record<string, string | boolean>): Promise<void> {
+  for (const name of Object.keys(flags)) if (!known.includes(name)) throw new BenchUsageError(`unknown option --${name}`);
+  const formats = listFlag(flags, "formats", ["json", "msgpack"] as const);
+  const batchSize = intFlag(flags, "batch-size", 1000, 1);
+  const distinct = intFlag(flags, "bodies", 64, 1);
+  const keys = intFlag(flags, "keys", 10_000, 1);
+  const rounds = intFlag(flags, "rounds", 9, 1);
+  const roundMs = intFlag(flags, "round-ms", 400, 1);
+  const machine = machineInfo();
+  console.log(describeMachine(machine));
+  const codec = new MessageCodec();
+  const decodeMsgpack = (b: Uint8Array) => codec.decodeValue(b);
+  const results: PathResult[] = [];
+  for (const format of formats) {
+    const { bodies } = makeBodies({ format, eventsPerBody: batchSize, distinct, keys });
+    const receivedAt = Date.now();
+    const options = { maxEvents: batchSize, decodeMsgpack, receivedAt };
+    const paths: Record<PathName, (bytes: Uint8Array) => number> = {
+      "decode only": (bytes) => (parseRawBody(format, bytes, options)).length,
+      general: (bytes) => parseEventColumns(parseRawBody(format, bytes, options), { receivedAt }).columns.length,
+      ingest: (bytes) => parseBodyColumns(format, bytes, options).columns.length,
+    };
+    const names = Object.keys(paths) as PathName[];
+    const perRound = new Map<PathName, number[]>(names.map((n) => [n, []]));
+    const counted = new Map<PathName, number>(names.map((n) => [n, 0]));
+    for (let round = 0; round < rounds; round++) {
+      for (const name of round % 2 === 0 ? names : [...names].reverse()) {
+        const parse = paths[name];
+        let events = 0;
+        let i = 0;
+        const start = performance.now();
+        let elapsed = 0;
+        while (elapsed < roundMs) {
+          events += parse(bodies[i++ % bodies.length]!);
+          elapsed = performance.now() - start;
+        }
+        perRound.get(name)!.push((elapsed * 1000) / events);
+        counted.set(name, counted.get(name)! + events);
+      }
+    }
+    for (const name of names) {
+      const us = [...perRound.get(name)!].sort((a, b) => a - b);
+      results.push({ format, path: name, medianUs: us[Math.floor(us.length / 2)]!, fastestUs: us[0]!, events: counted.get(name)! });
+    }
+  }
+  console.log(`\nBodies of ${batchSize} events (${keys} keys, ${distinct} distinct bodies), ${rounds} rounds of ${roundMs} ms per path, taking turns:`);
+  console.log(formatTable(
+    ["format", "path", "median µs/event", "fastest µs/event", "÷ general (median)"],
+    results.map((r) => {
+      const general = results.find((g) => g.format === r.format && g.path === "general")!;
+      return [r.format, r.path, r.medianUs.toFixed(3), r.fastestUs.toFixed(3), `${((r.medianUs / general.medianUs) * 100).toFixed(0)} %`];
+    }),
+  ));
+  console.log(JSON.stringify({ bench: "parse", at: new Date().toISOString(), machine, config: { formats, batchSize, bodies: distinct, keys, rounds, roundMs }, results }));
+}

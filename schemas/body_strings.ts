@@ -1,8 +1,11 @@
 /**
  * What the body readers that skip a decoded object per event share (msgpack_events.ts,
- * json_events.ts): the reused event they hand the validator, and a cache of the strings that
- * repeat from body to body (keys, tag names and values), found by their bytes.
+ * json_events.ts): the reused event they hand the validator, a cache of the strings that repeat
+ * from body to body (keys, tag names and values), and one of tags objects, both found by their
+ * bytes. (A JSON object and a MessagePack map never have the same bytes: "{" is no map header.)
  */
+import { checkedTagsCopy } from "./event_tags.ts";
+import { defaultEventLimits } from "./event.ts";
 
 /** One event at a time, as the validator sees it: fields absent are undefined. */
 export interface ScratchEvent {
@@ -100,4 +103,45 @@ function decodeUtf8(bytes: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Tags objects by their bytes: a direct-mapped cache (a collision replaces) of a tags object's
+ * encoding (at most MAX_KEPT_TAGS_BYTES) and the checked copy it stands for (checkedTagsCopy,
+ * under the default limits), so an event whose tags repeat earlier ones costs one pass over
+ * their bytes instead of reading, checking and copying them: producers send a few tag sets
+ * over and over. The bytes (768 KiB) are allocated on first use.
+ */
+const TAGS_SLOTS = 1 << 12;
+export const MAX_KEPT_TAGS_BYTES = 192;
+let keptTagsBytes: Uint8Array | undefined;
+const keptTagsLengths = new Uint16Array(TAGS_SLOTS);
+const keptTagsCopies: (Readonly<Record<string, unknown>> | undefined)[] = new Array(TAGS_SLOTS);
+
+/** The copy kept for the tags encoded in `bytes[start, end)`, hashed (hashStep from HASH_SEED) to `hash`; undefined if none. */
+export function tagsOfBytes(bytes: Uint8Array, start: number, end: number, hash: number): Readonly<Record<string, unknown>> | undefined {
+  const length = end - start;
+  const slot = (hash >>> 0) & (TAGS_SLOTS - 1);
+  if (keptTagsLengths[slot] !== length || keptTagsBytes === undefined) return undefined;
+  const flat = keptTagsBytes;
+  const base = slot * MAX_KEPT_TAGS_BYTES;
+  for (let i = 0; i < length; i++) if (flat[base + i] !== bytes[start + i]) return undefined;
+  return keptTagsCopies[slot];
+}
+
+/**
+ * `tags`, read from `bytes[start, end)` (hashed to `hash`), as the checked copy to hand the
+ * validator, kept for those bytes; `tags` itself when they are invalid (the validator says why)
+ * or too long to keep.
+ */
+export function keepTags(bytes: Uint8Array, start: number, end: number, hash: number, tags: unknown): unknown {
+  const length = end - start;
+  if (length > MAX_KEPT_TAGS_BYTES) return tags;
+  const copy = checkedTagsCopy(tags, defaultEventLimits);
+  if (copy === undefined) return tags;
+  const slot = (hash >>> 0) & (TAGS_SLOTS - 1);
+  (keptTagsBytes ??= new Uint8Array(TAGS_SLOTS * MAX_KEPT_TAGS_BYTES)).set(bytes.subarray(start, end), slot * MAX_KEPT_TAGS_BYTES);
+  keptTagsLengths[slot] = length;
+  keptTagsCopies[slot] = copy;
+  return copy;
 }

@@ -14,10 +14,10 @@
  * exactly their usual results. What the reader accepts is exactly JSON's grammar for these
  * values (RFC 8259), and numbers become what JSON.parse makes of them.
  */
-import { defaultEventLimits, parseEventColumnsOf, type EventColumns, type EventLimits, type ParseEventColumnsResult } from "./event.ts";
-import { checkedTagsCopy } from "./event_tags.ts";
+import { parseEventColumnsOf, type EventColumns, type EventLimits, type ParseEventColumnsResult } from "./event.ts";
 import {
-  FIELD_ID, FIELD_KEY, FIELD_TAGS, FIELD_TS, FIELD_VALUE, fieldNames, HASH_SEED, hashStep, newScratchEvent, stringOfBytes, type ScratchEvent,
+  FIELD_ID, FIELD_KEY, FIELD_TAGS, FIELD_TS, FIELD_VALUE, fieldNames, HASH_SEED, hashStep, keepTags, MAX_KEPT_TAGS_BYTES, newScratchEvent, stringOfBytes,
+  tagsOfBytes, type ScratchEvent,
 } from "./body_strings.ts";
 
 /** Thrown inside the reader when the body is not the common case; caught in jsonEventColumns. */
@@ -164,19 +164,10 @@ function fieldOf(r: Reader): number {
 }
 
 /**
- * Tags found by their bytes: a direct-mapped cache (a collision replaces) of tags objects' text
- * (at most MAX_TAGS_BYTES, from "{" to "}") and the checked copy each stands for
- * (checkedTagsCopy, under the default limits), so an event whose tags repeat earlier ones costs
- * one pass over their bytes instead of reading, checking and copying them. Producers send a
- * few tag sets over and over. The bytes (768 KiB) are allocated on first use.
+ * The tags object at pos: the checked copy kept for its bytes when they were seen before
+ * (body_strings.ts, tagsOfBytes), else read (readTags). `checked`: the validator runs with the
+ * default limits, which the kept copies were checked under.
  */
-const TAGS_SLOTS = 1 << 12;
-const MAX_TAGS_BYTES = 192;
-let cachedTagsBytes: Uint8Array | undefined;
-const cachedTagsLengths = new Uint16Array(TAGS_SLOTS);
-const cachedTagsCopies: (Readonly<Record<string, unknown>> | undefined)[] = new Array(TAGS_SLOTS);
-
-/** The tags object at pos: from the cache when its bytes were seen before, else read (readTags). */
 function tagsAt(r: Reader, checked: boolean): unknown {
   if (!checked || r.peek() !== OPEN_BRACE) return readTags(r);
   // Find the closing brace (the first outside a string) and hash the bytes on the way; anything
@@ -184,11 +175,11 @@ function tagsAt(r: Reader, checked: boolean): unknown {
   const b = r.bytes;
   const start = r.pos;
   let p = start + 1;
-  let h = HASH_SEED;
+  let h = hashStep(HASH_SEED, OPEN_BRACE);
   let inString = false;
   for (;;) {
     const c = b[p++];
-    if (c === undefined || p - start > MAX_TAGS_BYTES) return readTags(r);
+    if (c === undefined || p - start > MAX_KEPT_TAGS_BYTES) return readTags(r);
     h = hashStep(h, c);
     if (inString) {
       if (c === QUOTE) inString = false;
@@ -197,32 +188,15 @@ function tagsAt(r: Reader, checked: boolean): unknown {
     else if (c === CLOSE_BRACE) break;
     else if (c === OPEN_BRACE || c === OPEN_BRACKET) return readTags(r);
   }
-  const length = p - start;
-  const slot = (h >>> 0) & (TAGS_SLOTS - 1);
-  const flat = (cachedTagsBytes ??= new Uint8Array(TAGS_SLOTS * MAX_TAGS_BYTES));
-  const base = slot * MAX_TAGS_BYTES;
-  if (cachedTagsLengths[slot] === length) {
-    let same = true;
-    for (let i = 0; i < length; i++) {
-      if (flat[base + i] !== b[start + i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) {
-      r.pos = p;
-      return cachedTagsCopies[slot];
-    }
+  const kept = tagsOfBytes(b, start, p, h);
+  if (kept !== undefined) {
+    r.pos = p;
+    return kept;
   }
   const tags = readTags(r);
   // (r.pos is p: readTags ends at the same brace; checked all the same, as the cache must never
   // map bytes to tags they do not spell.)
-  const copy = r.pos === p ? checkedTagsCopy(tags, defaultEventLimits) : undefined;
-  if (copy === undefined) return tags; // invalid: the validator reports it
-  flat.set(b.subarray(start, p), base);
-  cachedTagsLengths[slot] = length;
-  cachedTagsCopies[slot] = copy;
-  return copy;
+  return r.pos === p ? keepTags(b, start, p, h, tags) : tags;
 }
 
 /**

@@ -128,6 +128,49 @@ test("unusual and broken bodies fall back to the general path's result or error"
   for (const bytes of bodies) assert.equal(viaBody(bytes), general(bytes), `body ${Array.from(bytes.subarray(0, 40))}`);
 });
 
+test("tags maps found by their bytes are checked copies: frozen, shared across bodies, for every scalar type; never kept when invalid or checked under other limits", () => {
+  const fast = (bytes: Uint8Array, limits?: { maxTagValueBytes: number }) => msgpackEventColumns(bytes, { maxEvents, receivedAt, limits });
+  const everyType = { u8: 200, u16: 60_000, u32: 70_000, u64: 2 ** 40, i8: -100, i16: -1000, i32: -70_000, i64: -(2 ** 40), neg: -5, f64: 1.5, s: "x", s8: "y".repeat(40), t: true, f: false };
+  const body = (tags: unknown) => encode([{ key: "a", tags }, { key: "b", tags }]);
+  const one = fast(body(everyType))!;
+  const two = fast(body(everyType))!;
+  assert.equal(one.tags![0], everyType);
+  assert.ok(Object.isFrozen(one.tags![0]));
+  assert.is(one.tags![0], one.tags![1]);
+  assert.is(one.tags![0], two.tags![0], "the same copy for the same bytes in a later body");
+  assert.equal(viaBody(body(everyType)), general(body(everyType)));
+  // Each type alone, kept too; a float32 (hand-made: the encoder writes float64).
+  for (const [name, value] of Object.entries(everyType)) {
+    const bytes = body({ [name]: value });
+    assert.is(fast(bytes)!.tags![0], fast(bytes)!.tags![0], name);
+  }
+  const f32 = Uint8Array.of(0x91, 0x82, 0xa3, 0x6b, 0x65, 0x79, 0xa1, 0x61, 0xa4, ...new TextEncoder().encode("tags"), 0x81, 0xa1, 0x66, 0xca, 0x3f, 0xc0, 0x00, 0x00);
+  assert.equal(fast(f32)!.tags![0], { f: 1.5 });
+  assert.is(fast(f32)!.tags![0], fast(f32)!.tags![0], "float32 kept");
+  // Invalid for the default limits: refused every time.
+  const long = body({ v: "x".repeat(300) });
+  for (let round = 0; round < 2; round++) {
+    assert.is(fast(long), undefined);
+    assert.equal(viaBody(long), general(long));
+  }
+  const nil = body({ v: null });
+  for (let round = 0; round < 2; round++) assert.equal(viaBody(nil), general(nil));
+  // Valid under the defaults, not under a caller's limits: never the kept copy.
+  assert.is(fast(body(everyType), { maxTagValueBytes: 1 }), undefined);
+  assert.is.not(fast(body(everyType), { maxTagValueBytes: 100 })!.tags![0], one.tags![0]);
+  // Many distinct tag sets through the 4096-slot cache, twice: each event keeps its own.
+  for (let pass = 0; pass < 2; pass++) {
+    for (let b = 0; b < 20; b++) {
+      const events = Array.from({ length: 1000 }, (_, i) => ({ key: "k", tags: { n: b * 1000 + i, s: `v${i % 7}` } }));
+      const columns = msgpackEventColumns(encode(events), { maxEvents: 1000, receivedAt })!;
+      for (let i = 0; i < 1000; i++) {
+        const t = columns.tags![i]!;
+        if (t.n !== b * 1000 + i || t.s !== `v${i % 7}`) assert.unreachable(`event ${b * 1000 + i}: ${JSON.stringify(t)}`);
+      }
+    }
+  }
+});
+
 test("64-bit integers, floats and negative fixints read as the codec's decoder reads them", () => {
   const bytes = encode([
     { key: "u64", ts: 1_763_000_000_123, value: 2 ** 40 + 3 },

@@ -3,7 +3,8 @@
  * whose fields are key, ts, value, tags and id, with strings, numbers, booleans and nil) read
  * from the bytes into one reused event object that the usual validator checks, instead of a
  * decoded object per event. Strings that repeat from body to body (keys, tag names and values)
- * are decoded once and then found by their bytes (body_strings.ts). Measured on the embedded pipeline this was the
+ * are decoded once and then found by their bytes, and so are tags maps, as checked copies
+ * (body_strings.ts). Measured on the embedded pipeline this was the
  * largest share of ingest's time after the HTTP server itself (`npm run bench -- pipeline`).
  *
  * Anything else — another type, an unknown or repeated field, invalid UTF-8 or a string that
@@ -13,7 +14,10 @@
  * for the whole body, so errors and rare shapes keep exactly their usual results.
  */
 import { parseEventColumnsOf, type EventColumns, type EventLimits } from "./event.ts";
-import { FIELD_ID, FIELD_KEY, FIELD_TAGS, FIELD_TS, FIELD_VALUE, fieldNames, newScratchEvent, stringOfBytes, type ScratchEvent } from "./body_strings.ts";
+import {
+  FIELD_ID, FIELD_KEY, FIELD_TAGS, FIELD_TS, FIELD_VALUE, fieldNames, HASH_SEED, hashStep, keepTags, MAX_KEPT_TAGS_BYTES, newScratchEvent, stringOfBytes,
+  tagsOfBytes, type ScratchEvent,
+} from "./body_strings.ts";
 
 /** Thrown inside the reader when the body is not the common case; caught in msgpackEventColumns. */
 class NotCommon extends Error {}
@@ -137,7 +141,7 @@ function fieldOf(r: Reader): number {
 }
 
 /** The next event map into `out`; not common if it is not a map of known, distinct fields. */
-function readEvent(r: Reader, out: ScratchEvent): void {
+function readEvent(r: Reader, out: ScratchEvent, checked: boolean): void {
   const n = r.mapLength();
   if (n < 0) throw notCommon;
   out.key = out.ts = out.value = out.tags = out.id = undefined;
@@ -147,7 +151,7 @@ function readEvent(r: Reader, out: ScratchEvent): void {
     if ((seen & (1 << field)) !== 0) throw notCommon;
     seen |= 1 << field;
     if (field === FIELD_TAGS) {
-      out.tags = readTags(r);
+      out.tags = tagsAt(r, checked);
       continue;
     }
     const v = r.scalar();
@@ -157,6 +161,54 @@ function readEvent(r: Reader, out: ScratchEvent): void {
     else if (field === FIELD_VALUE) out.value = v;
     else out.id = v;
   }
+}
+
+/**
+ * The end of the tags map at `at` — a fixmap of fixstr or str8 names and scalar values — or -1
+ * for anything else (then read as usual). Lengths only: no string is made.
+ */
+function tagsEnd(b: Uint8Array, at: number): number {
+  const head = b[at];
+  if (head === undefined || head < 0x80 || head > 0x8f) return -1;
+  let p = at + 1;
+  for (let n = head & 0x0f; n > 0; n--) {
+    const name = b[p];
+    if (name !== undefined && name >= 0xa0 && name <= 0xbf) p += 1 + (name & 0x1f);
+    else if (name === 0xd9 && p + 1 < b.length) p += 2 + b[p + 1]!;
+    else return -1;
+    const v = b[p];
+    if (v === undefined) return -1;
+    if (v <= 0x7f || v >= 0xe0 || v === 0xc2 || v === 0xc3) p += 1;
+    else if (v >= 0xa0 && v <= 0xbf) p += 1 + (v & 0x1f);
+    else if (v === 0xd9 && p + 1 < b.length) p += 2 + b[p + 1]!;
+    else if (v === 0xcc || v === 0xd0) p += 2;
+    else if (v === 0xcd || v === 0xd1) p += 3;
+    else if (v === 0xce || v === 0xd2 || v === 0xca) p += 5;
+    else if (v === 0xcf || v === 0xd3 || v === 0xcb) p += 9;
+    else return -1; // nil (refused by the validator), longer strings, or not a scalar
+  }
+  return p <= b.length ? p : -1;
+}
+
+/**
+ * The tags map at pos: the checked copy kept for its bytes when they were seen before
+ * (body_strings.ts, tagsOfBytes), else read (readTags). `checked`: the validator runs with the
+ * default limits, which the kept copies were checked under.
+ */
+function tagsAt(r: Reader, checked: boolean): unknown {
+  const b = r.bytes;
+  const start = r.pos;
+  const end = checked ? tagsEnd(b, start) : -1;
+  if (end < 0 || end - start > MAX_KEPT_TAGS_BYTES) return readTags(r);
+  let h = HASH_SEED;
+  for (let i = start; i < end; i++) h = hashStep(h, b[i]!);
+  const kept = tagsOfBytes(b, start, end, h);
+  if (kept !== undefined) {
+    r.pos = end;
+    return kept;
+  }
+  const tags = readTags(r);
+  return r.pos === end ? keepTags(b, start, end, h, tags) : tags;
 }
 
 function readTags(r: Reader): Record<string, unknown> {
@@ -181,12 +233,13 @@ export function msgpackEventColumns(
 ): EventColumns | undefined {
   const r = new Reader(bytes);
   const event = newScratchEvent();
+  const checked = options.limits === undefined;
   try {
     let count = r.arrayLength();
     const single = count < 0;
     if (single) count = 1;
     if (count === 0 || count > options.maxEvents) return undefined;
-    const { columns, invalid } = parseEventColumnsOf(count, () => (readEvent(r, event), event), options);
+    const { columns, invalid } = parseEventColumnsOf(count, () => (readEvent(r, event, checked), event), options);
     if (invalid.length > 0 || r.pos !== bytes.length) return undefined;
     return columns;
   } catch (error) {

@@ -2,10 +2,11 @@
  * A JSON body of events straight to columns: the common case (an object or an array of objects
  * whose fields are key, ts, value, tags and id, with strings, numbers and booleans, and tags an
  * object of those) read from the bytes into one reused event object that the usual validator
- * checks, instead of JSON.parse making an object per event and a string per key. Strings that
- * repeat from body to body (keys, tag names and values) are decoded once and then found by
- * their bytes (body_strings.ts). With JSON batches JSON.parse was about half of the embedded
- * pipeline's main thread (`npm run bench -- pipeline --profile DIR`).
+ * checks, instead of JSON.parse making an object per event. Strings that repeat from body to
+ * body (tag names and values) are decoded once and then found by their bytes, and so are whole
+ * tags objects, as checked copies (body_strings.ts); keys and ids are made afresh. With JSON
+ * batches JSON.parse was about half of the embedded pipeline's main thread (`npm run bench --
+ * pipeline --profile DIR`); `npm run bench -- parse` compares the two paths.
  *
  * Anything else — a string with an escape or a byte order mark, invalid UTF-8, null, another
  * type, an unknown or repeated field, malformed JSON, a BOM before the body, too many events,
@@ -16,7 +17,7 @@
  */
 import { parseEventColumnsOf, type EventColumns, type EventLimits, type ParseEventColumnsResult } from "./event.ts";
 import {
-  FIELD_ID, FIELD_KEY, FIELD_TAGS, FIELD_TS, FIELD_VALUE, fieldNames, HASH_SEED, hashStep, keepTags, MAX_KEPT_TAGS_BYTES, newScratchEvent, stringOfBytes,
+  FIELD_ID, FIELD_KEY, FIELD_TAGS, FIELD_TS, FIELD_VALUE, fieldNames, freshStringOfBytes, HASH_SEED, hashStep, keepTags, MAX_KEPT_TAGS_BYTES, newScratchEvent, stringOfBytes,
   tagsOfBytes, type ScratchEvent,
 } from "./body_strings.ts";
 
@@ -58,8 +59,11 @@ class Reader {
     this.pos++;
   }
 
-  /** The string whose opening quote is at pos: escapes and control characters are not common. */
-  string(): string {
+  /**
+   * The string whose opening quote is at pos: escapes and control characters are not common.
+   * `cached`: through the string cache (body_strings.ts), for strings that repeat.
+   */
+  string(cached = true): string {
     const b = this.bytes;
     const start = this.pos + 1;
     let p = start;
@@ -72,7 +76,7 @@ class Reader {
       p++;
     }
     this.pos = p + 1;
-    const s = stringOfBytes(b, start, p - start, h);
+    const s = cached ? stringOfBytes(b, start, p - start, h) : freshStringOfBytes(b, start, p - start);
     if (s === undefined) throw notCommon;
     return s;
   }
@@ -114,10 +118,10 @@ class Reader {
     return Number(text);
   }
 
-  /** A string, number or boolean; null and anything else are not common. */
-  scalar(): string | number | boolean {
+  /** A string, number or boolean; null and anything else are not common. `cached` as in string(). */
+  scalar(cached = true): string | number | boolean {
     const c = this.peek();
-    if (c === QUOTE) return this.string();
+    if (c === QUOTE) return this.string(cached);
     if (c === MINUS || (c >= 0x30 && c <= 0x39)) return this.number();
     if (c === 0x74) return this.literal(TRUE, true);
     if (c === 0x66) return this.literal(FALSE, false);
@@ -174,20 +178,22 @@ function tagsAt(r: Reader, checked: boolean): unknown {
   // the cache does not keep (an escape, a nested value, a long object) is read as usual.
   const b = r.bytes;
   const start = r.pos;
-  let p = start + 1;
+  const limit = Math.min(b.length, start + MAX_KEPT_TAGS_BYTES);
   let h = hashStep(HASH_SEED, OPEN_BRACE);
   let inString = false;
-  for (;;) {
-    const c = b[p++];
-    if (c === undefined || p - start > MAX_KEPT_TAGS_BYTES) return readTags(r);
+  let p = start + 1;
+  for (; p < limit; p++) {
+    const c = b[p]!;
     h = hashStep(h, c);
-    if (inString) {
-      if (c === QUOTE) inString = false;
-      else if (c === BACKSLASH) return readTags(r);
-    } else if (c === QUOTE) inString = true;
-    else if (c === CLOSE_BRACE) break;
+    // Inside a string a quote ends it (there is no escape: a backslash stops the search).
+    if (c === QUOTE) inString = !inString;
+    else if (inString) {
+      if (c === BACKSLASH) return readTags(r);
+    } else if (c === CLOSE_BRACE) break;
     else if (c === OPEN_BRACE || c === OPEN_BRACKET) return readTags(r);
   }
+  if (p === limit) return readTags(r);
+  p++; // past the closing brace
   const kept = tagsOfBytes(b, start, p, h);
   if (kept !== undefined) {
     r.pos = p;
@@ -217,7 +223,9 @@ function readEvent(r: Reader, out: ScratchEvent, checked: boolean): void {
     seen |= 1 << field;
     if (field === FIELD_TAGS) out.tags = tagsAt(r, checked);
     else {
-      const v = r.scalar();
+      // Keys and ids are made afresh: with many distinct ones, looking them up in the cache
+      // missed the processor's caches several times a key (slower than a new string).
+      const v = r.scalar(field !== FIELD_KEY && field !== FIELD_ID);
       if (field === FIELD_KEY) out.key = v;
       else if (field === FIELD_TS) out.ts = v;
       else if (field === FIELD_VALUE) out.value = v;

@@ -65,11 +65,13 @@ test("invalid UTF-8 whose bytes share a cache slot with a valid string falls bac
     if (slotOf(cs) === target) valid = String.fromCharCode(...cs);
   }
   assert.ok(valid !== undefined, "a printable 3-character string in the same slot");
-  const good = encode([{ key: valid }]);
-  assert.equal(msgpackEventColumns(good, { maxEvents, receivedAt })!.keys, [valid]);
-  // The same body with the key's bytes replaced by ff fe 41 (a fixstr of 3 invalid bytes).
+  // A tag value (keys do not go through the cache).
+  const good = encode([{ key: "k", tags: { t: valid } }]);
+  assert.equal(msgpackEventColumns(good, { maxEvents, receivedAt })!.tags, [{ t: valid }]);
+  // The same body with the value's bytes replaced by ff fe 41 (a fixstr of 3 invalid bytes).
   const bad = good.slice();
-  const at = bad.indexOf(0xa3, bad.indexOf(0xa3) + 1); // the key's fixstr header (after "key")
+  const at = good.findIndex((b, i) => b === 0xa1 && good[i + 1] === 0x74 && good[i + 2] === 0xa3) + 2; // "t", then the value's fixstr header
+  assert.ok(at > 2);
   bad.set([0xff, 0xfe, 0x41], at + 1);
   for (let round = 0; round < 2; round++) {
     assert.is(msgpackEventColumns(bad, { maxEvents, receivedAt }), undefined, `round ${round}`);

@@ -2,10 +2,11 @@
  * A MessagePack body of events straight to columns: the common case (a map or an array of maps
  * whose fields are key, ts, value, tags and id, with strings, numbers, booleans and nil) read
  * from the bytes into one reused event object that the usual validator checks, instead of a
- * decoded object per event. Strings that repeat from body to body (keys, tag names and values)
- * are decoded once and then found by their bytes, and so are tags maps, as checked copies
- * (body_strings.ts). Measured on the embedded pipeline this was the
- * largest share of ingest's time after the HTTP server itself (`npm run bench -- pipeline`).
+ * decoded object per event. Strings that repeat from body to body (tag names and values) are
+ * decoded once and then found by their bytes, and so are tags maps, as checked copies
+ * (body_strings.ts); keys and ids are made afresh. Measured on the embedded pipeline this was
+ * the largest share of ingest's time after the HTTP server itself (`npm run bench --
+ * pipeline`); `npm run bench -- parse` compares the two paths.
  *
  * Anything else — another type, an unknown or repeated field, invalid UTF-8 or a string that
  * starts with a byte order mark, a truncated body,
@@ -15,7 +16,7 @@
  */
 import { parseEventColumnsOf, type EventColumns, type EventLimits } from "./event.ts";
 import {
-  FIELD_ID, FIELD_KEY, FIELD_TAGS, FIELD_TS, FIELD_VALUE, fieldNames, HASH_SEED, hashStep, keepTags, MAX_KEPT_TAGS_BYTES, newScratchEvent, stringOfBytes,
+  FIELD_ID, FIELD_KEY, FIELD_TAGS, FIELD_TS, FIELD_VALUE, fieldNames, freshStringOfBytes, HASH_SEED, hashStep, keepTags, MAX_KEPT_TAGS_BYTES, newScratchEvent, stringOfBytes,
   tagsOfBytes, type ScratchEvent,
 } from "./body_strings.ts";
 
@@ -74,19 +75,20 @@ class Reader {
   }
 
   /** A string, number, boolean or nil (as the codec's decoder reads them); anything else is not common. */
-  scalar(): string | number | boolean | null {
+  /** `cached`: strings through the string cache (body_strings.ts), for strings that repeat. */
+  scalar(cached = true): string | number | boolean | null {
     const b = this.byte();
     if (b <= 0x7f) return b;
     if (b >= 0xe0) return b - 0x100;
-    if (b >= 0xa0 && b <= 0xbf) return this.string(b & 0x1f);
+    if (b >= 0xa0 && b <= 0xbf) return this.string(b & 0x1f, cached);
     const v = this.view;
     switch (b) {
       case 0xc0: return null;
       case 0xc2: return false;
       case 0xc3: return true;
-      case 0xd9: return this.string(this.byte());
-      case 0xda: return this.string(this.u16());
-      case 0xdb: return this.string(this.u32());
+      case 0xd9: return this.string(this.byte(), cached);
+      case 0xda: return this.string(this.u16(), cached);
+      case 0xdb: return this.string(this.u32(), cached);
       case 0xcc: return this.byte();
       case 0xcd: return this.u16();
       case 0xce: return this.u32();
@@ -110,11 +112,11 @@ class Reader {
     throw notCommon;
   }
 
-  string(length: number): string {
+  string(length: number, cached = true): string {
     this.need(length);
     const at = this.pos;
     this.pos += length;
-    const s = stringOfBytes(this.bytes, at, length);
+    const s = cached ? stringOfBytes(this.bytes, at, length) : freshStringOfBytes(this.bytes, at, length);
     if (s === undefined) throw notCommon; // invalid UTF-8: the codec's decoder has its own way with it
     return s;
   }
@@ -154,7 +156,9 @@ function readEvent(r: Reader, out: ScratchEvent, checked: boolean): void {
       out.tags = tagsAt(r, checked);
       continue;
     }
-    const v = r.scalar();
+    // Keys and ids are made afresh: with many distinct ones, looking them up in the cache missed
+    // the processor's caches several times a key (slower than a new string).
+    const v = r.scalar(field !== FIELD_KEY && field !== FIELD_ID);
     if (v === null) throw notCommon; // a nil field: rare, and reported by the general path
     if (field === FIELD_KEY) out.key = v;
     else if (field === FIELD_TS) out.ts = v;

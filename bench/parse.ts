@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- parse`: ingest's body parsing per event, in this process, on the pipeline
- * bench's bodies (bench/events.ts): for JSON and MessagePack batches, the general path
+ * bench's bodies (bench/events.ts): for JSON, NDJSON and MessagePack batches, the general path
  * (JSON.parse or the codec's decoder, then parseEventColumns) beside the path ingest takes
  * (parseBodyColumns: json_events.ts / msgpack_events.ts for bodies of the usual shape), and
  * JSON.parse or the decoder alone (what the bare server of the pipeline bench does). The paths
@@ -13,21 +13,23 @@
 import { describeMachine, machineInfo } from "./machine.ts";
 import { formatTable } from "./table.ts";
 import { BenchUsageError, intFlag, listFlag } from "./flags.ts";
-import { makeBodies, type BodyFormat } from "./events.ts";
+import { makeBodies } from "./events.ts";
+import type { RawFormat } from "../schemas/types.ts";
 import { MessageCodec } from "../runtime/codec/codec.ts";
 import { parseEventColumns } from "../schemas/event.ts";
 import { parseBodyColumns, parseRawBody } from "../schemas/raw_body.ts";
 
 export const parseHelp = `Usage: npm run bench -- parse [options]
 
-Ingest's body parsing, µs per event, one core: for each format, JSON.parse or the MessagePack
-decoder alone (the bare server's work), the general path (that + parseEventColumns), and the
+Ingest's body parsing, µs per event, one core: for each format, JSON.parse (per line for
+NDJSON) or the MessagePack decoder alone (the bare server's work), the general path (that + parseEventColumns), and the
 path ingest takes (parseBodyColumns, which reads bodies of the usual shape straight into
 columns). The paths take turns, round after round; "÷ general" is the median over rounds of a
 path's time ÷ the general path's in the same round.
 
 Options:
-  --formats <list>      json, msgpack (default both)
+  --formats <list>      json, ndjson, msgpack (default all three; NDJSON: the JSON bodies'
+                        events one per line)
   --batch-size 1000     events per body
   --bodies 64           distinct bodies, parsed in rotation
   --keys 10000          distinct event keys
@@ -40,7 +42,7 @@ const known = ["formats", "batch-size", "bodies", "keys", "rounds", "round-ms"];
 type PathName = "decode only" | "general" | "ingest";
 
 interface PathResult {
-  format: BodyFormat;
+  format: RawFormat;
   path: PathName;
   medianUs: number;
   fastestUs: number;
@@ -55,9 +57,18 @@ function median(xs: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
+/** The JSON bench bodies' events, one per line. */
+function ndjsonBodies(batchSize: number, distinct: number, keys: number): Uint8Array[] {
+  const text = new TextEncoder();
+  return makeBodies({ format: "json", eventsPerBody: batchSize, distinct, keys }).bodies.map((b) => {
+    const events = JSON.parse(new TextDecoder().decode(b)) as unknown[];
+    return text.encode(events.map((e) => JSON.stringify(e)).join("\n") + "\n");
+  });
+}
+
 export async function parseBench(flags: Record<string, string | boolean>): Promise<void> {
   for (const name of Object.keys(flags)) if (!known.includes(name)) throw new BenchUsageError(`unknown option --${name}`);
-  const formats = listFlag(flags, "formats", ["json", "msgpack"] as const);
+  const formats = listFlag(flags, "formats", ["json", "ndjson", "msgpack"] as const);
   const batchSize = intFlag(flags, "batch-size", 1000, 1);
   const distinct = intFlag(flags, "bodies", 64, 1);
   const keys = intFlag(flags, "keys", 10_000, 1);
@@ -69,7 +80,7 @@ export async function parseBench(flags: Record<string, string | boolean>): Promi
   const decodeMsgpack = (b: Uint8Array) => codec.decodeValue(b);
   const results: PathResult[] = [];
   for (const format of formats) {
-    const { bodies } = makeBodies({ format, eventsPerBody: batchSize, distinct, keys });
+    const bodies = format === "ndjson" ? ndjsonBodies(batchSize, distinct, keys) : makeBodies({ format, eventsPerBody: batchSize, distinct, keys }).bodies;
     const receivedAt = Date.now();
     const options = { maxEvents: batchSize, decodeMsgpack, receivedAt };
     const paths: Record<PathName, (bytes: Uint8Array) => number> = {

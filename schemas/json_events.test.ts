@@ -6,7 +6,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { EventColumns } from "./event.ts";
-import { jsonEventColumns } from "./json_events.ts";
+import { jsonEventColumns, ndjsonEventColumns } from "./json_events.ts";
 import { mulberry32 } from "../test/helpers/random.ts";
 import { bodyPaths, eventSamples, pick, randomEvent } from "../test/helpers/body_paths.ts";
 
@@ -14,6 +14,7 @@ const receivedAt = Date.UTC(2026, 10, 22, 12);
 const maxEvents = 50;
 const options = { maxEvents, receivedAt, decodeMsgpack: () => assert.unreachable("no MessagePack here") };
 const { general, viaBody } = bodyPaths("json", options);
+const ndjson = bodyPaths("ndjson", options);
 const text = new TextEncoder();
 
 function fast(bytes: Uint8Array, limits?: { maxTagValueBytes: number }): EventColumns | undefined {
@@ -229,6 +230,69 @@ test("unusual and broken bodies fall back to the general path's result or error"
     bodies.push(body);
   }
   for (const bytes of bodies) assert.equal(viaBody(bytes), general(bytes), new TextDecoder().decode(bytes).slice(0, 200));
+});
+
+/** NDJSON of `events`: one per line, with blank lines, blanks around lines, CRLF or LF, and a final newline or not. */
+function ndjsonText(events: unknown[], random: () => number): string {
+  const blank = () => pick(random, ["", "", " ", "\t", "\r", " \t "]);
+  let out = random() < 0.2 ? "\n" : "";
+  for (const e of events) {
+    out += blank() + (random() < 0.3 ? spaced(e, random).replace(/[\r\n]/g, " ") : JSON.stringify(e)) + blank();
+    out += random() < 0.3 ? "\r\n" : "\n";
+    if (random() < 0.1) out += blank() + "\n";
+  }
+  return random() < 0.5 ? out.replace(/\r?\n$/, "") : out;
+}
+
+test("NDJSON bodies take the fast path and give the general path's columns exactly", () => {
+  const random = mulberry32(24);
+  let fastTaken = 0;
+  let invalidSeen = 0;
+  for (let round = 0; round < 400; round++) {
+    const n = 1 + Math.floor(random() * 30);
+    const validity = round % 2 === 0 ? 0 : 0.3;
+    const body = ndjsonText(Array.from({ length: n }, () => event(random, validity)), random);
+    const bytes = text.encode(body);
+    const expected = ndjson.general(bytes) as { invalid?: unknown[] };
+    const columns = ndjsonEventColumns(bytes, { maxEvents, receivedAt });
+    if ((expected.invalid?.length ?? 0) > 0) {
+      invalidSeen++;
+      assert.is(columns, undefined);
+    } else if (validity === 0 && !body.includes("\\") && !body.includes("\ufeff")) {
+      assert.ok(columns !== undefined, `fast path taken for ${JSON.stringify(body).slice(0, 300)}`);
+      fastTaken++;
+    }
+    assert.equal(ndjson.viaBody(bytes), expected, JSON.stringify(body).slice(0, 300));
+  }
+  assert.ok(fastTaken > 100, `enough bodies took the fast path (${fastTaken})`);
+  assert.ok(invalidSeen > 50, `enough invalid bodies generated (${invalidSeen})`);
+});
+
+test("NDJSON the general path reads otherwise falls back: objects over several lines, two on a line, other whitespace, arrays, truncations", () => {
+  const random = mulberry32(25);
+  const good = `{"key":"a","ts":${receivedAt - 10},"value":2,"tags":{"r":"eu"}}\n\n  {"key":"b","id":"x"}\r\n{"key":"c"}\n`;
+  const texts = [
+    "", "\n", " \n\t\n", "{}", "[]", "null", '[{"key":"a"}]', '{"key":"a"}\n[{"key":"b"}]', '{"key":"a"}\nnull',
+    '{"key":"a"} {"key":"b"}', '{"key":"a"}{"key":"b"}', '{"key":"a"}\r{"key":"b"}', '{\n"key":"a"}', '{"key":\n"a"}', '{"key":"a",\n"value":2}',
+    '{"key":"a"}\u000b\n{"key":"b"}', '\u00a0{"key":"a"}', '{"key":"a"}\u2028', '\ufeff{"key":"a"}', '{"key":"a"}\n\u000c\n{"key":"b"}',
+    '{"key":"a"}\n{"key":"a","key":"b"}', '{"key":"a"}\n{"key":"b"', '{"key":"a"}\n}', '{"key":"a"}\n,', '{"key":"a"}\n\n\n',
+    Array.from({ length: maxEvents + 1 }, (_, i) => `{"key":"k${i}"}`).join("\n"),
+    Array.from({ length: maxEvents }, (_, i) => `{"key":"k${i}"}`).join("\n"),
+    Array.from({ length: maxEvents }, (_, i) => `{"key":"k${i}"}`).join("\n") + "\n\n  \n",
+    good, good.replace(/\n/g, "\r\n"),
+  ];
+  const bodies = texts.map((t) => text.encode(t));
+  for (let cut = 1; cut < good.length; cut++) bodies.push(text.encode(good.slice(0, cut)));
+  for (let i = 0; i < 300; i++) {
+    const body = text.encode(ndjsonText(Array.from({ length: 3 }, () => event(random, 0.1)), random)).slice();
+    body[Math.floor(random() * body.length)] = pick(random, [...text.encode('{}[]",:\\ \n\r\t-.e0tfn'), Math.floor(random() * 256)]);
+    bodies.push(body);
+  }
+  for (const bytes of bodies) assert.equal(ndjson.viaBody(bytes), ndjson.general(bytes), JSON.stringify(new TextDecoder().decode(bytes)).slice(0, 200));
+  // The valid ones among the hand-made bodies do take the fast path.
+  for (const t of [good, good.replace(/\n/g, "\r\n"), '{"key":"a"}\n\n\n', Array.from({ length: maxEvents }, (_, i) => `{"key":"k${i}"}`).join("\n")]) {
+    assert.ok(ndjsonEventColumns(text.encode(t), { maxEvents, receivedAt }) !== undefined, JSON.stringify(t).slice(0, 100));
+  }
 });
 
 test.run();

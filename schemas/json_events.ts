@@ -34,6 +34,7 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const MINUS = 0x2d;
+const NEWLINE = 0x0a;
 const END = -1;
 
 const TRUE = [0x74, 0x72, 0x75, 0x65];
@@ -265,14 +266,27 @@ function roomFor(bodyBytes: number, maxEvents: number): number {
   return Math.min(maxEvents, Math.max(16, Math.ceil(bodyBytes / 64)));
 }
 
+type FastPathOptions = { maxEvents: number; receivedAt: number; limits?: Partial<EventLimits> };
+
 /**
  * The body's events as columns when the body is the common case and every event is valid;
  * undefined otherwise (take the general path). `maxEvents` as in parseRawBody.
  */
-export function jsonEventColumns(
-  bytes: Uint8Array,
-  options: { maxEvents: number; receivedAt: number; limits?: Partial<EventLimits> },
-): EventColumns | undefined {
+export function jsonEventColumns(bytes: Uint8Array, options: FastPathOptions): EventColumns | undefined {
+  return readBody(bytes, options, false);
+}
+
+/**
+ * jsonEventColumns for NDJSON: one event object per line. Only lines the general path reads the
+ * same are read here: an object on one line, blanks (space, tab, CR) around it, and blank
+ * lines; an object spread over lines, two on one line, or any other whitespace (which the
+ * general path's trim() would take) go the general way.
+ */
+export function ndjsonEventColumns(bytes: Uint8Array, options: FastPathOptions): EventColumns | undefined {
+  return readBody(bytes, options, true);
+}
+
+function readBody(bytes: Uint8Array, options: FastPathOptions, lines: boolean): EventColumns | undefined {
   const r = new Reader(bytes);
   const event = newScratchEvent();
   const checked = options.limits === undefined;
@@ -280,7 +294,23 @@ export function jsonEventColumns(
   try {
     const first = r.peek();
     let result: ParseEventColumnsResult;
-    if (first === OPEN_BRACE) result = parseEventColumnsOf(1, read, options);
+    if (lines) {
+      if (first !== OPEN_BRACE || options.maxEvents < 1) return undefined;
+      let start = r.pos;
+      // Each event must end its line: no newline inside it, one before the next.
+      const hasNext = (i: number): boolean => {
+        if (i === 0) return true;
+        const end = r.pos;
+        const newline = bytes.indexOf(NEWLINE, start);
+        if (newline !== -1 && newline < end) throw notCommon;
+        const c = r.peek();
+        if (c === END) return false;
+        if (newline === -1 || newline >= r.pos || i >= options.maxEvents) throw notCommon;
+        start = r.pos;
+        return true;
+      };
+      result = parseEventColumnsOf(roomFor(bytes.length, options.maxEvents), read, options, hasNext);
+    } else if (first === OPEN_BRACE) result = parseEventColumnsOf(1, read, options);
     else if (first === OPEN_BRACKET) {
       r.pos++;
       if (r.peek() === CLOSE_BRACKET || options.maxEvents < 1) return undefined;

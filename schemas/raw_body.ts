@@ -5,7 +5,7 @@
  * module stays free of dependencies.
  */
 import { parseEventColumns, type EventColumns, type EventLimits, type InvalidEvent } from "./event.ts";
-import { jsonEventColumns } from "./json_events.ts";
+import { jsonEventColumns, ndjsonEventColumns } from "./json_events.ts";
 import { msgpackEventColumns } from "./msgpack_events.ts";
 import type { RawFormat } from "./types.ts";
 
@@ -122,15 +122,15 @@ export interface ParsedBody {
 
 /**
  * parseRawBody + parseEventColumns in one: the body's events, validated, as columns. Throws
- * as parseRawBody does. MessagePack and JSON bodies of the common shape skip the per-event
- * objects (msgpack_events.ts, json_events.ts), with the same result.
+ * as parseRawBody does. MessagePack, JSON and NDJSON bodies of the common shape skip the
+ * per-event objects (msgpack_events.ts, json_events.ts), with the same result.
  */
 export function parseBodyColumns(
   format: RawFormat,
   bytes: Uint8Array,
   options: { maxEvents: number; decodeMsgpack: (bytes: Uint8Array) => unknown; receivedAt: number; limits?: Partial<EventLimits> },
 ): ParsedBody {
-  const fast = format === "msgpack" ? msgpackEventColumns(bytes, options) : format === "json" ? jsonEventColumns(bytes, options) : undefined;
+  const fast = format === "msgpack" ? msgpackEventColumns(bytes, options) : format === "json" ? jsonEventColumns(bytes, options) : ndjsonEventColumns(bytes, options);
   if (fast !== undefined) return { columns: fast, invalid: [], values: [] };
   const values = parseRawBody(format, bytes, options);
   const { columns, invalid } = parseEventColumns(values, { receivedAt: options.receivedAt, limits: options.limits });

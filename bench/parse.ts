@@ -35,9 +35,11 @@ Options:
   --keys 10000          distinct event keys
   --rounds 15           rounds per path
   --round-ms 200        milliseconds per round
+  --unique-tags         every event's tags also carry a value no other event has (a request
+                        id): the case the tag caches cannot help
 `;
 
-const known = ["formats", "batch-size", "bodies", "keys", "rounds", "round-ms"];
+const known = ["formats", "batch-size", "bodies", "keys", "rounds", "round-ms", "unique-tags"];
 
 type PathName = "decode only" | "general" | "ingest";
 
@@ -57,12 +59,20 @@ function median(xs: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-/** The JSON bench bodies' events, one per line. */
-function ndjsonBodies(batchSize: number, distinct: number, keys: number): Uint8Array[] {
+/**
+ * The bench bodies in `format` (NDJSON: the JSON bodies' events one per line); with
+ * `uniqueTags`, every event's tags also carry a value no other event has (a request id).
+ */
+function benchBodies(format: RawFormat, batchSize: number, distinct: number, keys: number, uniqueTags: boolean): Uint8Array[] {
+  if (format !== "ndjson" && !uniqueTags) return makeBodies({ format, eventsPerBody: batchSize, distinct, keys }).bodies;
+  const codec = new MessageCodec();
   const text = new TextEncoder();
+  let request = 0;
   return makeBodies({ format: "json", eventsPerBody: batchSize, distinct, keys }).bodies.map((b) => {
-    const events = JSON.parse(new TextDecoder().decode(b)) as unknown[];
-    return text.encode(events.map((e) => JSON.stringify(e)).join("\n") + "\n");
+    const events = JSON.parse(new TextDecoder().decode(b)) as { tags: Record<string, unknown> }[];
+    if (uniqueTags) for (const e of events) e.tags = { ...e.tags, request: `r-${request++}` };
+    if (format === "msgpack") return codec.encodeValue(events);
+    return text.encode(format === "ndjson" ? events.map((e) => JSON.stringify(e)).join("\n") + "\n" : JSON.stringify(events));
   });
 }
 
@@ -74,13 +84,15 @@ export async function parseBench(flags: Record<string, string | boolean>): Promi
   const keys = intFlag(flags, "keys", 10_000, 1);
   const rounds = intFlag(flags, "rounds", 15, 1);
   const roundMs = intFlag(flags, "round-ms", 200, 1);
+  if (flags["unique-tags"] !== undefined && flags["unique-tags"] !== true) throw new BenchUsageError("--unique-tags takes no value");
+  const uniqueTags = flags["unique-tags"] === true;
   const machine = machineInfo();
   console.log(describeMachine(machine));
   const codec = new MessageCodec();
   const decodeMsgpack = (b: Uint8Array) => codec.decodeValue(b);
   const results: PathResult[] = [];
   for (const format of formats) {
-    const bodies = format === "ndjson" ? ndjsonBodies(batchSize, distinct, keys) : makeBodies({ format, eventsPerBody: batchSize, distinct, keys }).bodies;
+    const bodies = benchBodies(format, batchSize, distinct, keys, uniqueTags);
     const receivedAt = Date.now();
     const options = { maxEvents: batchSize, decodeMsgpack, receivedAt };
     const paths: Record<PathName, (bytes: Uint8Array) => number> = {
@@ -112,10 +124,10 @@ export async function parseBench(flags: Record<string, string | boolean>): Promi
       results.push({ format, path: name, medianUs: median(us), fastestUs: Math.min(...us), ofGeneral: median(us.map((u, round) => u / general[round]!)), events: counted.get(name)! });
     }
   }
-  console.log(`\nBodies of ${batchSize} events (${keys} keys, ${distinct} distinct bodies), ${rounds} rounds of ${roundMs} ms per path, taking turns:`);
+  console.log(`\nBodies of ${batchSize} events (${keys} keys, ${distinct} distinct bodies${uniqueTags ? ", a unique tag value per event" : ""}), ${rounds} rounds of ${roundMs} ms per path, taking turns:`);
   console.log(formatTable(
     ["format", "path", "median µs/event", "fastest µs/event", "÷ general (median of rounds)"],
     results.map((r) => [r.format, r.path, r.medianUs.toFixed(3), r.fastestUs.toFixed(3), `${(r.ofGeneral * 100).toFixed(0)} %`]),
   ));
-  console.log(JSON.stringify({ bench: "parse", at: new Date().toISOString(), machine, config: { formats, batchSize, bodies: distinct, keys, rounds, roundMs }, results }));
+  console.log(JSON.stringify({ bench: "parse", at: new Date().toISOString(), machine, config: { formats, batchSize, bodies: distinct, keys, rounds, roundMs, uniqueTags }, results }));
 }

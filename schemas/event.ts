@@ -172,8 +172,9 @@ export function parseEventColumnsOf(
     j++;
   }
   if (j < ts.length) {
-    ts = ts.subarray(0, j);
-    values = values.subarray(0, j);
+    // A reader's first guess at the room can be far too large: copy then, not to keep it.
+    ts = hasNext !== undefined ? ts.slice(0, j) : ts.subarray(0, j);
+    values = hasNext !== undefined ? values.slice(0, j) : values.subarray(0, j);
   }
   return { columns: { length: j, keys, ts, values, tags, ids }, invalid };
 }

@@ -99,9 +99,12 @@ function validTagValue(v: unknown, limits: EventLimits): boolean {
 function copyOf(x: Record<string, unknown>): Record<string, TagValue> {
   const out: Record<string, TagValue> = {};
   for (const name in x) {
+    // -0 as 0: the tries above (Maps) take them for one value, so which an event got depended on
+    // which came first in its batch; and JSON and MessagePack write both as 0 anyway.
+    const v = x[name] === 0 ? 0 : (x[name] as TagValue);
     // "__proto__" is a legal tag name; plain assignment would set the prototype instead.
-    if (name === "__proto__") Object.defineProperty(out, name, { value: x[name], enumerable: true, writable: true, configurable: true });
-    else out[name] = x[name] as TagValue;
+    if (name === "__proto__") Object.defineProperty(out, name, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[name] = v;
   }
   return out;
 }

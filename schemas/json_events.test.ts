@@ -103,6 +103,16 @@ test("numbers in each of JSON's forms read as JSON.parse reads them", () => {
     assert.is(fast(bytes), undefined, n);
     assert.equal(viaBody(bytes), general(bytes), n);
   }
+  // -0 in tags, before or after 0 in its batch, in a batch of its own, in a later body: always 0.
+  for (const body of [
+    '[{"key":"a","tags":{"a":0}},{"key":"b","tags":{"a":-0}}]', '[{"key":"a","tags":{"a":-0}},{"key":"b","tags":{"a":0}}]',
+    '[{"key":"a","tags":{"a":-0.0}}]', '{"key":"a","tags":{"a":-0}}', '[{"key":"a","tags":{"a":-0,"b":1}},{"key":"b","tags":{"a":-0,"b":1}}]',
+  ]) {
+    const bytes = text.encode(body);
+    assert.ok(fast(bytes) !== undefined, body);
+    assert.equal(viaBody(bytes), general(bytes), body);
+    assert.ok(fast(bytes)!.tags!.every((t) => Object.is(t!.a, 0)), body);
+  }
   // Too large for a double: Infinity, which the validator refuses (the general path reports it).
   const huge = text.encode(`[{"key":"a","value":1e400}]`);
   assert.is(fast(huge), undefined);
@@ -230,6 +240,25 @@ test("unusual and broken bodies fall back to the general path's result or error"
     bodies.push(body);
   }
   for (const bytes of bodies) assert.equal(viaBody(bytes), general(bytes), new TextDecoder().decode(bytes).slice(0, 200));
+  // No event allowed at all: every shape refused as the general path refuses it.
+  const none = { ...options, maxEvents: 0 };
+  for (const body of ['{"key":"a"}', '[{"key":"a"}]']) {
+    assert.is(jsonEventColumns(text.encode(body), { maxEvents: 0, receivedAt }), undefined, body);
+    assert.equal(bodyPaths("json", none).viaBody(text.encode(body)), bodyPaths("json", none).general(text.encode(body)), body);
+  }
+  assert.is(ndjsonEventColumns(text.encode('{"key":"a"}'), { maxEvents: 0, receivedAt }), undefined);
+});
+
+test("tags that differ from event to event give the general path's columns, however many", () => {
+  // Every event's tags new: the cache stops being asked within a body (and still answers right).
+  for (const n of [10, 40, 200, 1000]) {
+    const events = Array.from({ length: n }, (_, i) => ({ key: `k${i % 3}`, tags: { request: `r-${n}-${i}`, region: i % 2 ? "eu" : "us" } }));
+    const bytes = text.encode(JSON.stringify(events));
+    const columns = jsonEventColumns(bytes, { maxEvents: 1000, receivedAt })!;
+    assert.ok(columns !== undefined);
+    const wide = bodyPaths("json", { ...options, maxEvents: 1000 });
+    assert.equal(wide.viaBody(bytes), wide.general(bytes));
+  }
 });
 
 /** NDJSON of `events`: one per line, with blank lines, blanks around lines, CRLF or LF, and a final newline or not. */

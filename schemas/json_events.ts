@@ -17,8 +17,8 @@
  */
 import { parseEventColumnsOf, type EventColumns, type EventLimits, type ParseEventColumnsResult } from "./event.ts";
 import {
-  FIELD_ID, FIELD_KEY, FIELD_TAGS, FIELD_TS, FIELD_VALUE, fieldNames, freshStringOfBytes, HASH_SEED, hashStep, keepTags, MAX_KEPT_TAGS_BYTES, newScratchEvent, stringOfBytes,
-  tagsOfBytes, type ScratchEvent,
+  FIELD_KEY, FIELD_TAGS, FIELD_TS, FIELD_VALUE, fieldNames, freshStringOfBytes, HASH_SEED, hashStep, keepTags, MAX_KEPT_TAGS_BYTES, newScratchEvent, stringOfBytes,
+  tagsOfBytes, TagsLookups, type ScratchEvent,
 } from "./body_strings.ts";
 
 /** Thrown inside the reader when the body is not the common case; caught in jsonEventColumns. */
@@ -42,6 +42,7 @@ const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
 
 class Reader {
   pos = 0;
+  readonly tags = new TagsLookups();
   constructor(readonly bytes: Uint8Array) {}
 
   /** Skips JSON whitespace; the byte at pos then, END at the end of the body. */
@@ -174,7 +175,7 @@ function fieldOf(r: Reader): number {
  * default limits, which the kept copies were checked under.
  */
 function tagsAt(r: Reader, checked: boolean): unknown {
-  if (!checked || r.peek() !== OPEN_BRACE) return readTags(r);
+  if (!checked || !r.tags.worthIt() || r.peek() !== OPEN_BRACE) return readTags(r);
   // Find the closing brace (the first outside a string) and hash the bytes on the way; anything
   // the cache does not keep (an escape, a nested value, a long object) is read as usual.
   const b = r.bytes;
@@ -197,9 +198,11 @@ function tagsAt(r: Reader, checked: boolean): unknown {
   p++; // past the closing brace
   const kept = tagsOfBytes(b, start, p, h);
   if (kept !== undefined) {
+    r.tags.found++;
     r.pos = p;
     return kept;
   }
+  r.tags.missed++;
   const tags = readTags(r);
   // (r.pos is p: readTags ends at the same brace; checked all the same, as the cache must never
   // map bytes to tags they do not spell.)
@@ -224,9 +227,10 @@ function readEvent(r: Reader, out: ScratchEvent, checked: boolean): void {
     seen |= 1 << field;
     if (field === FIELD_TAGS) out.tags = tagsAt(r, checked);
     else {
-      // Keys and ids are made afresh: with many distinct ones, looking them up in the cache
-      // missed the processor's caches several times a key (slower than a new string).
-      const v = r.scalar(field !== FIELD_KEY && field !== FIELD_ID);
+      // Made afresh, not through the string cache: keys and ids have many distinct values, and
+      // looking them up missed the processor's caches several times a key (slower than a new
+      // string); string timestamps seldom repeat.
+      const v = r.scalar(false);
       if (field === FIELD_KEY) out.key = v;
       else if (field === FIELD_TS) out.ts = v;
       else if (field === FIELD_VALUE) out.value = v;
@@ -287,6 +291,7 @@ export function ndjsonEventColumns(bytes: Uint8Array, options: FastPathOptions):
 }
 
 function readBody(bytes: Uint8Array, options: FastPathOptions, lines: boolean): EventColumns | undefined {
+  if (options.maxEvents < 1) return undefined;
   const r = new Reader(bytes);
   const event = newScratchEvent();
   const checked = options.limits === undefined;
@@ -295,7 +300,7 @@ function readBody(bytes: Uint8Array, options: FastPathOptions, lines: boolean): 
     const first = r.peek();
     let result: ParseEventColumnsResult;
     if (lines) {
-      if (first !== OPEN_BRACE || options.maxEvents < 1) return undefined;
+      if (first !== OPEN_BRACE) return undefined;
       let start = r.pos;
       // Each event must end its line: no newline inside it, one before the next.
       const hasNext = (i: number): boolean => {
@@ -313,7 +318,7 @@ function readBody(bytes: Uint8Array, options: FastPathOptions, lines: boolean): 
     } else if (first === OPEN_BRACE) result = parseEventColumnsOf(1, read, options);
     else if (first === OPEN_BRACKET) {
       r.pos++;
-      if (r.peek() === CLOSE_BRACKET || options.maxEvents < 1) return undefined;
+      if (r.peek() === CLOSE_BRACKET) return undefined;
       // Before every event but the first a comma; after the last the closing bracket.
       const hasNext = (i: number): boolean => {
         if (i === 0) return true;

@@ -155,6 +155,17 @@ test("tags maps found by their bytes are checked copies: frozen, shared across b
     assert.is(fast(long), undefined);
     assert.equal(viaBody(long), general(long));
   }
+  // -0 in tags, before or after 0 in its batch: always 0, as on the general path.
+  for (const tags of [[{ a: 0 }, { a: -0 }], [{ a: -0 }, { a: 0 }], [{ a: -0 }, { a: -0 }]]) {
+    const bytes = encode(tags.map((t, i) => ({ key: `k${i}`, tags: t })));
+    assert.ok(fast(bytes) !== undefined);
+    assert.equal(viaBody(bytes), general(bytes));
+    assert.ok(fast(bytes)!.tags!.every((t) => Object.is(t!.a, 0)));
+  }
+  // An array header that claims more events than the bytes hold: no room made for them.
+  const claims = Uint8Array.of(0xdc, 0x00, 0x30, 0x81, 0xa3, 0x6b, 0x65, 0x79, 0xa1, 0x61); // array16 of 48, one event
+  assert.is(fast(claims), undefined);
+  assert.equal(viaBody(claims), general(claims));
   const nil = body({ v: null });
   for (let round = 0; round < 2; round++) assert.equal(viaBody(nil), general(nil));
   // Valid under the defaults, not under a caller's limits: never the kept copy.

@@ -16,8 +16,8 @@
  */
 import { parseEventColumnsOf, type EventColumns, type EventLimits } from "./event.ts";
 import {
-  FIELD_ID, FIELD_KEY, FIELD_TAGS, FIELD_TS, FIELD_VALUE, fieldNames, freshStringOfBytes, HASH_SEED, hashStep, keepTags, MAX_KEPT_TAGS_BYTES, newScratchEvent, stringOfBytes,
-  tagsOfBytes, type ScratchEvent,
+  FIELD_KEY, FIELD_TAGS, FIELD_TS, FIELD_VALUE, fieldNames, freshStringOfBytes, HASH_SEED, hashStep, keepTags, MAX_KEPT_TAGS_BYTES, newScratchEvent, stringOfBytes,
+  tagsOfBytes, TagsLookups, type ScratchEvent,
 } from "./body_strings.ts";
 
 /** Thrown inside the reader when the body is not the common case; caught in msgpackEventColumns. */
@@ -26,6 +26,7 @@ const notCommon = new NotCommon("not the common case");
 
 class Reader {
   pos = 0;
+  readonly tags = new TagsLookups();
   readonly view: DataView;
   constructor(readonly bytes: Uint8Array) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -156,9 +157,10 @@ function readEvent(r: Reader, out: ScratchEvent, checked: boolean): void {
       out.tags = tagsAt(r, checked);
       continue;
     }
-    // Keys and ids are made afresh: with many distinct ones, looking them up in the cache missed
-    // the processor's caches several times a key (slower than a new string).
-    const v = r.scalar(field !== FIELD_KEY && field !== FIELD_ID);
+    // Made afresh, not through the string cache: keys and ids have many distinct values, and
+    // looking them up missed the processor's caches several times a key (slower than a new
+    // string); string timestamps seldom repeat.
+    const v = r.scalar(false);
     if (v === null) throw notCommon; // a nil field: rare, and reported by the general path
     if (field === FIELD_KEY) out.key = v;
     else if (field === FIELD_TS) out.ts = v;
@@ -202,15 +204,17 @@ function tagsEnd(b: Uint8Array, at: number): number {
 function tagsAt(r: Reader, checked: boolean): unknown {
   const b = r.bytes;
   const start = r.pos;
-  const end = checked ? tagsEnd(b, start) : -1;
+  const end = checked && r.tags.worthIt() ? tagsEnd(b, start) : -1;
   if (end < 0 || end - start > MAX_KEPT_TAGS_BYTES) return readTags(r);
   let h = HASH_SEED;
   for (let i = start; i < end; i++) h = hashStep(h, b[i]!);
   const kept = tagsOfBytes(b, start, end, h);
   if (kept !== undefined) {
+    r.tags.found++;
     r.pos = end;
     return kept;
   }
+  r.tags.missed++;
   const tags = readTags(r);
   return r.pos === end ? keepTags(b, start, end, h, tags) : tags;
 }
@@ -243,7 +247,12 @@ export function msgpackEventColumns(
     const single = count < 0;
     if (single) count = 1;
     if (count === 0 || count > options.maxEvents) return undefined;
-    const { columns, invalid } = parseEventColumnsOf(count, () => (readEvent(r, event, checked), event), options);
+    const read = () => (readEvent(r, event, checked), event);
+    // An array header may claim up to maxEvents events in a few bytes: room for as many as the
+    // bytes left can hold (a byte each at least), growing if need be.
+    const { columns, invalid } = count === 1
+      ? parseEventColumnsOf(1, read, options)
+      : parseEventColumnsOf(Math.min(count, bytes.length - r.pos), read, options, (i) => i < count);
     if (invalid.length > 0 || r.pos !== bytes.length) return undefined;
     return columns;
   } catch (error) {

@@ -37,10 +37,12 @@ function outcome(run: () => unknown): unknown {
   }
 }
 
-/** Columns as plain data; -0 kept apart from 0 (assert.equal would not tell them apart). */
+/** Columns as plain data; -0 kept apart from 0, in tags too (assert.equal would not tell them apart). */
 export function plainColumns(c: EventColumns): unknown {
-  const numbers = (xs: Float64Array) => Array.from(xs, (x) => (Object.is(x, -0) ? "-0" : x));
-  return { length: c.length, keys: c.keys, ts: numbers(c.ts), values: numbers(c.values), tags: c.tags, ids: c.ids };
+  const zero = (x: unknown) => (Object.is(x, -0) ? "-0" : x);
+  const numbers = (xs: Float64Array) => Array.from(xs, zero);
+  const tags = c.tags?.map((t) => t && Object.fromEntries(Object.entries(t).map(([name, v]) => [name, zero(v)])));
+  return { length: c.length, keys: c.keys, ts: numbers(c.ts), values: numbers(c.values), tags, ids: c.ids };
 }
 
 export function pick<T>(random: () => number, xs: readonly T[]): T {

@@ -166,11 +166,13 @@ test("tags found by their bytes are checked copies: frozen, shared by equal tags
   assert.ok(Object.isFrozen(one.tags![0]));
   assert.is(one.tags![0], one.tags![1]);
   assert.is(one.tags![0], two.tags![0], "the same copy for the same bytes in a later body");
-  // Braces inside a string do not end the tags' bytes early.
+  // A brace inside a string: such tags are read, not kept (their bytes up to the first closing
+  // brace are not the whole object), and come out right every time.
   const braces = body(`{"q":"a}b{","r":"}"}`);
-  assert.equal(fast(braces)!.tags![0], { q: "a}b{", r: "}" });
-  assert.is(fast(braces)!.tags![0], fast(braces)!.tags![1]);
-  assert.is(fast(braces)!.tags![0], fast(braces)!.tags![0], "kept in the cache");
+  for (let round = 0; round < 2; round++) {
+    assert.equal(fast(braces)!.tags, [{ q: "a}b{", r: "}" }, { q: "a}b{", r: "}" }]);
+    assert.equal(viaBody(braces), general(braces));
+  }
   // Tags too long for the default limits: refused every time (the general path reports them).
   const long = body(`{"v":"${"x".repeat(300)}"}`);
   for (let round = 0; round < 2; round++) {

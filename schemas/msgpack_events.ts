@@ -16,7 +16,7 @@
  */
 import { parseEventColumnsOf, type EventColumns, type EventLimits } from "./event.ts";
 import {
-  FIELD_KEY, FIELD_TAGS, FIELD_TS, FIELD_VALUE, fieldNames, freshStringOfBytes, HASH_SEED, hashStep, keepTags, MAX_KEPT_TAGS_BYTES, newScratchEvent, stringOfBytes,
+  FIELD_KEY, FIELD_TAGS, FIELD_TS, FIELD_VALUE, fieldNames, freshStringOfBytes, keepTags, MAX_KEPT_TAGS_BYTES, newScratchEvent, stringOfBytes,
   tagsOfBytes, TagsLookups, type ScratchEvent,
 } from "./body_strings.ts";
 
@@ -206,9 +206,7 @@ function tagsAt(r: Reader, checked: boolean): unknown {
   const start = r.pos;
   const end = checked && r.tags.worthIt() ? tagsEnd(b, start) : -1;
   if (end < 0 || end - start > MAX_KEPT_TAGS_BYTES) return readTags(r);
-  let h = HASH_SEED;
-  for (let i = start; i < end; i++) h = hashStep(h, b[i]!);
-  const kept = tagsOfBytes(b, start, end, h);
+  const kept = tagsOfBytes(r.view, start, end);
   if (kept !== undefined) {
     r.tags.found++;
     r.pos = end;
@@ -216,7 +214,7 @@ function tagsAt(r: Reader, checked: boolean): unknown {
   }
   r.tags.missed++;
   const tags = readTags(r);
-  return r.pos === end ? keepTags(b, start, end, h, tags) : tags;
+  return r.pos === end ? keepTags(b, r.view, start, end, tags) : tags;
 }
 
 function readTags(r: Reader): Record<string, unknown> {

@@ -20,12 +20,11 @@ export function newScratchEvent(): ScratchEvent {
   return { key: undefined, ts: undefined, value: undefined, tags: undefined, id: undefined };
 }
 
-/** The fields a reader knows, by number (a bit each in a set of fields seen). */
+/** The fields a reader knows, by number (a bit each in a set of fields seen); id is 4. */
 export const FIELD_KEY = 0;
 export const FIELD_TS = 1;
 export const FIELD_VALUE = 2;
 export const FIELD_TAGS = 3;
-export const FIELD_ID = 4;
 export const fieldNames: readonly string[] = ["key", "ts", "value", "tags", "id"];
 
 /** FNV-1a's starting value; a reader that hashes as it scans starts from it (hashStep). */
@@ -43,8 +42,9 @@ export function hashStep(h: number, byte: number): number {
  * allocated bytes (dependent loads: with 10 000 keys through it, the MessagePack reader spent
  * 10-19 % less time per event this way). Even so, a string with thousands of distinct values
  * (an event's key or id) is cheaper made afresh (freshStringOfBytes): its lookup misses the
- * processor's caches several times (in the pipeline, 0.23 µs of main-thread time an event). The bytes (4 MiB) are allocated on first use; the
- * lengths and the string slots (~0.6 MB) when the module loads. Only valid UTF-8 gets in.
+ * processor's caches several times (in the pipeline, 0.23 µs of main-thread time an event).
+ * The bytes (4 MiB) are allocated on first use; the lengths and the string slots (~0.6 MB)
+ * when the module loads. Only valid UTF-8 gets in.
  */
 const CACHE_SLOTS = 1 << 16;
 const MAX_CACHED_BYTES = 64;
@@ -56,8 +56,9 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * The string that `bytes[at, at + length)` encode as UTF-8, or undefined when they are not
- * valid UTF-8 or start with a byte order mark (the caller's general path then answers). `hash`: hashStep over those bytes from HASH_SEED, for a reader that computed it
- * while finding the string's end.
+ * valid UTF-8 or start with a byte order mark (the caller's general path then answers).
+ * `hash`: hashStep over those bytes from HASH_SEED, for a reader that computed it while
+ * finding the string's end.
  */
 export function stringOfBytes(bytes: Uint8Array, at: number, length: number, hash?: number): string | undefined {
   if (length > MAX_CACHED_BYTES) return decodeUtf8(bytes.subarray(at, at + length));

@@ -1,10 +1,11 @@
 /**
- * A JSON body of events straight to columns: the common case (an object or an array of objects
- * whose fields are key, ts, value, tags and id, with strings, numbers and booleans, and tags an
- * object of those) read from the bytes into one reused event object that the usual validator
- * checks, instead of JSON.parse making an object per event. Strings that repeat from body to
- * body (tag names and values) are decoded once and then found by their bytes, and so are whole
- * tags objects, as checked copies (body_strings.ts); keys and ids are made afresh. With JSON
+ * A JSON body of events straight to columns, and an NDJSON one (ndjsonEventColumns): the common
+ * case (an object, an array of objects, or objects a line each, whose fields are key, ts,
+ * value, tags and id, with strings, numbers and booleans, and tags an object of those) read
+ * from the bytes into one reused event object that the usual validator checks, instead of
+ * JSON.parse making an object per event. Strings that repeat from body to body (tag names and
+ * values) are decoded once and then found by their bytes, and so are whole tags objects, as
+ * checked copies (body_strings.ts); keys and ids are made afresh. With JSON
  * batches JSON.parse was about half of the embedded pipeline's main thread (`npm run bench --
  * pipeline --profile DIR`); `npm run bench -- parse` compares the two paths.
  *
@@ -21,7 +22,7 @@ import {
   tagsOfBytes, TagsLookups, type ScratchEvent,
 } from "./body_strings.ts";
 
-/** Thrown inside the reader when the body is not the common case; caught in jsonEventColumns. */
+/** Thrown inside the reader when the body is not the common case; caught in readBody. */
 class NotCommon extends Error {}
 const notCommon = new NotCommon("not the common case");
 

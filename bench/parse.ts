@@ -21,11 +21,12 @@ import { parseBodyColumns, parseRawBody } from "../schemas/raw_body.ts";
 
 export const parseHelp = `Usage: npm run bench -- parse [options]
 
-Ingest's body parsing, µs per event, one core: for each format, JSON.parse (per line for
-NDJSON) or the MessagePack decoder alone (the bare server's work), the general path (that + parseEventColumns), and the
-path ingest takes (parseBodyColumns, which reads bodies of the usual shape straight into
-columns). The paths take turns, round after round; "÷ general" is the median over rounds of a
-path's time ÷ the general path's in the same round.
+Ingest's body parsing, µs per event, on this thread (pin it with taskset -c N to compare a
+machine's cores): for each format, JSON.parse (per line for NDJSON) or the MessagePack decoder
+alone (the bare server's work), the general path (that + parseEventColumns), and the path
+ingest takes (parseBodyColumns, which reads bodies of the usual shape straight into columns).
+The paths take turns, round after round; "÷ general" is the median over rounds of a path's
+time ÷ the general path's in the same round.
 
 Options:
   --formats <list>      json, ndjson, msgpack (default all three; NDJSON: the JSON bodies'

@@ -1,8 +1,8 @@
 /**
  * What the body readers that skip a decoded object per event share (msgpack_events.ts,
- * json_events.ts): the reused event they hand the validator, a cache of the strings that repeat
- * from body to body (tag names and values), and one of tags objects, both found by their
- * bytes. (A JSON object and a MessagePack map never have the same bytes: "{" is no map header.)
+ * json_events.ts): the cursor they read a body with, the reused event they hand the validator,
+ * a cache of the strings that repeat from body to body (tag names and values), and one of tags
+ * objects, both found by their bytes. (A JSON object and a MessagePack map never have the same bytes: "{" is no map header.)
  */
 import { checkedTagsCopy } from "./event_tags.ts";
 import { defaultEventLimits } from "./event.ts";
@@ -137,7 +137,7 @@ const keptTagsCopies: (Readonly<Record<string, unknown>> | undefined)[] = new Ar
  * differ from event to event), the rest of its tags are read as usual, neither looked up nor
  * kept (a miss costs the lookup, a frozen copy and a slot's bytes on top of reading them).
  */
-export class TagsLookups {
+class TagsLookups {
   found = 0;
   missed = 0;
 
@@ -162,8 +162,36 @@ function tagsSlot(view: DataView, start: number, end: number): number {
   return (h >>> 0) & (TAGS_SLOTS - 1);
 }
 
+/** A reader's place in a body: its bytes, a view over them, where it is, and how its tags fared. */
+export class BodyCursor {
+  pos = 0;
+  readonly tags = new TagsLookups();
+  readonly view: DataView;
+  constructor(readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+}
+
+/**
+ * The tags encoded from `r.pos` to `end`: the copy kept for those bytes when they were seen
+ * before (r.pos then moves to `end`), else what `read` makes of them, kept as a checked copy
+ * when `read` stopped at `end` (a reader's guess at the end may be wrong: then nothing is kept).
+ */
+export function keptTagsOr(r: BodyCursor, end: number, read: () => unknown): unknown {
+  const start = r.pos;
+  const kept = tagsOfBytes(r.view, start, end);
+  if (kept !== undefined) {
+    r.tags.found++;
+    r.pos = end;
+    return kept;
+  }
+  r.tags.missed++;
+  const tags = read();
+  return r.pos === end ? keepTags(r.bytes, r.view, start, end, tags) : tags;
+}
+
 /** The copy kept for the tags encoded in `view`'s bytes [start, end); undefined if none. */
-export function tagsOfBytes(view: DataView, start: number, end: number): Readonly<Record<string, unknown>> | undefined {
+function tagsOfBytes(view: DataView, start: number, end: number): Readonly<Record<string, unknown>> | undefined {
   const length = end - start;
   const slot = tagsSlot(view, start, end);
   const kept = keptTagsView;
@@ -180,7 +208,7 @@ export function tagsOfBytes(view: DataView, start: number, end: number): Readonl
  * hand the validator, kept for those bytes; `tags` itself when they are invalid (the validator
  * says why) or too long to keep.
  */
-export function keepTags(bytes: Uint8Array, view: DataView, start: number, end: number, tags: unknown): unknown {
+function keepTags(bytes: Uint8Array, view: DataView, start: number, end: number, tags: unknown): unknown {
   const length = end - start;
   if (length > MAX_KEPT_TAGS_BYTES) return tags;
   const copy = checkedTagsCopy(tags, defaultEventLimits);

@@ -18,8 +18,8 @@
  */
 import { parseEventColumnsOf, type EventColumns, type EventLimits, type ParseEventColumnsResult } from "./event.ts";
 import {
-  FIELD_KEY, FIELD_TAGS, FIELD_TS, FIELD_VALUE, fieldNames, freshStringOfBytes, HASH_SEED, hashStep, keepTags, MAX_KEPT_TAGS_BYTES, newScratchEvent, stringOfBytes,
-  tagsOfBytes, TagsLookups, type ScratchEvent,
+  FIELD_KEY, FIELD_TAGS, FIELD_TS, FIELD_VALUE, fieldNames, freshStringOfBytes, HASH_SEED, hashStep, keptTagsOr, MAX_KEPT_TAGS_BYTES, newScratchEvent, stringOfBytes,
+  BodyCursor, type ScratchEvent,
 } from "./body_strings.ts";
 
 /** Thrown inside the reader when the body is not the common case; caught in readBody. */
@@ -41,14 +41,7 @@ const END = -1;
 const TRUE = [0x74, 0x72, 0x75, 0x65];
 const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
 
-class Reader {
-  pos = 0;
-  readonly tags = new TagsLookups();
-  readonly view: DataView;
-  constructor(readonly bytes: Uint8Array) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-
+class Reader extends BodyCursor {
   /** Skips JSON whitespace; the byte at pos then, END at the end of the body. */
   peek(): number {
     const b = this.bytes;
@@ -175,7 +168,7 @@ function fieldOf(r: Reader): number {
 
 /**
  * The tags object at pos: the checked copy kept for its bytes when they were seen before
- * (body_strings.ts, tagsOfBytes), else read (readTags). `checked`: the validator runs with the
+ * (body_strings.ts, keptTagsOr), else read (readTags). `checked`: the validator runs with the
  * default limits, which the kept copies were checked under.
  */
 function tagsAt(r: Reader, checked: boolean): unknown {
@@ -189,16 +182,7 @@ function tagsAt(r: Reader, checked: boolean): unknown {
   const start = r.pos;
   const brace = b.indexOf(CLOSE_BRACE, start + 1);
   if (brace < 0 || brace - start >= MAX_KEPT_TAGS_BYTES) return readTags(r);
-  const p = brace + 1;
-  const kept = tagsOfBytes(r.view, start, p);
-  if (kept !== undefined) {
-    r.tags.found++;
-    r.pos = p;
-    return kept;
-  }
-  r.tags.missed++;
-  const tags = readTags(r);
-  return r.pos === p ? keepTags(b, r.view, start, p, tags) : tags;
+  return keptTagsOr(r, brace + 1, () => readTags(r));
 }
 
 /**

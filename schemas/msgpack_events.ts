@@ -16,22 +16,15 @@
  */
 import { parseEventColumnsOf, type EventColumns, type EventLimits } from "./event.ts";
 import {
-  FIELD_KEY, FIELD_TAGS, FIELD_TS, FIELD_VALUE, fieldNames, freshStringOfBytes, keepTags, MAX_KEPT_TAGS_BYTES, newScratchEvent, stringOfBytes,
-  tagsOfBytes, TagsLookups, type ScratchEvent,
+  FIELD_KEY, FIELD_TAGS, FIELD_TS, FIELD_VALUE, fieldNames, freshStringOfBytes, keptTagsOr, MAX_KEPT_TAGS_BYTES, newScratchEvent, stringOfBytes,
+  BodyCursor, type ScratchEvent,
 } from "./body_strings.ts";
 
 /** Thrown inside the reader when the body is not the common case; caught in msgpackEventColumns. */
 class NotCommon extends Error {}
 const notCommon = new NotCommon("not the common case");
 
-class Reader {
-  pos = 0;
-  readonly tags = new TagsLookups();
-  readonly view: DataView;
-  constructor(readonly bytes: Uint8Array) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-
+class Reader extends BodyCursor {
   need(n: number): void {
     if (this.pos + n > this.bytes.length) throw notCommon;
   }
@@ -198,7 +191,7 @@ function tagsEnd(b: Uint8Array, at: number): number {
 
 /**
  * The tags map at pos: the checked copy kept for its bytes when they were seen before
- * (body_strings.ts, tagsOfBytes), else read (readTags). `checked`: the validator runs with the
+ * (body_strings.ts, keptTagsOr), else read (readTags). `checked`: the validator runs with the
  * default limits, which the kept copies were checked under.
  */
 function tagsAt(r: Reader, checked: boolean): unknown {
@@ -206,15 +199,7 @@ function tagsAt(r: Reader, checked: boolean): unknown {
   const start = r.pos;
   const end = checked && r.tags.worthIt() ? tagsEnd(b, start) : -1;
   if (end < 0 || end - start > MAX_KEPT_TAGS_BYTES) return readTags(r);
-  const kept = tagsOfBytes(r.view, start, end);
-  if (kept !== undefined) {
-    r.tags.found++;
-    r.pos = end;
-    return kept;
-  }
-  r.tags.missed++;
-  const tags = readTags(r);
-  return r.pos === end ? keepTags(b, r.view, start, end, tags) : tags;
+  return keptTagsOr(r, end, () => readTags(r));
 }
 
 function readTags(r: Reader): Record<string, unknown> {

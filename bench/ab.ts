@@ -20,7 +20,7 @@ import { BenchUsageError, intFlag, listFlag, secondsFlag } from "./flags.ts";
 import { formatTable, si } from "./table.ts";
 import { rejectedText } from "./pipeline_report.ts";
 
-const known = ["a", "b", "cases", "pairs", "duration", "warmup", "batch-connections", "single-connections", "batch-size", "bodies", "keys", "drain-timeout", "run-args"];
+const known = ["a", "b", "cases", "pairs", "duration", "warmup", "batch-connections", "single-connections", "batch-size", "bodies", "keys", "drain-timeout", "run-args", "a-run-args", "b-run-args"];
 
 export const abHelp = `Usage: npm run bench -- ab --a <build> --b <build> [options]
        node dist/bench/main.js ab --a <build> --b <build> [options]
@@ -55,6 +55,9 @@ Options:
   --keys <n>                distinct event keys (default 10000)
   --drain-timeout <s>       longest wait for the pipeline to drain (default 60)
   --run-args="<args>"       extra arguments for every 'trendwire run' of both builds (note the =)
+  --a-run-args="<args>"     extra arguments for build A's runs alone (after --run-args); with
+  --b-run-args="<args>"     the same build as --a and --b, this compares two settings, e.g.
+                            --a . --b . --a-run-args="--heap-growth-percent 0"
 `;
 
 /** Where a build's compiled app is: `<dir>/dist` for a checkout, or `<dir>` itself. */
@@ -154,15 +157,19 @@ export async function abBench(flags: Record<string, string | boolean>, positiona
   const keys = intFlag(flags, "keys", 10_000, 1);
   const drainTimeoutS = secondsFlag(flags, "drain-timeout", 60, 1);
   const load: CaseLoad = { batchSize, distinct, keys, batchConnections, singleConnections, warmupS, durationS, drainTimeoutS };
-  if (flags["run-args"] === true) throw new BenchUsageError("--run-args needs a value");
-  const runArgs = typeof flags["run-args"] === "string" ? flags["run-args"].split(/\s+/).filter(Boolean) : [];
+  const argsOf = (name: string): string[] => {
+    if (flags[name] === true) throw new BenchUsageError(`--${name} needs a value`);
+    return typeof flags[name] === "string" ? flags[name].split(/\s+/).filter(Boolean) : [];
+  };
+  const runArgs = argsOf("run-args");
+  const sideRunArgs = { a: [...runArgs, ...argsOf("a-run-args")], b: [...runArgs, ...argsOf("b-run-args")] };
 
   installCleanup();
   const tempRoot = mkdtempSync(path.join(os.tmpdir(), "trendwire-ab-"));
   removeOnExit(tempRoot);
   const machine = machineInfo();
   console.log(describeMachine(machine));
-  console.log(`A: ${builds.a}\nB: ${builds.b}`);
+  console.log(`A: ${builds.a} ${sideRunArgs.a.join(" ")}\nB: ${builds.b} ${sideRunArgs.b.join(" ")}`);
   const progress = (msg: string) => process.stderr.write(msg + "\n");
 
   const results: PairResult[] = [];
@@ -176,7 +183,7 @@ export async function abBench(flags: Record<string, string | boolean>, positiona
         const run = `pair ${pair + 1} ${caseName} ${side.toUpperCase()}`;
         try {
           const r = await runOne(
-            caseRunSpec(caseName, "pipeline", load, bodiesOf.get(caseName)!, () => startEmbedded({ distDir: builds[side]!, dataDir, runArgs })),
+            caseRunSpec(caseName, "pipeline", load, bodiesOf.get(caseName)!, () => startEmbedded({ distDir: builds[side]!, dataDir, runArgs: sideRunArgs[side] })),
             (msg) => progress(`pair ${pair + 1}, ${side.toUpperCase()}: ${msg}`),
           );
           const why = unusable(r);
@@ -215,5 +222,5 @@ export async function abBench(flags: Record<string, string | boolean>, positiona
     ),
   );
   if (failures.length > 0) console.log(`\nFailed runs:\n${failures.map((f) => `- ${f}`).join("\n")}`);
-  console.log(JSON.stringify({ bench: "ab", at: new Date().toISOString(), machine, builds, config: { cases, pairs, durationS, warmupS, batchConnections, singleConnections, batchSize, distinct, keys, drainTimeoutS, runArgs }, pairResults: results, summary, failures }));
+  console.log(JSON.stringify({ bench: "ab", at: new Date().toISOString(), machine, builds, config: { cases, pairs, durationS, warmupS, batchConnections, singleConnections, batchSize, distinct, keys, drainTimeoutS, runArgs: sideRunArgs }, pairResults: results, summary, failures }));
 }

@@ -122,4 +122,11 @@ export interface Platform {
    * (setImmediate): later than a microtask, without a timer's delay.
    */
   afterPendingMessages(run: () => void): void;
+  /**
+   * How far V8's old generation may grow past what survived a full collection before the next
+   * one starts, in percent (V8's --heap-growing-percent; 0: V8 chooses, as it does by default),
+   * for every thread of the process. Absent where the runtime takes V8 flags only on its
+   * command line (Deno: `--v8-flags=--heap-growing-percent=N`).
+   */
+  setHeapGrowthPercent?(percent: number): void;
 }

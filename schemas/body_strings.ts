@@ -148,14 +148,23 @@ class TagsLookups {
 
 /**
  * The slot of the tags encoded in `view`'s bytes [start, end): FNV-1a over their 4-byte words
- * (then mixed, as the slot takes the low bits), a quarter of the steps of a byte-wise hash:
- * these loops were most of the JSON reader's time per event (`--profile`, line by line).
+ * (then mixed with the length, as the slot takes the low bits), a quarter of the steps of a
+ * byte-wise hash: these loops were most of the JSON reader's time per event (`--profile`, line
+ * by line). keptTagsThrough computes the same while it finds `end`.
  */
 function tagsSlot(view: DataView, start: number, end: number): number {
-  let h = HASH_SEED ^ (end - start);
-  let i = start;
+  return slotOfHash(hashWords(view, start, end, HASH_SEED), end - start);
+}
+
+/** `h` stepped over `view`'s bytes [i, end): 4-byte words while they fit, then single bytes. */
+function hashWords(view: DataView, i: number, end: number, h: number): number {
   for (; i + 4 <= end; i += 4) h = hashStep(h, view.getUint32(i, true));
   for (; i < end; i++) h = hashStep(h, view.getUint8(i));
+  return h;
+}
+
+function slotOfHash(h: number, length: number): number {
+  h ^= length;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -178,8 +187,45 @@ export class BodyCursor {
  * when `read` stopped at `end` (a reader's guess at the end may be wrong: then nothing is kept).
  */
 export function keptTagsOr(r: BodyCursor, end: number, read: () => unknown): unknown {
+  return keptOrRead(r, end, tagsSlot(r.view, r.pos, end), read);
+}
+
+/**
+ * keptTagsOr with `end` just past the first `last` byte from r.pos (JSON's "}": where a tags
+ * object ends unless a string in it holds one; read() then finds the real end and nothing is
+ * kept). That byte is found a 4-byte word at a time while the words are hashed, one pass where
+ * the native indexOf and then tagsSlot were two (indexOf alone was ~0.05 µs an event, the
+ * busiest line of the JSON reader in `--profile`). Tags longer than MAX_KEPT_TAGS_BYTES are
+ * read and not kept.
+ */
+export function keptTagsThrough(r: BodyCursor, last: number, read: () => unknown): unknown {
+  const view = r.view;
   const start = r.pos;
-  const kept = tagsOfBytes(r.view, start, end);
+  const limit = Math.min(view.byteLength, start + MAX_KEPT_TAGS_BYTES);
+  const repeated = Math.imul(last, 0x01010101);
+  let h = HASH_SEED;
+  let i = start;
+  for (; i + 4 <= limit; i += 4) {
+    const word = view.getUint32(i, true);
+    // A word holding `last` has a zero byte once xored with it (the exact zero-byte test).
+    const x = word ^ repeated;
+    if (((x - 0x01010101) & ~x & 0x80808080) !== 0) break;
+    h = hashStep(h, word);
+  }
+  let end = -1;
+  for (let j = i; j < limit; j++) {
+    if (view.getUint8(j) === last) {
+      end = j + 1;
+      break;
+    }
+  }
+  if (end < 0) return read();
+  return keptOrRead(r, end, slotOfHash(hashWords(view, i, end, h), end - start), read);
+}
+
+function keptOrRead(r: BodyCursor, end: number, slot: number, read: () => unknown): unknown {
+  const start = r.pos;
+  const kept = tagsOfBytes(r.view, start, end, slot);
   if (kept !== undefined) {
     r.tags.found++;
     r.pos = end;
@@ -187,13 +233,12 @@ export function keptTagsOr(r: BodyCursor, end: number, read: () => unknown): unk
   }
   r.tags.missed++;
   const tags = read();
-  return r.pos === end ? keepTags(r.bytes, r.view, start, end, tags) : tags;
+  return r.pos === end ? keepTags(r.bytes, start, end, slot, tags) : tags;
 }
 
-/** The copy kept for the tags encoded in `view`'s bytes [start, end); undefined if none. */
-function tagsOfBytes(view: DataView, start: number, end: number): Readonly<Record<string, unknown>> | undefined {
+/** The copy kept in `slot` for the tags encoded in `view`'s bytes [start, end); undefined if none. */
+function tagsOfBytes(view: DataView, start: number, end: number, slot: number): Readonly<Record<string, unknown>> | undefined {
   const length = end - start;
-  const slot = tagsSlot(view, start, end);
   const kept = keptTagsView;
   if (keptTagsLengths[slot] !== length || kept === undefined) return undefined;
   const base = slot * MAX_KEPT_TAGS_BYTES;
@@ -204,16 +249,15 @@ function tagsOfBytes(view: DataView, start: number, end: number): Readonly<Recor
 }
 
 /**
- * `tags`, read from `bytes[start, end)` (`view` over the same bytes), as the checked copy to
- * hand the validator, kept for those bytes; `tags` itself when they are invalid (the validator
- * says why) or too long to keep.
+ * `tags`, read from `bytes[start, end)`, as the checked copy to hand the validator, kept in
+ * `slot` (tagsSlot of those bytes); `tags` itself when they are invalid (the validator says
+ * why) or too long to keep.
  */
-function keepTags(bytes: Uint8Array, view: DataView, start: number, end: number, tags: unknown): unknown {
+function keepTags(bytes: Uint8Array, start: number, end: number, slot: number, tags: unknown): unknown {
   const length = end - start;
   if (length > MAX_KEPT_TAGS_BYTES) return tags;
   const copy = checkedTagsCopy(tags, defaultEventLimits);
   if (copy === undefined) return tags;
-  const slot = tagsSlot(view, start, end);
   if (keptTagsView === undefined) {
     keptTagsBytes = new Uint8Array(TAGS_SLOTS * MAX_KEPT_TAGS_BYTES);
     keptTagsView = new DataView(keptTagsBytes.buffer);

@@ -18,7 +18,7 @@
  */
 import { parseEventColumnsOf, type EventColumns, type EventLimits, type ParseEventColumnsResult } from "./event.ts";
 import {
-  FIELD_KEY, FIELD_TAGS, FIELD_TS, FIELD_VALUE, fieldNames, freshStringOfBytes, HASH_SEED, hashStep, keptTagsOr, MAX_KEPT_TAGS_BYTES, newScratchEvent, stringOfBytes,
+  FIELD_KEY, FIELD_TAGS, FIELD_TS, FIELD_VALUE, fieldNames, freshStringOfBytes, HASH_SEED, hashStep, keptTagsThrough, newScratchEvent, stringOfBytes,
   BodyCursor, type ScratchEvent,
 } from "./body_strings.ts";
 
@@ -168,21 +168,17 @@ function fieldOf(r: Reader): number {
 
 /**
  * The tags object at pos: the checked copy kept for its bytes when they were seen before
- * (body_strings.ts, keptTagsOr), else read (readTags). `checked`: the validator runs with the
+ * (body_strings.ts, keptTagsThrough), else read (readTags). `checked`: the validator runs with the
  * default limits, which the kept copies were checked under.
  */
 function tagsAt(r: Reader, checked: boolean): unknown {
   if (!checked || !r.tags.worthIt() || r.peek() !== OPEN_BRACE) return readTags(r);
-  // The bytes up to the first closing brace: where the tags end unless a string in them holds a
-  // brace. A kept copy's bytes are a whole tags object that readTags read to its last byte, so
-  // bytes equal to them end there too; on a miss readTags finds the real end, and a copy is kept
-  // only when it is this one. (The native indexOf: a scan that tracked strings byte by byte was
-  // a fifth of the main thread under JSON batches.)
-  const b = r.bytes;
-  const start = r.pos;
-  const brace = b.indexOf(CLOSE_BRACE, start + 1);
-  if (brace < 0 || brace - start >= MAX_KEPT_TAGS_BYTES) return readTags(r);
-  return keptTagsOr(r, brace + 1, () => readTags(r));
+  // Up to the first closing brace: where the tags end unless a string in them holds a brace. A
+  // kept copy's bytes are a whole tags object that readTags read to its last byte, so bytes
+  // equal to them end there too; on a miss readTags finds the real end, and a copy is kept only
+  // when it is this one. (A scan that tracked strings byte by byte was a fifth of the main
+  // thread under JSON batches.)
+  return keptTagsThrough(r, CLOSE_BRACE, () => readTags(r));
 }
 
 /**

@@ -6,7 +6,8 @@
 import { currentPlatform } from "../runtime/platform/current.ts";
 import type { Platform } from "../runtime/platform/platform.ts";
 import { ConfigError } from "../runtime/core/errors.ts";
-import { configSpec, trendwireConfig } from "./config.ts";
+import { trendwireConfig } from "./config.ts";
+import { applyHeapGrowth } from "./heap_growth.ts";
 import { configTableMarkdown, detectHelp, mainHelp, parseArgs, runHelp, streamsHelp, UsageError } from "./cli.ts";
 import { streamsCommand } from "./streams_command.ts";
 import { detectCommand, DetectInputError } from "./detect_command.ts";
@@ -33,41 +34,44 @@ async function loadConfig(platform: Platform, flags: Record<string, string | boo
   return trendwireConfig({ file, env, flags: rest });
 }
 
+/** One structured log line on stderr, as the pipeline's own logs are (for the CLI's lines outside it). */
+function logLine(level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown> = {}): void {
+  console.error(JSON.stringify({ t: new Date().toISOString(), level, msg, ...fields }));
+}
+
 async function run(platform: Platform, flags: Record<string, string | boolean>): Promise<void> {
   const config = await loadConfig(platform, flags);
   // Before the stages thread starts: fewer full collections for some memory (README, Memory).
-  if (platform.setHeapGrowthPercent) platform.setHeapGrowthPercent(config.heapGrowthPercent);
-  else if (config.heapGrowthPercent !== configSpec.heapGrowthPercent.default) {
-    console.error(JSON.stringify({ t: new Date().toISOString(), level: "warn", msg: `heapGrowthPercent ${config.heapGrowthPercent} is not applied: ${platform.name} takes it on its command line (--v8-flags=--heap-growing-percent=${config.heapGrowthPercent})` }));
-  }
+  const heapWarning = applyHeapGrowth(platform, config.heapGrowthPercent);
+  if (heapWarning) logLine("warn", heapWarning);
   // Signals during start-up end the process at once (nothing was accepted yet); a start-up that
   // hangs (e.g. a server that accepts connections but never answers) ends it after a deadline.
   let starting = true;
   const early = platform.onShutdownSignal((signal) => {
     if (starting) {
-      console.error(JSON.stringify({ t: new Date().toISOString(), level: "warn", msg: `${signal} during start-up; exiting` }));
+      logLine("warn", `${signal} during start-up; exiting`);
       platform.exit(0);
     }
   });
   const deadline = setTimeout(() => {
-    console.error(JSON.stringify({ t: new Date().toISOString(), level: "error", msg: `start-up did not finish within ${config.shutdownTimeoutMs * 2} ms; exiting` }));
+    logLine("error", `start-up did not finish within ${config.shutdownTimeoutMs * 2} ms; exiting`);
     platform.exit(1);
   }, config.shutdownTimeoutMs * 2);
   const pipeline = await startPipeline(config, platform, {
     onEscalate: (err) => {
-      console.error(JSON.stringify({ t: new Date().toISOString(), level: "error", msg: "cannot go on (supervision gave up, or the durable log failed); exiting", err: err.message }));
+      logLine("error", "cannot go on (supervision gave up, or the durable log failed); exiting", { err: err.message });
       platform.exit(1);
     },
   });
   starting = false;
   clearTimeout(deadline);
   early();
-  if (pipeline.server) console.error(JSON.stringify({ t: new Date().toISOString(), level: "info", msg: `listening on http://${config.host}:${pipeline.server.port}` }));
+  if (pipeline.server) logLine("info", `listening on http://${config.host}:${pipeline.server.port}`);
   let signals = 0;
   platform.onShutdownSignal((signal) => {
     if (++signals > 1) platform.exit(130); // a second signal: stop waiting
     const timer = setTimeout(() => {
-      console.error(JSON.stringify({ level: "error", msg: "shutdown timed out", signal }));
+      logLine("error", "shutdown timed out", { signal });
       platform.exit(1);
     }, config.shutdownTimeoutMs + 5_000);
     void pipeline.stop().then(
@@ -77,7 +81,7 @@ async function run(platform: Platform, flags: Record<string, string | boolean>):
         platform.exit(pipeline.failure ? 1 : 0);
       },
       (err) => {
-        console.error(JSON.stringify({ level: "error", msg: "shutdown failed", err: String(err) }));
+        logLine("error", "shutdown failed", { err: String(err) });
         platform.exit(1);
       },
     );
@@ -124,7 +128,7 @@ async function main(): Promise<void> {
     }
     // Start-up failed (e.g. NATS unreachable): one clear line, non-zero exit for the scheduler.
     const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : "";
-    console.error(JSON.stringify({ t: new Date().toISOString(), level: "error", msg: `start-up failed: ${(err as Error).message}${cause}` }));
+    logLine("error", `start-up failed: ${(err as Error).message}${cause}`);
     platform.exit(1);
   }
 }

@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { distOf, pairOrder, summariseAb, unusable, type PairResult } from "./ab.ts";
 import type { RunResult } from "./pipeline_run.ts";
+import { argsFlag, BenchUsageError } from "./flags.ts";
 
 test("a build is a checkout with dist/app/main.js, or that dist/ itself; anything else is none", () => {
   const root = mkdtempSync(path.join(os.tmpdir(), "tw-ab-"));
@@ -23,6 +24,12 @@ test("a build is a checkout with dist/app/main.js, or that dist/ itself; anythin
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test("run arguments come whitespace-split from one flag (--a-run-args, --b-run-args, --run-args); a flag without a value is refused", () => {
+  assert.equal(argsFlag({ "a-run-args": "--heap-growth-percent 0  --log-level warn" }, "a-run-args"), ["--heap-growth-percent", "0", "--log-level", "warn"]);
+  assert.equal(argsFlag({}, "b-run-args"), []);
+  assert.throws(() => argsFlag({ "run-args": true }, "run-args"), (err: unknown) => err instanceof BenchUsageError && /--run-args needs a value/.test((err as Error).message));
 });
 
 test("pairs alternate which build runs first", () => {

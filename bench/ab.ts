@@ -16,7 +16,7 @@ import { caseBodies, caseNames, caseRunSpec, runOne, type CaseLoad, type CaseNam
 import { startEmbedded } from "./deployment.ts";
 import { describeMachine, machineInfo } from "./machine.ts";
 import { headline } from "./pipeline_repeats.ts";
-import { BenchUsageError, intFlag, listFlag, secondsFlag } from "./flags.ts";
+import { argsFlag, BenchUsageError, intFlag, listFlag, secondsFlag } from "./flags.ts";
 import { formatTable, si } from "./table.ts";
 import { rejectedText } from "./pipeline_report.ts";
 
@@ -26,9 +26,10 @@ export const abHelp = `Usage: npm run bench -- ab --a <build> --b <build> [optio
        node dist/bench/main.js ab --a <build> --b <build> [options]
 
 Measures two builds of the embedded pipeline alternately ('trendwire run' from each build's
-dist/, a fresh data directory every run), under the pipeline bench's load and end-to-end count:
-for each pair and case, A then B (odd pairs) or B then A (even pairs). Prints the machine, the
-two builds' dist/ paths, each pair's figures, B ÷ A, CPU per event and the responses other
+dist/, a fresh data directory every run), or one build under two settings (--a-run-args,
+--b-run-args), under the pipeline bench's load and end-to-end count: for each pair and case, A
+then B (odd pairs) or B then A (even pairs). Prints the machine, the two builds' dist/ paths
+and run arguments, each pair's figures, B ÷ A, CPU per event and the responses other
 than 202 (a 503 says the stages fell behind; only 202s count), then per case the median
 B ÷ A, its range, how many pairs B won and each build's median CPU per event, any failed runs,
 and one JSON object as the last line of stdout. A pair counts only when both runs got events
@@ -55,9 +56,9 @@ Options:
   --keys <n>                distinct event keys (default 10000)
   --drain-timeout <s>       longest wait for the pipeline to drain (default 60)
   --run-args="<args>"       extra arguments for every 'trendwire run' of both builds (note the =)
-  --a-run-args="<args>"     extra arguments for build A's runs alone (after --run-args); with
-  --b-run-args="<args>"     the same build as --a and --b, this compares two settings, e.g.
-                            --a . --b . --a-run-args="--heap-growth-percent 0"
+  --a-run-args="<args>"     extra arguments for A's runs only (after --run-args, so they win)
+  --b-run-args="<args>"     the same for B's runs; with one build as both, this compares two
+                            settings: --a . --b . --a-run-args="--heap-growth-percent 0"
 `;
 
 /** Where a build's compiled app is: `<dir>/dist` for a checkout, or `<dir>` itself. */
@@ -157,12 +158,10 @@ export async function abBench(flags: Record<string, string | boolean>, positiona
   const keys = intFlag(flags, "keys", 10_000, 1);
   const drainTimeoutS = secondsFlag(flags, "drain-timeout", 60, 1);
   const load: CaseLoad = { batchSize, distinct, keys, batchConnections, singleConnections, warmupS, durationS, drainTimeoutS };
-  const argsOf = (name: string): string[] => {
-    if (flags[name] === true) throw new BenchUsageError(`--${name} needs a value`);
-    return typeof flags[name] === "string" ? flags[name].split(/\s+/).filter(Boolean) : [];
-  };
-  const runArgs = argsOf("run-args");
-  const sideRunArgs = { a: [...runArgs, ...argsOf("a-run-args")], b: [...runArgs, ...argsOf("b-run-args")] };
+  const runArgs = argsFlag(flags, "run-args");
+  const aRunArgs = argsFlag(flags, "a-run-args");
+  const bRunArgs = argsFlag(flags, "b-run-args");
+  const sideRunArgs = { a: [...runArgs, ...aRunArgs], b: [...runArgs, ...bRunArgs] };
 
   installCleanup();
   const tempRoot = mkdtempSync(path.join(os.tmpdir(), "trendwire-ab-"));
@@ -222,5 +221,5 @@ export async function abBench(flags: Record<string, string | boolean>, positiona
     ),
   );
   if (failures.length > 0) console.log(`\nFailed runs:\n${failures.map((f) => `- ${f}`).join("\n")}`);
-  console.log(JSON.stringify({ bench: "ab", at: new Date().toISOString(), machine, builds, config: { cases, pairs, durationS, warmupS, batchConnections, singleConnections, batchSize, distinct, keys, drainTimeoutS, runArgs: sideRunArgs }, pairResults: results, summary, failures }));
+  console.log(JSON.stringify({ bench: "ab", at: new Date().toISOString(), machine, builds, config: { cases, pairs, durationS, warmupS, batchConnections, singleConnections, batchSize, distinct, keys, drainTimeoutS, runArgs, aRunArgs, bRunArgs }, pairResults: results, summary, failures }));
 }

@@ -29,3 +29,11 @@ export function secondsFlag(flags: Record<string, string | boolean>, name: strin
   if (!Number.isFinite(n) || n < min) throw new BenchUsageError(`--${name}: expected seconds >= ${min}, got ${JSON.stringify(raw)}`);
   return n;
 }
+
+/** Extra command-line arguments in one flag (`--run-args="--a 1 --b"`), split on whitespace; [] when absent. */
+export function argsFlag(flags: Record<string, string | boolean>, name: string): string[] {
+  const raw = flags[name];
+  if (raw === undefined) return [];
+  if (typeof raw !== "string") throw new BenchUsageError(`--${name} needs a value (note the =: --${name}="<args>")`);
+  return raw.split(/\s+/).filter(Boolean);
+}

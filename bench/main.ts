@@ -51,7 +51,7 @@ const benches: Record<string, Bench> = {
     run: (flags) => detectBench(flags),
   },
   ab: {
-    summary: "two builds of the embedded pipeline measured alternately, pair after pair (median B ÷ A per case)",
+    summary: "two builds (or two settings) of the embedded pipeline measured alternately, pair after pair (median B ÷ A per case)",
     help: abHelp,
     run: (flags, positional) => abBench(flags, positional),
   },

@@ -23,7 +23,7 @@ import { printPipelineReport, comparisons, latencyComparisons, transportComparis
 import { medianRuns, printRepeats, repeatRatios, summariseRepeats } from "./pipeline_repeats.ts";
 import { summariseProfile, type ProfileSummary } from "./cpuprofile.ts";
 import { printProfile } from "./profile_report.ts";
-import { BenchUsageError, intFlag, listFlag, secondsFlag } from "./flags.ts";
+import { argsFlag, BenchUsageError, intFlag, listFlag, secondsFlag } from "./flags.ts";
 import { pipelineHelp } from "./pipeline_help.ts";
 
 export { pipelineHelp };
@@ -69,8 +69,8 @@ export async function pipelineBench(flags: Record<string, string | boolean>): Pr
   const load: CaseLoad = { batchSize, distinct, keys, batchConnections, singleConnections, warmupS, durationS, drainTimeoutS };
   const top = intFlag(flags, "top", 25, 1);
   const repeats = intFlag(flags, "repeat", 1, 1);
-  for (const name of ["run-args", "profile"]) if (flags[name] === true) throw new BenchUsageError(`--${name} needs a value`);
-  const runArgs = typeof flags["run-args"] === "string" ? flags["run-args"].split(/\s+/).filter(Boolean) : [];
+  if (flags.profile === true) throw new BenchUsageError("--profile needs a value");
+  const runArgs = argsFlag(flags, "run-args");
   const profileDir = typeof flags.profile === "string" ? path.resolve(flags.profile) : undefined;
   if (profileDir && repeats > 1) throw new BenchUsageError("--profile profiles one run of each case: leave out --repeat");
   const surges = intFlag(flags, "latency-surges", withNats ? 6 : 0, 0);

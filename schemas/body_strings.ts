@@ -191,30 +191,30 @@ export function keptTagsOr(r: BodyCursor, end: number, read: () => unknown): unk
 }
 
 /**
- * keptTagsOr with `end` just past the first `last` byte from r.pos (JSON's "}": where a tags
+ * keptTagsOr with `end` just past the first `endByte` from r.pos (JSON's "}": where a tags
  * object ends unless a string in it holds one; read() then finds the real end and nothing is
  * kept). That byte is found a 4-byte word at a time while the words are hashed, one pass where
  * the native indexOf and then tagsSlot were two (indexOf alone was ~0.05 µs an event, the
  * busiest line of the JSON reader in `--profile`). Tags longer than MAX_KEPT_TAGS_BYTES are
  * read and not kept.
  */
-export function keptTagsThrough(r: BodyCursor, last: number, read: () => unknown): unknown {
+export function keptTagsThrough(r: BodyCursor, endByte: number, read: () => unknown): unknown {
   const view = r.view;
   const start = r.pos;
   const limit = Math.min(view.byteLength, start + MAX_KEPT_TAGS_BYTES);
-  const repeated = Math.imul(last, 0x01010101);
+  const repeated = Math.imul(endByte, 0x01010101);
   let h = HASH_SEED;
   let i = start;
   for (; i + 4 <= limit; i += 4) {
     const word = view.getUint32(i, true);
-    // A word holding `last` has a zero byte once xored with it (the exact zero-byte test).
+    // A word holding `endByte` has a zero byte once xored with its copies (the exact zero-byte test).
     const x = word ^ repeated;
     if (((x - 0x01010101) & ~x & 0x80808080) !== 0) break;
     h = hashStep(h, word);
   }
   let end = -1;
   for (let j = i; j < limit; j++) {
-    if (view.getUint8(j) === last) {
+    if (view.getUint8(j) === endByte) {
       end = j + 1;
       break;
     }

@@ -4,6 +4,7 @@ import * as assert from "uvu/assert";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { repoRoot } from "./helpers/cli.ts";
+import { configSpec } from "../app/config.ts";
 
 test("every module a deno.json task runs exists", async () => {
   const root = repoRoot();
@@ -17,6 +18,11 @@ test("every module a deno.json task runs exists", async () => {
       assert.ok(found, `task ${name} runs ${path}, which does not exist`);
     }
   }
+});
+
+test("deno task trendwire starts Deno with the default heapGrowthPercent (Deno takes V8 flags only on its command line)", async () => {
+  const { tasks } = JSON.parse(await readFile(join(repoRoot(), "deno.json"), "utf8")) as { tasks: Record<string, string> };
+  assert.ok(tasks.trendwire?.split(/\s+/).includes(`--v8-flags=--heap-growing-percent=${configSpec.heapGrowthPercent.default}`), tasks.trendwire);
 });
 
 test.run();

@@ -9,6 +9,8 @@ import type { Logger } from "../runtime/core/log.ts";
 import type { Transport } from "../runtime/transport/transport.ts";
 import { FileCheckpointStore, type CheckpointStore } from "../runtime/store/checkpoint_store.ts";
 import { InProcessTransport } from "../runtime/transport/in_process.ts";
+import { flushesFirstFor } from "../runtime/transport/log_segments.ts";
+import { RAW_STREAM } from "./streams.ts";
 import { ConfigError } from "../runtime/core/errors.ts";
 import { retrying } from "./retry.ts";
 import { dataDirOf, type TrendwireConfig } from "./config.ts";
@@ -57,7 +59,8 @@ export async function openTransport(
       dir: `${dataDir}/log`,
       clock,
       syncIntervalMs: config.syncIntervalMs,
-      blockingIo: options.blockingLog ? { deferFlush: (flush) => platform.afterPendingMessages(flush) } : undefined,
+      // The raw log's flushes first: a 202 waits for them (README, Threads).
+      blockingIo: options.blockingLog ? flushesFirstFor([RAW_STREAM], (run) => platform.afterPendingMessages(run)) : undefined,
       onError: (err) => log.warn("transport housekeeping failed", { err }),
       onLogFailure: options.onLogFailure,
     });

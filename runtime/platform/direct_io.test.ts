@@ -122,7 +122,7 @@ if (platform.name === "node") {
     const dir = await makeTempDir("tw-direct-log-");
     const record = (seq: number): LogRecord => ({ seq, ts: 1_700_000_000_000 + seq, subject: "tw.raw.s", msgId: `m${seq}`, data: pattern(100 + ((seq * 997) % 9000), seq) });
     const open = (onRecord: (r: LogRecord) => void) =>
-      SegmentLog.open({ fs: directFs!, dir, clock: systemClock, syncIntervalMs: 0, segmentBytes: 256 * 1024, blockingIo: undefined }, onRecord);
+      SegmentLog.open({ fs: directFs!, dir, stream: "TEST", clock: systemClock, syncIntervalMs: 0, segmentBytes: 256 * 1024, blockingIo: undefined }, onRecord);
     try {
       const log = await open(() => undefined);
       for (let seq = 1; seq <= 120; seq++) await log.append(encodeRecord(record(seq)), seq, record(seq).ts, () => undefined);

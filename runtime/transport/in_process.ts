@@ -200,7 +200,7 @@ export class InProcessTransport implements Transport {
     const onLogFailure = this.#onLogFailure;
     stream.log = await SegmentLog.open(
       {
-        fs: this.#fs, dir, clock: this.#clock, syncIntervalMs: this.#syncIntervalMs, segmentBytes: this.#segmentBytes, blockingIo: this.#blockingIo,
+        fs: this.#fs, dir, stream: stream.spec.name, clock: this.#clock, syncIntervalMs: this.#syncIntervalMs, segmentBytes: this.#segmentBytes, blockingIo: this.#blockingIo,
         onFailure: onLogFailure && ((error) => onLogFailure(stream.spec.name, error)),
       },
       (record) => stream.restore(record, now),

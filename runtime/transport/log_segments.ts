@@ -21,14 +21,35 @@ import { readRecords, type EncodedRecord, type LogRecord } from "./log_record.ts
 
 /** How a log that writes and syncs on its own thread starts a flush (see InProcessOptions.blockingIo). */
 export interface BlockingIo {
-  /** Runs `flush` once the messages already waiting on this thread are handled. */
-  deferFlush(flush: () => void): void;
+  /** Runs `flush`, the flush of `stream`'s log, once the messages already waiting on this thread are handled. */
+  deferFlush(flush: () => void, stream: string): void;
+}
+
+/**
+ * A BlockingIo that runs one flush a turn, each once the messages already waiting are handled
+ * (`defer`: the platform's afterPendingMessages), and when several logs are due at once, those
+ * of `first` before the others, oldest first within each. A blocking flush holds the thread:
+ * publishers that wait on one log (ingest's 202 on the raw one) should not also wait for logs
+ * that gate only the stages' own acknowledgements. Every deferred flush runs: one turn each.
+ */
+export function flushesFirstFor(first: readonly string[], defer: (run: () => void) => void): BlockingIo {
+  const urgent: (() => void)[] = [];
+  const others: (() => void)[] = [];
+  const runOne = () => (urgent.shift() ?? others.shift())?.();
+  return {
+    deferFlush(flush, stream) {
+      (first.includes(stream) ? urgent : others).push(flush);
+      defer(runOne);
+    },
+  };
 }
 
 export interface SegmentLogOptions {
   fs: FileSystem;
   /** The stream's log directory (must exist). */
   dir: string;
+  /** The stream's name (for BlockingIo.deferFlush). */
+  stream: string;
   clock: Clock;
   syncIntervalMs: number;
   segmentBytes: number;
@@ -168,7 +189,7 @@ export class SegmentLog {
         this.#scheduled = false;
         this.#startFlush();
       };
-      if (this.#o.blockingIo) this.#o.blockingIo.deferFlush(start);
+      if (this.#o.blockingIo) this.#o.blockingIo.deferFlush(start, this.#o.stream);
       else queueMicrotask(start);
     }
   }

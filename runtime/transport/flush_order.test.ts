@@ -11,6 +11,7 @@ import { InProcessTransport } from "./in_process.ts";
 import { MemoryFileSystem } from "../platform/memory_fs.ts";
 import { currentPlatform } from "../platform/current.ts";
 import type { FileSystem } from "../platform/platform.ts";
+import { boundFs } from "../../test/helpers/counting_fs.ts";
 
 test("due flushes run one a turn, the first-named streams' before the others, each exactly once", () => {
   const turns: (() => void)[] = [];
@@ -34,12 +35,7 @@ test("through a transport flushing on this thread: RAW's log is written before t
   const memory = new MemoryFileSystem();
   const written: string[] = [];
   const fs: FileSystem = {
-    readFile: (p) => memory.readFile(p),
-    writeFileAtomic: (p, d, o) => memory.writeFileAtomic(p, d, o),
-    mkdirp: (p) => memory.mkdirp(p),
-    readDir: (p) => memory.readDir(p),
-    remove: (p) => memory.remove(p),
-    exists: (p) => memory.exists(p),
+    ...boundFs(memory),
     openAppend: async (p) => {
       const file = await memory.openAppend(p);
       const stream = p.split("/").at(-2)!;

@@ -79,6 +79,10 @@ export interface EventColumns {
   keys: string[];
   ts: Float64Array;
   values: Float64Array;
+  /**
+   * Read-only: events with equal tags share one object, and ingest's fast readers hand out
+   * frozen copies shared across requests (body_strings.ts), so a write would throw there only.
+   */
   tags: (Record<string, TagValue> | null)[] | undefined;
   ids: (string | null)[] | undefined;
 }

@@ -38,6 +38,9 @@ const MINUS = 0x2d;
 const NEWLINE = 0x0a;
 const END = -1;
 
+/** Longer numbers go the general way (Reader.number). */
+const MAX_NUMBER_CHARS = 64;
+
 const TRUE = [0x74, 0x72, 0x75, 0x65];
 const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
 
@@ -112,6 +115,10 @@ class Reader extends BodyCursor {
     }
     this.pos = p;
     if (exact) return b[start] === MINUS ? -whole : whole;
+    // A long number to JSON.parse (no double needs more than ~25 characters): built a character
+    // at a time here, 4 million digits took ~0.7 s and ~200 MB against JSON.parse's 15 ms (a
+    // hand-run check outside bench/).
+    if (p - start > MAX_NUMBER_CHARS) throw notCommon;
     let text = "";
     for (let i = start; i < p; i++) text += String.fromCharCode(b[i]!);
     return Number(text);

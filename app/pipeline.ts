@@ -14,7 +14,7 @@ import type { Logger } from "../runtime/core/log.ts";
 import type { Transport } from "../runtime/transport/transport.ts";
 import type { ChildSpec, Supervisor } from "../runtime/core/supervisor.ts";
 import { ActorSystem } from "../runtime/core/system.ts";
-import { MetricsRegistry } from "../runtime/core/metrics.ts";
+import { MetricsRegistry, seriesBy } from "../runtime/core/metrics.ts";
 import { createLogger } from "../runtime/core/log.ts";
 import { FileCheckpointStore } from "../runtime/store/checkpoint_store.ts";
 import { LocalDirObjectStore, type ObjectStore } from "../runtime/store/object_store.ts";
@@ -242,7 +242,7 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
   if (runs.has("ingest") || view) {
     const routes: Hono[] = [];
     if (runs.has("ingest")) {
-      const accepted = metrics.counter("tw_events_accepted_total", "Events accepted (202) by stream and source");
+      const accepted = seriesBy(metrics.counter("tw_events_accepted_total", "Events accepted (202) by stream and source"), ["stream", "source"]);
       routes.push(
         ingestRoutes({
           publish: (subject, type, body, opts) => system.publish(subject, type, body, opts),
@@ -253,7 +253,7 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
           grouping: rawGrouping(config),
           nextTurn: (run) => platform.afterPendingMessages(run),
           metrics,
-          onAccepted: (stream, events, source) => accepted.inc({ stream, source }, events),
+          onAccepted: (stream, events, source) => accepted(stream, source).inc(events),
           upgradeWebSocket: platform.http.upgradeWebSocket,
           pauseWebSocket: (raw) => platform.http.pauseWebSocket(raw),
           resumeWebSocket: (raw) => platform.http.resumeWebSocket(raw),

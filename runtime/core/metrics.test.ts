@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { MetricsRegistry } from "./metrics.ts";
+import { MetricsRegistry, seriesBy } from "./metrics.ts";
 
 test("renders counters, gauges and histograms in Prometheus text format", () => {
   const m = new MetricsRegistry();
@@ -53,6 +53,31 @@ test("a label set names one series whatever the order of its labels, also past t
   assert.match(m.render(), 'tw_x_total{source="http",stream="a"} 4\n');
 });
 
+test("a bound series counts into the label set's series, and seriesBy binds one per set of values, also past its size", () => {
+  const m = new MetricsRegistry();
+  const c = m.counter("tw_events_accepted_total", "Accepted");
+  const bound = c.series({ stream: "a", source: "http" });
+  bound.inc(3);
+  bound.inc();
+  c.inc({ source: "http", stream: "a" }, 2);
+  assert.is(c.get({ stream: "a", source: "http" }), 6);
+  const accepted = seriesBy(c, ["stream", "source"], 4);
+  assert.is(accepted("a", "http"), accepted("a", "http"), "kept");
+  accepted("a", "http").inc(10);
+  accepted("a", "ws").inc();
+  for (let i = 0; i < 10; i++) accepted(`s${i}`, "http").inc(i);
+  accepted("a", "http").inc(); // after starting over: bound again, same series
+  assert.is(c.get({ stream: "a", source: "http" }), 17);
+  assert.is(c.get({ stream: "a", source: "ws" }), 1);
+  assert.is(c.get({ stream: "s9", source: "http" }), 9);
+  assert.match(m.render(), 'tw_events_accepted_total{source="http",stream="a"} 17\n');
+  const byStatus = seriesBy(m.counter("tw_http_requests_total", "Requests"), ["status", "method", "route"]);
+  byStatus(202, "POST", "/v1/streams/:stream/events").inc();
+  byStatus(202, "POST", "/v1/streams/:stream/events").inc();
+  byStatus(400, "POST", "/v1/streams/:stream/events").inc();
+  assert.match(m.render(), 'tw_http_requests_total{method="POST",route="/v1/streams/:stream/events",status="202"} 2\n');
+  assert.match(m.render(), 'tw_http_requests_total{method="POST",route="/v1/streams/:stream/events",status="400"} 1\n');
+});
 
 test("another registry's snapshot renders along: one HELP/TYPE per family, a series both have listed once", () => {
   const main = new MetricsRegistry();

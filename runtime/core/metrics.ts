@@ -53,7 +53,48 @@ function labelKeyOf(labels: Labels): string {
 export interface Counter {
   inc(labels?: Labels, by?: number): void;
   get(labels?: Labels): number;
+  /**
+   * One series of this counter, bound: its `inc` finds nothing by label. For counters bumped
+   * per request with a few label sets, whose callers keep the series (the HTTP edge).
+   */
+  series(labels?: Labels): CounterSeries;
 }
+export interface CounterSeries {
+  inc(by?: number): void;
+}
+/**
+ * A counter's series by the values of `names` (in that order), each bound once and kept: for
+ * label sets bumped per request, which then build and look up no label set (that was ~3 % of
+ * the main thread under one-event requests). Values are looked up through nested maps, so no
+ * string is built per call. At most `max` series are kept; then it starts over (the series
+ * stay counted).
+ */
+export function seriesBy(counter: Counter, names: readonly string[], max = 1024): (...values: (string | number)[]) => CounterSeries {
+  type Node = Map<string | number, Node | CounterSeries>;
+  let root: Node = new Map();
+  let size = 0;
+  return (...values) => {
+    let node = root;
+    const last = values.length - 1;
+    for (let i = 0; i < last; i++) {
+      let next = node.get(values[i]!) as Node | undefined;
+      if (next === undefined) node.set(values[i]!, (next = new Map()));
+      node = next;
+    }
+    let series = node.get(values[last]!) as CounterSeries | undefined;
+    if (series === undefined) {
+      const labels: Labels = {};
+      names.forEach((name, i) => (labels[name] = values[i]!));
+      series = counter.series(labels);
+      if (++size > max) {
+        root = new Map();
+        size = 0;
+      } else node.set(values[last]!, series);
+    }
+    return series;
+  };
+}
+
 export interface Gauge {
   set(value: number, labels?: Labels): void;
   get(labels?: Labels): number;
@@ -86,15 +127,22 @@ export class MetricsRegistry {
 
   counter(name: string, help: string): Counter {
     return this.#family(name, help, "counter", () => {
-      const values = new Map<string, number>();
-      const impl: Counter = {
-        inc: (labels, by = 1) => {
-          const k = labelKey(labels);
-          values.set(k, (values.get(k) ?? 0) + by);
-        },
-        get: (labels) => values.get(labelKey(labels)) ?? 0,
+      const values = new Map<string, { value: number }>();
+      const cell = (labels: Labels | undefined) => {
+        const k = labelKey(labels);
+        let c = values.get(k);
+        if (c === undefined) values.set(k, (c = { value: 0 }));
+        return c;
       };
-      return { impl, render: () => [...values].map(([k, v]) => `${name}${k} ${v}`) };
+      const impl: Counter = {
+        inc: (labels, by = 1) => void (cell(labels).value += by),
+        get: (labels) => values.get(labelKey(labels))?.value ?? 0,
+        series: (labels) => {
+          const c = cell(labels);
+          return { inc: (by = 1) => void (c.value += by) };
+        },
+      };
+      return { impl, render: () => [...values].map(([k, c]) => `${name}${k} ${c.value}`) };
     });
   }
 

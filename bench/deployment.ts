@@ -1,6 +1,6 @@
 /**
- * What a bench drives: a set of child processes behind one HTTP edge — the bare parse-only
- * server, the embedded pipeline (one `trendwire run` process), or the JetStream pipeline
+ * What a bench drives: a set of child processes behind one HTTP edge — a parse-only reference
+ * server (bare `node:http`, or Hono), the embedded pipeline (one `trendwire run` process), or the JetStream pipeline
  * (nats-server plus one `trendwire run` process per actor kind, see deploy_nats.ts) — with
  * one way to read their CPU, memory and logs, to ask whether everything accepted has gone
  * through, and to stop them.
@@ -103,14 +103,17 @@ export async function stopInOrder(processes: DeployedProcess[], graceMs: number)
   return notes;
 }
 
-export async function startBare(distDir: string): Promise<Deployment> {
+/** A parse-only reference server: the bare `node:http` one (bare_server.ts), or the same on Hono (hono_server.ts). */
+export type ReferenceServer = "bare" | "hono";
+
+export async function startReference(distDir: string, kind: ReferenceServer): Promise<Deployment> {
   const child = await startChild({
-    name: "bare server",
-    args: [path.join(distDir, "bench/bare_server.js"), "--port", "0"],
+    name: `${kind} server`,
+    args: [path.join(distDir, `bench/${kind}_server.js`), "--port", "0"],
     portFrom: (line) => (line.startsWith('{"listening"') ? (JSON.parse(line) as { listening: number }).listening : undefined),
   });
-  const processes = [{ role: "bare", child }];
-  return { label: "bare", transport: undefined, topology: undefined, port: child.port, processes, stop: () => stopInOrder(processes, 5_000) };
+  const processes = [{ role: kind, child }];
+  return { label: kind, transport: undefined, topology: undefined, port: child.port, processes, stop: () => stopInOrder(processes, 5_000) };
 }
 
 const processedNames = ["tw_events_aggregated_total", "tw_events_late_total", "tw_events_invalid_total"];

@@ -39,7 +39,10 @@ Options:
   --keys <n>                distinct event keys (default 10000)
   --cases <list>            comma-separated cases (default json,msgpack,single; with
                             --transport nats: msgpack)
-  --servers <list>          comma-separated: bare,pipeline (default both)
+  --servers <list>          comma-separated: bare, hono, pipeline (default bare,pipeline). hono
+                            is the bare server's work on Hono as Trendwire serves its edge
+                            (@hono/node-server through the Node adapter): the framework's own
+                            ceiling, reported as hono/bare and pipeline/hono beside the target
   --transport <list>        embedded (default) or nats / embedded,nats (both, side by side)
   --nats-topology <t>       split (default): one process per actor kind; single: every kind in
                             one process over NATS

@@ -1,6 +1,7 @@
 /**
  * The pipeline bench's report: one row per case and deployment; the embedded pipeline against
- * the bare parse-only ceiling (target ≥ 50 %); the JetStream pipeline against the embedded one
+ * the bare parse-only ceiling (target ≥ 50 %), and, when measured, against the same server on
+ * Hono (the framework's own ceiling); the JetStream pipeline against the embedded one
  * measured in the same run (target ≥ 60 % of its events/s); where each process's CPU went;
  * and the event-to-trend latency phase (target p99 < one window + 250 ms). Targets are
  * reported, never asserted.
@@ -29,6 +30,22 @@ export interface TransportComparison {
   ratio: number;
   target?: number;
   met?: boolean;
+}
+
+/**
+ * The framework's own ceiling (with `--servers` including hono): the parse-only server on Hono
+ * against the bare one, and the pipeline against it, each case with the bodies it is fed.
+ */
+export interface FrameworkComparison {
+  case: string;
+  measure: string;
+  bare: number;
+  hono: number;
+  pipeline: number;
+  /** hono ÷ bare: what the framework keeps of the bare ceiling by itself. */
+  honoOfBare: number;
+  /** pipeline ÷ hono: what the pipeline keeps of the framework's ceiling. */
+  pipelineOfHono: number;
 }
 
 export interface LatencyComparison {
@@ -72,6 +89,22 @@ export function comparisons(results: RunResult[]): Comparison[] {
   add("single", "server CPU µs per request (ratio > 1 costs more)", bare?.serverCpuUsPerEvent, pipe?.serverCpuUsPerEvent, false);
   add("single", "p50 latency (ms; ratio > 1 is slower)", bare?.latency.p50Ms, pipe?.latency.p50Ms, false);
   add("single", "p99 latency (ms; ratio > 1 is slower)", bare?.latency.p99Ms, pipe?.latency.p99Ms, false);
+  return out;
+}
+
+/** Headline throughput of a run: requests/s for single events; end to end for the pipeline's batches, accepted for a reference server's. */
+function throughput(r: RunResult): number | undefined {
+  if (r.case === "single") return r.requestsPerSec;
+  return r.server === "pipeline" ? r.endToEnd?.eventsPerSec : r.ingestEventsPerSec;
+}
+
+export function frameworkComparisons(results: RunResult[]): FrameworkComparison[] {
+  const out: FrameworkComparison[] = [];
+  for (const c of new Set(results.map((r) => r.case))) {
+    const [bare, hono, pipe] = [find(results, c, "bare"), find(results, c, "hono"), find(results, c, "pipeline", "embedded")].map((r) => r && throughput(r));
+    if (!bare || !hono || pipe === undefined) continue;
+    out.push({ case: c, measure: c === "single" ? "requests/s (202)" : "events/s (pipeline: end to end)", bare, hono, pipeline: pipe, honoOfBare: hono / bare, pipelineOfHono: pipe / hono });
+  }
   return out;
 }
 
@@ -170,7 +203,7 @@ export function printPipelineReport(results: RunResult[], latency: LatencyResult
     );
     console.log("");
   }
-  const threaded = results.filter((r) => r.server !== "bare").flatMap((r) => r.processes.filter((p) => p.threads).map((p) => ({ r, p, t: p.threads! })));
+  const threaded = results.filter((r) => r.server === "pipeline").flatMap((r) => r.processes.filter((p) => p.threads).map((p) => ({ r, p, t: p.threads! })));
   if (threaded.length > 0) {
     console.log(
       formatTable(
@@ -203,6 +236,21 @@ export function printPipelineReport(results: RunResult[], latency: LatencyResult
       ),
     );
     console.log("");
+  }
+  const fcmp = frameworkComparisons(results);
+  if (fcmp.length > 0) {
+    console.log(
+      formatTable(
+        ["case", "measure", "bare", "hono", "hono/bare", "pipeline", "pipeline/hono"],
+        fcmp.map((c) => [c.case, c.measure, si(c.bare), si(c.hono), ratioText(c.honoOfBare), si(c.pipeline), ratioText(c.pipelineOfHono)]),
+        [false, false, true, true, true, true, true],
+      ),
+    );
+    console.log(
+      "hono: the bare server's work served as Trendwire serves its edge (a Hono app on @hono/node-server through the Node" +
+        " adapter): hono/bare is what the framework keeps of the bare ceiling by itself, pipeline/hono what the pipeline keeps" +
+        " of the framework's. Each case against the same bodies (the target above compares batches with bare JSON).\n",
+    );
   }
   const tcmp = transportComparisons(results);
   if (tcmp.length > 0) {

@@ -20,7 +20,8 @@ import { machineBusyCpuMs } from "./machine.ts";
 import { cpuByRole, exitedRoles, logLevels, sumCpu, type Deployment, type DrainState, type TransportName } from "./deployment.ts";
 import type { ThreadTimes } from "./child.ts";
 
-export type ServerKind = "bare" | "pipeline";
+/** A parse-only reference (bare `node:http`, or the same on Hono), or the pipeline. */
+export type ServerKind = "bare" | "hono" | "pipeline";
 
 export interface RunSpec {
   caseName: string;

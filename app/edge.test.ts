@@ -22,4 +22,44 @@ test("tw_http_requests_total counts requests by method, route pattern and status
   assert.match(text, /tw_http_requests_total\{method="GET",route="[^"]*",status="404"\} 2\n/);
 });
 
+test("routes mounted from the route modules resolve as registered, and every request counts once: chained handlers, errors, unknown paths", async () => {
+  const ingest = new Hono();
+  ingest.post("/v1/streams/:stream/events", async (c) => c.text(`events ${c.req.param("stream")}`, 202));
+  ingest.get("/v1/streams/:stream/events/ws", async (c, next) => (c.req.param("stream") === "bad" ? c.text("bad stream", 400) : await next()), (c) => c.text(`ws ${c.req.param("stream")}`));
+  const trends = new Hono();
+  trends.get("/v1/trends", (c) => c.text("top"));
+  trends.get("/v1/trends/stream", async (_c, next) => void (await next()), (c) => c.text("live"));
+  trends.get("/v1/trends/:stream/:key", (c) => c.text(`key ${c.req.param("stream")}/${c.req.param("key")}`));
+  trends.get("/v1/boom", () => {
+    throw new Error("boom");
+  });
+  const metrics = new MetricsRegistry();
+  const app = edgeApp({ routes: [ingest, trends], log: memoryLogger("error"), metrics, isReady: () => true });
+  const answer = async (path: string, method = "GET") => {
+    const res = await app.request(path, { method });
+    return `${res.status} ${await res.text()}`;
+  };
+  assert.is(await answer("/v1/streams/clicks/events", "POST"), "202 events clicks");
+  assert.is(await answer("/v1/streams/clicks/events/ws"), "200 ws clicks");
+  assert.is(await answer("/v1/streams/bad/events/ws"), "400 bad stream");
+  assert.is(await answer("/v1/trends"), "200 top");
+  assert.is(await answer("/v1/trends/stream"), "200 live");
+  assert.is(await answer("/v1/trends/clicks/page-7"), "200 key clicks/page-7");
+  assert.is(await answer("/v1/trends/stream/x"), "200 key stream/x");
+  assert.is((await app.request("/v1/boom")).status, 500);
+  assert.is((await app.request("/v1/trends/a/b/c")).status, 404);
+  assert.is((await app.request("/v1/streams/clicks/events")).status, 404, "GET on a POST route");
+  const text = metrics.render();
+  const series = (method: string, route: string, status: number) => new RegExp(`tw_http_requests_total\\{method="${method}",route="${route.replace(/[*]/g, "\\*")}",status="${status}"\\} (\\d+)\n`).exec(text)?.[1];
+  assert.is(series("POST", "/v1/streams/:stream/events", 202), "1");
+  assert.is(series("GET", "/v1/streams/:stream/events/ws", 200), "1", "the chain's answer counted once");
+  assert.is(series("GET", "/v1/streams/:stream/events/ws", 400), "1");
+  assert.is(series("GET", "/v1/trends/stream", 200), "1");
+  assert.is(series("GET", "/v1/trends/:stream/:key", 200), "2");
+  assert.is(series("GET", "/v1/boom", 500), "1");
+  assert.is(series("GET", "/*", 404), "2");
+  const total = [...text.matchAll(/^tw_http_requests_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  assert.is(total, 10, "ten requests, ten counted");
+});
+
 test.run();

@@ -1,7 +1,7 @@
 /** The HTTP edge's own routes and its request metric. */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { Hono } from "hono";
+import { Hono, type Handler } from "hono";
 import { edgeApp } from "./edge.ts";
 import { MetricsRegistry } from "../runtime/core/metrics.ts";
 import { memoryLogger } from "../runtime/core/log.ts";
@@ -60,6 +60,51 @@ test("routes mounted from the route modules resolve as registered, and every req
   assert.is(series("GET", "/*", 404), "2");
   const total = [...text.matchAll(/^tw_http_requests_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
   assert.is(total, 10, "ten requests, ten counted");
+});
+
+test("every request counts once with the status sent: chains that rewrite or fail after passing on, routes that answer nothing, HEAD, unknown methods", async () => {
+  const routes = new Hono();
+  routes.get("/rewrites", async (c, next) => {
+    await next();
+    c.res = new Response(null, { status: 304 });
+  }, (c) => c.text("fresh"));
+  routes.get("/throws-after", async (_c, next) => {
+    await next();
+    throw new Error("after");
+  }, (c) => c.text("inner"));
+  routes.get("/inner-throws", async (_c, next) => void (await next()), () => {
+    throw new Error("inner");
+  });
+  routes.get("/falls-through", async (_c, next) => void (await next()), async (_c, next) => void (await next()));
+  routes.get("/nothing", (() => undefined) as unknown as Handler);
+  routes.on("XYZZY", "/odd", (c) => c.text("odd"));
+  const metrics = new MetricsRegistry();
+  const app = edgeApp({ routes: [routes], log: memoryLogger("error"), metrics, isReady: () => true });
+  assert.is((await app.request("/rewrites")).status, 304);
+  assert.is((await app.request("/throws-after")).status, 500);
+  assert.is((await app.request("/inner-throws")).status, 500);
+  assert.is((await app.request("/falls-through")).status, 404);
+  assert.is((await app.request("/nothing")).status, 404);
+  assert.is((await app.request("/healthz", { method: "HEAD" })).status, 200);
+  assert.is((await app.request("/odd", { method: "XYZZY" })).status, 200);
+  const text = metrics.render();
+  const lines = text.split("\n").filter((l) => l.startsWith("tw_http_requests_total{"));
+  assert.equal(lines.sort(), [
+    'tw_http_requests_total{method="GET",route="/falls-through",status="404"} 1',
+    'tw_http_requests_total{method="GET",route="/inner-throws",status="500"} 1',
+    'tw_http_requests_total{method="GET",route="/nothing",status="404"} 1',
+    'tw_http_requests_total{method="GET",route="/rewrites",status="304"} 1',
+    'tw_http_requests_total{method="GET",route="/throws-after",status="500"} 1',
+    'tw_http_requests_total{method="HEAD",route="/healthz",status="200"} 1',
+    'tw_http_requests_total{method="OTHER",route="/odd",status="200"} 1',
+  ]);
+});
+
+test("a route module with its own error handler is refused: the edge answers every error", () => {
+  const routes = new Hono();
+  routes.get("/x", (c) => c.text("x"));
+  routes.onError((_err, c) => c.text("mine", 418));
+  assert.throws(() => edgeApp({ routes: [routes], log: memoryLogger("error"), metrics: new MetricsRegistry(), isReady: () => true }), /own error handler/);
 });
 
 test.run();

@@ -1,9 +1,9 @@
 /**
  * The framework's own ceiling: what the bare server does (read each body, parse it with
  * `JSON.parse` or MessagePack by Content-Type, answer 202 with the event count), served the way
- * Trendwire serves its edge on Node — a Hono app on `@hono/node-server` 2.x through the Node
- * adapter (`nodeHttpHost.serve`), the body read from Node's request (`nodeHttpHost.readBody`) —
- * and nothing more: no validation, durability or pipeline. Beside the bare server it shows how
+ * Trendwire serves its edge on Node — a Hono app with the edge's routes on `@hono/node-server`
+ * 2.x through the Node adapter (`nodeHttpHost.serve`), the body read from Node's request
+ * (`nodeHttpHost.readBody`) — and nothing more: no validation, durability or pipeline. Beside the bare server it shows how
  * much of the bare ceiling the HTTP framework the design prescribes keeps by itself, and so how
  * much the pipeline costs on top of it (`npm run bench -- pipeline --servers bare,hono,pipeline`).
  *
@@ -12,7 +12,7 @@
  */
 import { Buffer } from "node:buffer";
 import process from "node:process";
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { MessageCodec } from "../runtime/codec/codec.ts";
 import { nodeHttpHost } from "../runtime/platform/node.ts";
 import { parseArgs } from "../app/cli.ts";
@@ -23,6 +23,10 @@ const host = typeof flags.host === "string" ? flags.host : "127.0.0.1";
 const codec = new MessageCodec();
 
 const app = new Hono();
+// The edge's other routes too (answering 404 here), so Hono routes as it does for Trendwire:
+// with the trends routes its default router falls back to TrieRouter.
+const elsewhere = (c: Context) => c.json({ error: "not served here" }, 404);
+for (const path of ["/healthz", "/readyz", "/metrics", "/v1/streams/:stream/events/ws", "/v1/trends", "/v1/trends/stream", "/v1/trends/:stream/:key"]) app.get(path, elsewhere);
 app.post("/v1/streams/:stream/events", async (c) => {
   const body = await nodeHttpHost.readBody(c.req.raw, c.env, 10 * 1024 * 1024);
   let value: unknown;

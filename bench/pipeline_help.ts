@@ -41,8 +41,9 @@ Options:
                             --transport nats: msgpack)
   --servers <list>          comma-separated: bare, hono, pipeline (default bare,pipeline). hono
                             is the bare server's work on Hono as Trendwire serves its edge
-                            (@hono/node-server through the Node adapter): the framework's own
-                            ceiling, reported as hono/bare and pipeline/hono beside the target
+                            (@hono/node-server through the Node adapter, the edge's routes):
+                            the framework's own ceiling, reported as hono/bare and, with the
+                            pipeline, pipeline/hono beside the target
   --transport <list>        embedded (default) or nats / embedded,nats (both, side by side)
   --nats-topology <t>       split (default): one process per actor kind; single: every kind in
                             one process over NATS
@@ -51,7 +52,8 @@ Options:
   --repeat <n>              run the cases n times over (default 1); the tables then show each
                             deployment's median run, followed by every repetition's
                             pipeline/bare ratio (bare and pipeline measured one after the
-                            other) and their median, range and target
+                            other; with hono, pipeline/hono too) and their median, range and
+                            target
   --run-args="<args>"       extra arguments for every 'trendwire run' (note the =), e.g.
                             --run-args="--sync-interval-ms 5"
   --profile <dir>           run the pipeline processes under node --cpu-prof, keep the

@@ -63,10 +63,12 @@ test("a bound series counts into the label set's series, and seriesBy binds one 
   assert.is(c.get({ stream: "a", source: "http" }), 6);
   const accepted = seriesBy(c, ["stream", "source"], 4);
   assert.is(accepted("a", "http"), accepted("a", "http"), "kept");
-  accepted("a", "http").inc(10);
+  const kept = accepted("a", "http");
+  kept.inc(10);
   accepted("a", "ws").inc();
   for (let i = 0; i < 10; i++) accepted(`s${i}`, "http").inc(i);
-  accepted("a", "http").inc(); // after starting over: bound again, same series
+  assert.is.not(accepted("a", "http"), kept, "more than 4 kept: it started over");
+  accepted("a", "http").inc(); // bound again, the same series
   assert.is(c.get({ stream: "a", source: "http" }), 17);
   assert.is(c.get({ stream: "a", source: "ws" }), 1);
   assert.is(c.get({ stream: "s9", source: "http" }), 9);

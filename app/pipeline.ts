@@ -184,13 +184,24 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
   // the process ends non-zero like an escalation, for its supervisor (Nomad, systemd) to restart.
   // A moment later (ESCALATION_GRACE_MS), so the requests the failure refused get their 503.
   let storageFailed: Error | undefined;
+  // Escalations waiting out their grace; a stop cancels them and any later one (its owner
+  // sees `failure`: main.ts then exits non-zero all the same).
+  const graceTimers = new Set<ReturnType<typeof setTimeout>>();
+  let stopped = false;
+  const escalateAfter = (graceMs: number, reason: Error) => {
+    if (stopped) return;
+    if (graceMs <= 0) return options.onEscalate?.(reason);
+    const timer = setTimeout(() => {
+      graceTimers.delete(timer);
+      options.onEscalate?.(reason);
+    }, graceMs);
+    graceTimers.add(timer);
+  };
   const onLogFailure = (stream: string, err: unknown) => {
     if (storageFailed) return;
     const failed = (storageFailed = new Error(`the durable log of ${stream} failed (${err instanceof Error ? err.message : String(err)}); restart to recover`, { cause: err }));
     log.error("durable log failed", { stream, err });
-    const graceMs = options.logFailureGraceMs ?? ESCALATION_GRACE_MS;
-    if (graceMs > 0) setTimeout(() => options.onEscalate?.(failed), graceMs);
-    else options.onEscalate?.(failed);
+    escalateAfter(options.logFailureGraceMs ?? ESCALATION_GRACE_MS, failed);
   };
   const opened = options.transport
     ? { transport: options.transport, checkpoints: new FileCheckpointStore(dataFileSystem(config, platform), `${dataDir}/checkpoints`) }
@@ -308,7 +319,7 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
   void stagesThread?.failed.then((reason) => {
     ready = false; // nothing can be stored any more: /readyz says so
     stagesFailed = reason;
-    setTimeout(() => options.onEscalate?.(reason), ESCALATION_GRACE_MS);
+    escalateAfter(ESCALATION_GRACE_MS, reason);
   });
   ready = true;
   log.info("trendwire started", { actors: stagesThread ? config.actors : [...runs], port: server?.port, dataDir, partitions: config.partitions, platform: platform.name, ...(stagesThread ? { stagesThread: true } : {}) });
@@ -329,6 +340,9 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
     stop() {
       stopping ??= (async () => {
         ready = false;
+        stopped = true;
+        for (const timer of graceTimers) clearTimeout(timer);
+        graceTimers.clear();
         // One budget for both threads: main.ts ends the process shortly after it anyway.
         const deadline = Date.now() + config.shutdownTimeoutMs;
         try {

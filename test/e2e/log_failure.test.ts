@@ -7,7 +7,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { currentPlatform } from "../../runtime/platform/current.ts";
-import type { FileSystem } from "../../runtime/platform/platform.ts";
+import type { FileSystem, Platform } from "../../runtime/platform/platform.ts";
 import { trendwireConfig } from "../../app/config.ts";
 import { startPipeline } from "../../app/pipeline.ts";
 import { memoryLogger } from "../../runtime/core/log.ts";
@@ -20,27 +20,37 @@ import { diffTotals, finalWindows, rawSummary, sumCounts } from "../helpers/arch
 
 const WINDOW_MS = 1000;
 
-test("a failed write of the raw log: 503s, not ready, escalated once; a restart recovers exactly what was accepted", async () => {
-  const dataDir = await makeTempDir("tw-e2e-");
-  const platform = await currentPlatform();
-  let diskFull = false;
-  // The raw log's appends fail once the disk is "full", as with ENOSPC; every other file works.
-  // Around the file system the data directory uses (direct I/O on Node: config.dataFileSystem).
+/**
+ * The file system the data directory uses (direct I/O on Node: config.dataFileSystem), whose
+ * raw log appends fail while `full()`, as with ENOSPC; every other file works.
+ */
+function rawLogFailing(platform: Platform, full: () => boolean): FileSystem {
   const base = platform.directFs ?? platform.fs;
-  const fs: FileSystem = {
+  return {
     ...base,
     openAppend: async (path, options) => {
       const file = await base.openAppend(path, options);
       if (!path.includes("/TW_RAW/")) return file;
       return {
-        write: (chunks) => (diskFull ? Promise.reject(new Error("ENOSPC: no space left on device (injected)")) : file.write(chunks)),
+        write: (chunks) => (full() ? Promise.reject(new Error("ENOSPC: no space left on device (injected)")) : file.write(chunks)),
         sync: () => file.sync(),
         close: () => file.close(),
       };
     },
   };
-  // One thread: the stages thread would open the log with the platform's own file system.
-  const flags = { port: "0", host: "127.0.0.1", "data-dir": dataDir, "window-ms": String(WINDOW_MS), "stages-thread": "off", "max-out-of-order-ms": "2000", "idle-timeout-ms": "600000" };
+}
+
+/** One thread: the stages thread would open the log with the platform's own file system. */
+function flagsFor(dataDir: string): Record<string, string> {
+  return { port: "0", host: "127.0.0.1", "data-dir": dataDir, "window-ms": String(WINDOW_MS), "stages-thread": "off", "max-out-of-order-ms": "2000", "idle-timeout-ms": "600000" };
+}
+
+test("a failed write of the raw log: 503s, not ready, escalated once; a restart recovers exactly what was accepted", async () => {
+  const dataDir = await makeTempDir("tw-e2e-");
+  const platform = await currentPlatform();
+  let diskFull = false;
+  const fs = rawLogFailing(platform, () => diskFull);
+  const flags = flagsFor(dataDir);
   const log = memoryLogger("warn");
   const escalations: { error: Error; at: number }[] = [];
   const first = await startPipeline(trendwireConfig({ flags }), { ...platform, fs, directFs: fs }, { log, onEscalate: (error) => escalations.push({ error, at: performance.now() }) });
@@ -92,6 +102,28 @@ test("a failed write of the raw log: 503s, not ready, escalated once; a restart 
   } finally {
     await withTimeout("first.stop()", first.stop(), 30_000).catch(() => undefined);
     await second?.stop();
+    await removeDir(dataDir);
+  }
+});
+
+test("a stop within the grace after the log failed: the failure is reported, and no escalation comes after it", async () => {
+  const dataDir = await makeTempDir("tw-e2e-");
+  const platform = await currentPlatform();
+  const fs = rawLogFailing(platform, () => true);
+  const escalations: Error[] = [];
+  const pipeline = await startPipeline(trendwireConfig({ flags: flagsFor(dataDir) }), { ...platform, fs, directFs: fs }, { log: memoryLogger("error"), onEscalate: (error) => escalations.push(error) });
+  try {
+    const { body, contentType } = encodeBody("json", windowEvents(T0, WINDOW_MS, { a: 3 }));
+    const res = await fetch(`http://127.0.0.1:${pipeline.server!.port}/v1/streams/disk/events`, { method: "POST", headers: { "content-type": contentType }, body });
+    assert.is(res.status, 503);
+    await res.body?.cancel();
+    assert.match(pipeline.failure?.message ?? "", /durable log of TW_RAW failed/);
+    await withTimeout("pipeline.stop()", pipeline.stop(), 30_000);
+    await new Promise((r) => setTimeout(r, 1_500)); // past ESCALATION_GRACE_MS
+    assert.equal(escalations, [], "the stop cancelled the escalation waiting out its grace");
+    assert.match(pipeline.failure?.message ?? "", /durable log of TW_RAW failed/, "main.ts ends such a stop non-zero");
+  } finally {
+    await withTimeout("pipeline.stop()", pipeline.stop(), 30_000).catch(() => undefined);
     await removeDir(dataDir);
   }
 });

@@ -100,11 +100,23 @@ test("every request counts once with the status sent: chains that rewrite or fai
   ]);
 });
 
-test("a route module with its own error handler is refused: the edge answers every error", () => {
-  const routes = new Hono();
-  routes.get("/x", (c) => c.text("x"));
-  routes.onError((_err, c) => c.text("mine", 418));
-  assert.throws(() => edgeApp({ routes: [routes], log: memoryLogger("error"), metrics: new MetricsRegistry(), isReady: () => true }), /own error handler/);
+test("a route module with its own error handler, middleware or an ALL route is refused: the edge answers every error and counts by route", () => {
+  const edge = (routes: Hono) => edgeApp({ routes: [routes], log: memoryLogger("error"), metrics: new MetricsRegistry(), isReady: () => true });
+  const withOnError = new Hono();
+  withOnError.get("/x", (c) => c.text("x"));
+  withOnError.onError((_err, c) => c.text("mine", 418));
+  assert.throws(() => edge(withOnError), /own error handler/);
+  const withMiddleware = new Hono();
+  withMiddleware.use(async (_c, next) => void (await next()));
+  withMiddleware.get("/x", (c) => c.text("x"));
+  assert.throws(() => edge(withMiddleware), /middleware or an ALL route/);
+  const withAll = new Hono();
+  withAll.all("/x", (c) => c.text("x"));
+  assert.throws(() => edge(withAll), /middleware or an ALL route \(\/x\)/);
+  const plain = new Hono();
+  plain.get("/x", (c) => c.text("x"));
+  plain.post("/x", (c) => c.text("x"));
+  edge(plain);
 });
 
 test.run();

@@ -38,11 +38,15 @@ export function edgeApp(options: EdgeOptions): Hono {
   ]);
   on("GET", "/metrics", [async (c) => c.body(options.metrics.render((await options.moreMetrics?.()) ?? []), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" })]);
   // Mounted route by route, at "/" as app.route would. app.route also wraps a module's handlers
-  // in its own error handler: none may have one (the edge's answers every error).
+  // in its own error handler: none may have one (the edge's answers every error). Nor may a
+  // module register middleware or ALL routes: Hono would compose them with other routes' chains,
+  // which count each on their own.
   const errorHandlerOf = (h: Hono) => (h as unknown as { errorHandler: unknown }).errorHandler; // public in JS, private in Hono's types
   const defaultErrorHandler = errorHandlerOf(new Hono());
   for (const routes of options.routes) {
     if (errorHandlerOf(routes) !== defaultErrorHandler) throw new Error("a route module sets its own error handler; the HTTP edge handles errors");
+    const all = routes.routes.find((r) => r.method === "ALL");
+    if (all) throw new Error(`a route module registers middleware or an ALL route (${all.path}); the HTTP edge takes routes by method`);
     const chains = new Map<string, { method: string; path: string; handlers: Handler[] }>();
     for (const r of routes.routes) {
       const key = `${r.method} ${r.path}`;

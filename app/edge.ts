@@ -40,7 +40,7 @@ export function edgeApp(options: EdgeOptions): Hono {
   // Mounted route by route, at "/" as app.route would. app.route also wraps a module's handlers
   // in its own error handler: none may have one (the edge's answers every error). Nor may a
   // module register middleware or ALL routes: Hono would compose them with other routes' chains,
-  // which count each on their own.
+  // which count each on their own (so routes must not overlap either: no path matches two).
   const errorHandlerOf = (h: Hono) => (h as unknown as { errorHandler: unknown }).errorHandler; // public in JS, private in Hono's types
   const defaultErrorHandler = errorHandlerOf(new Hono());
   for (const routes of options.routes) {

@@ -21,9 +21,13 @@ export interface Problem {
 
 const typeBase = "https://trendwire.dev/problems/";
 
+/** The problem's JSON body, with its `type` (from the title unless given). */
+export function problemJson(p: Problem): string {
+  return JSON.stringify({ type: p.type ?? `${typeBase}${p.title.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`, ...p });
+}
+
 export function problem(p: Problem, headers: Record<string, string> = {}): Response {
-  const body = { type: p.type ?? `${typeBase}${p.title.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`, ...p };
-  return new Response(JSON.stringify(body), {
+  return new Response(problemJson(p), {
     status: p.status,
     headers: { "content-type": "application/problem+json", ...headers },
   });

@@ -1,9 +1,9 @@
 /**
- * The Deno platform adapter: files, HTTP/WebSocket serving (Deno.serve with Hono's Deno
- * WebSocket helper), signals and process control. The `Deno` global is read through
+ * The Deno platform adapter: files, HTTP/WebSocket serving (Deno.serve with a WebSocket helper
+ * after Hono's Deno one), signals and process control. The `Deno` global is read through
  * `globalThis` so this file also type-checks under tsc (Node never loads it).
  */
-import { upgradeWebSocket } from "hono/deno";
+import { defineWebSocketHelper, WSContext } from "hono/ws";
 import { readWebBody } from "../http/body.ts";
 import { concatBytes } from "../bytes.ts";
 import type { AppendFile, FileSystem, HttpHost, HttpServer, MessagePortLike, Platform, ServeOptions, ThreadHandle } from "./platform.ts";
@@ -91,6 +91,35 @@ export const denoFileSystem: FileSystem = {
     }
   },
 };
+
+/**
+ * Hono's Deno WebSocket helper (hono/deno's upgradeWebSocket) with the Upgrade header's value
+ * matched case-insensitively, as RFC 6455 §4.2.1 asks: hono/deno compares it exactly, so a
+ * client sending `Upgrade: WebSocket` (iOS's, Cloudflare's) fell through to a 404 on Deno
+ * (@hono/node-server lowercases it, and Deno.upgradeWebSocket itself does). The rest as Hono's.
+ */
+const upgradeWebSocket = defineWebSocketHelper(async (c, events, options) => {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") return;
+  const subprotocol = c.req.header("sec-websocket-protocol")?.split(",")[0]?.trim();
+  const { response, socket } = Deno.upgradeWebSocket(c.req.raw, { ...(subprotocol ? { protocol: subprotocol } : {}), ...options });
+  const ws = new WSContext({
+    close: (code, reason) => socket.close(code, reason),
+    get protocol() {
+      return socket.protocol;
+    },
+    raw: socket,
+    get readyState() {
+      return socket.readyState;
+    },
+    url: socket.url ? new URL(socket.url) : null,
+    send: (source) => socket.send(source),
+  });
+  socket.onopen = (evt: Event) => events.onOpen?.(evt, ws);
+  socket.onmessage = (evt: MessageEvent) => events.onMessage?.(evt, ws);
+  socket.onclose = (evt: CloseEvent) => events.onClose?.(evt, ws);
+  socket.onerror = (evt: Event) => events.onError?.(evt, ws);
+  return response as Response;
+});
 
 export const denoHttpHost: HttpHost = {
   upgradeWebSocket,

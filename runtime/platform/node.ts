@@ -11,8 +11,10 @@ import { Worker, parentPort as nodeParentPort } from "node:worker_threads";
 import { serve, upgradeWebSocket } from "@hono/node-server";
 import { WebSocketServer } from "ws";
 import type { AddressInfo } from "node:net";
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
 import { BodyTooLargeError, concatChunks, readWebBody } from "../http/body.ts";
+import { problemJson } from "../http/problem.ts";
 import type { AppendFile, FileSystem, HttpHost, HttpServer, MessagePortLike, Platform, ServeOptions, ThreadHandle } from "./platform.ts";
 import { useNativeCrc32 } from "../transport/log_crc32.ts";
 import { openDirectAppend, writeWhole } from "./node_direct_io.ts";
@@ -137,6 +139,34 @@ function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<Uint
   });
 }
 
+/**
+ * Node hands every request that asks for a protocol upgrade to the server's 'upgrade'
+ * listeners once there are any, and @hono/node-server's (its WebSocket support) returns without
+ * a word for any protocol but websocket: such a request (curl --http2's `Upgrade: h2c`, say)
+ * hung unanswered, outside the server's timeouts, and held a stop's server.close() open. Its
+ * listener still takes every WebSocket upgrade, as the only one (so it answers a refused
+ * handshake itself); any other upgrade gets a 400 problem, and the connection closes (Node
+ * has detached it from the HTTP parser: the request cannot be served as if not upgraded).
+ */
+function refuseOtherUpgrades(server: Server): void {
+  const listeners = server.listeners("upgrade") as ((request: IncomingMessage, socket: Duplex, head: Buffer) => void)[];
+  server.removeAllListeners("upgrade");
+  server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (request.headers.upgrade?.toLowerCase() === "websocket") {
+      for (const listener of listeners) listener.call(server, request, socket, head);
+      return;
+    }
+    socket.on("error", () => socket.destroy());
+    const body = problemJson({
+      title: "Unsupported upgrade",
+      status: 400,
+      detail: `this server upgrades to websocket only (on its WebSocket routes), not to ${JSON.stringify(request.headers.upgrade ?? "")}; send the request without an Upgrade header`,
+    });
+    const head400 = `HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
+    socket.end(head400 + body, () => socket.destroy());
+  });
+}
+
 export const nodeHttpHost: HttpHost = {
   upgradeWebSocket,
   readBody(request, env, maxBytes) {
@@ -170,6 +200,7 @@ export const nodeHttpHost: HttpHost = {
         },
       );
       server.once("error", reject);
+      refuseOtherUpgrades(server as Server);
     });
   },
   pauseWebSocket(raw) {

@@ -9,7 +9,7 @@ import type { UpgradeWebSocket } from "hono/ws";
 import { validateKey, validateStreamName } from "../../schemas/mod.ts";
 import { problem } from "../../runtime/http/problem.ts";
 import type { Clock } from "../../runtime/core/clock.ts";
-import type { TrendsView } from "./view.ts";
+import type { Subscriber, TrendsView } from "./view.ts";
 
 export interface TrendsRoutesDeps {
   view: TrendsView;
@@ -55,13 +55,17 @@ export function trendsRoutes(deps: TrendsRoutesDeps): Hono {
     },
     deps.upgradeWebSocket((c) => {
       const { stream } = streamParam(c.req.query("stream"));
-      const sub = view.subscribe({ stream });
+      // Subscribed once the socket is open: Hono's helper makes these events for every request
+      // on the route before it knows whether it upgrades (SSE requests, failed handshakes),
+      // and a subscription made here was closed only by a socket's close: it leaked for those.
+      let sub: Subscriber | undefined;
       return {
         onOpen(_event, ws) {
+          const opened = (sub = view.subscribe({ stream }));
           void (async () => {
             for (;;) {
-              await sub.ready();
-              const { signals, dropped } = sub.take();
+              await opened.ready();
+              const { signals, dropped } = opened.take();
               if (ws.readyState !== 1) break;
               if (dropped > 0) ws.send(JSON.stringify({ dropped }));
               for (const s of signals) ws.send(JSON.stringify(s));
@@ -69,8 +73,8 @@ export function trendsRoutes(deps: TrendsRoutesDeps): Hono {
             }
           })();
         },
-        onClose: () => sub.close(),
-        onError: () => sub.close(),
+        onClose: () => sub?.close(),
+        onError: () => sub?.close(),
       };
     }),
     (c) => {

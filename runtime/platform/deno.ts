@@ -5,6 +5,7 @@
  */
 import { defineWebSocketHelper, WSContext } from "hono/ws";
 import { readWebBody } from "../http/body.ts";
+import { problem } from "../http/problem.ts";
 import { concatBytes } from "../bytes.ts";
 import type { AppendFile, FileSystem, HttpHost, HttpServer, MessagePortLike, Platform, ServeOptions, ThreadHandle } from "./platform.ts";
 import * as zlib from "node:zlib";
@@ -96,12 +97,20 @@ export const denoFileSystem: FileSystem = {
  * Hono's Deno WebSocket helper (hono/deno's upgradeWebSocket) with the Upgrade header's value
  * matched case-insensitively, as RFC 6455 §4.2.1 asks: hono/deno compares it exactly, so a
  * client sending `Upgrade: WebSocket` (iOS's, Cloudflare's) fell through to a 404 on Deno
- * (@hono/node-server lowercases it, and Deno.upgradeWebSocket itself does). The rest as Hono's.
+ * (@hono/node-server lowercases it, and Deno.upgradeWebSocket itself does). And a handshake
+ * Deno.upgradeWebSocket refuses (it throws) is answered 400, not 500. The rest as Hono's.
  */
 const upgradeWebSocket = defineWebSocketHelper(async (c, events, options) => {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") return;
   const subprotocol = c.req.header("sec-websocket-protocol")?.split(",")[0]?.trim();
-  const { response, socket } = Deno.upgradeWebSocket(c.req.raw, { ...(subprotocol ? { protocol: subprotocol } : {}), ...options });
+  let upgraded;
+  try {
+    upgraded = Deno.upgradeWebSocket(c.req.raw, { ...(subprotocol ? { protocol: subprotocol } : {}), ...options });
+  } catch (err) {
+    // A malformed handshake (no Sec-WebSocket-Key, say) is the client's error, not a 500.
+    return problem({ title: "Invalid WebSocket handshake", status: 400, detail: err instanceof Error ? err.message : String(err) });
+  }
+  const { response, socket } = upgraded;
   const ws = new WSContext({
     close: (code, reason) => socket.close(code, reason),
     get protocol() {

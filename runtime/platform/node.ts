@@ -141,18 +141,24 @@ function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<Uint
 
 /**
  * Node hands every request that asks for a protocol upgrade to the server's 'upgrade'
- * listeners once there are any, and @hono/node-server's (its WebSocket support) returns without
- * a word for any protocol but websocket: such a request (curl --http2's `Upgrade: h2c`, say)
- * hung unanswered, outside the server's timeouts, and held a stop's server.close() open. Its
- * listener still takes every WebSocket upgrade, as the only one (so it answers a refused
- * handshake itself); any other upgrade gets a 400 problem, and the connection closes (Node
- * has detached it from the HTTP parser: the request cannot be served as if not upgraded).
+ * listeners once there are any, detached from the HTTP parser, its timeouts and
+ * closeAllConnections. @hono/node-server's listener (its WebSocket support) returned without a
+ * word for any protocol but websocket: such a request (curl --http2's `Upgrade: h2c`, say) hung
+ * unanswered and held a stop's server.close() open; and a handshake it refuses it only ends
+ * (the server lets sockets stay half-open), so a client that keeps its side open held the stop
+ * too. Its listener still takes every WebSocket handshake (a GET, RFC 6455), as the only one (so
+ * it answers refused handshakes itself); any other upgrade gets a 400 problem and the
+ * connection closes (the request cannot be served as if not upgraded). Every handed-over
+ * socket is tracked: `destroyAll` ends those left when the server closes.
  */
-function refuseOtherUpgrades(server: Server): void {
+function guardUpgrades(server: Server): { destroyAll(): void } {
   const listeners = server.listeners("upgrade") as ((request: IncomingMessage, socket: Duplex, head: Buffer) => void)[];
+  const sockets = new Set<Duplex>();
   server.removeAllListeners("upgrade");
   server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (request.headers.upgrade?.toLowerCase() === "websocket") {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    if (request.headers.upgrade?.toLowerCase() === "websocket" && request.method === "GET") {
       for (const listener of listeners) listener.call(server, request, socket, head);
       return;
     }
@@ -160,11 +166,19 @@ function refuseOtherUpgrades(server: Server): void {
     const body = problemJson({
       title: "Unsupported upgrade",
       status: 400,
-      detail: `this server upgrades to websocket only (on its WebSocket routes), not to ${JSON.stringify(request.headers.upgrade ?? "")}; send the request without an Upgrade header`,
+      detail: request.headers.upgrade?.toLowerCase() === "websocket"
+        ? `a WebSocket handshake is a GET request, not ${request.method}`
+        : `this server upgrades to websocket only (on its WebSocket routes), not to ${JSON.stringify(request.headers.upgrade ?? "")}; send the request without an Upgrade header`,
     });
     const head400 = `HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
     socket.end(head400 + body, () => socket.destroy());
   });
+  return {
+    destroyAll() {
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+    },
+  };
 }
 
 export const nodeHttpHost: HttpHost = {
@@ -191,6 +205,7 @@ export const nodeHttpHost: HttpHost = {
             close: () =>
               new Promise<void>((done) => {
                 for (const client of wss.clients) client.terminate();
+                upgrades.destroyAll();
                 wss.close();
                 server.close(() => done());
                 // Keep-alive sockets would hold close() open until they time out.
@@ -200,7 +215,7 @@ export const nodeHttpHost: HttpHost = {
         },
       );
       server.once("error", reject);
-      refuseOtherUpgrades(server as Server);
+      const upgrades = guardUpgrades(server as Server);
     });
   },
   pauseWebSocket(raw) {

@@ -6,14 +6,10 @@
  * show, per case and deployment, the run with the median headline figure.
  */
 import type { RunResult } from "./pipeline_run.ts";
-import { target } from "./pipeline_report.ts";
+import { headline, target } from "./pipeline_report.ts";
 import { formatTable, si } from "./table.ts";
 
-/** What a run is judged by: requests/s for single events, events/s end to end for batches (a reference server's: accepted). */
-export function headline(r: RunResult): number {
-  if (r.case === "single") return r.requestsPerSec;
-  return r.server === "pipeline" ? (r.endToEnd?.eventsPerSec ?? 0) : r.ingestEventsPerSec;
-}
+export { headline };
 
 /** Per case, server and transport, the run with the median headline figure (the lower middle of an even count). */
 export function medianRuns(results: RunResult[]): RunResult[] {

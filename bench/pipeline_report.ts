@@ -92,16 +92,16 @@ export function comparisons(results: RunResult[]): Comparison[] {
   return out;
 }
 
-/** Headline throughput of a run: requests/s for single events; end to end for the pipeline's batches, accepted for a reference server's. */
-function throughput(r: RunResult): number | undefined {
+/** What a run is judged by: requests/s for single events, events/s end to end for batches (a reference server's: accepted). */
+export function headline(r: RunResult): number {
   if (r.case === "single") return r.requestsPerSec;
-  return r.server === "pipeline" ? r.endToEnd?.eventsPerSec : r.ingestEventsPerSec;
+  return r.server === "pipeline" ? (r.endToEnd?.eventsPerSec ?? 0) : r.ingestEventsPerSec;
 }
 
 export function frameworkComparisons(results: RunResult[]): FrameworkComparison[] {
   const out: FrameworkComparison[] = [];
   for (const c of new Set(results.map((r) => r.case))) {
-    const [bare, hono, pipe] = [find(results, c, "bare"), find(results, c, "hono"), find(results, c, "pipeline", "embedded")].map((r) => r && throughput(r));
+    const [bare, hono, pipe] = [find(results, c, "bare"), find(results, c, "hono"), find(results, c, "pipeline", "embedded")].map((r) => r && headline(r));
     if (!bare || !hono) continue;
     const measure = c === "single" ? "requests/s (202)" : "events/s (pipeline: end to end)";
     out.push({ case: c, measure, bare, hono, honoOfBare: hono / bare, ...(pipe === undefined ? {} : { pipeline: pipe, pipelineOfHono: pipe / hono }) });

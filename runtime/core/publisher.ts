@@ -20,7 +20,8 @@ export interface PublishMessageOptions {
 
 let idCounter = 0;
 // Random and this process's start time, once: a clock read and its base-36 text per id were
-// ~1 % of the main thread under one-event requests, and a counter alone keeps ids unique.
+// ~1.3 % of the main thread under one-event requests (`npm run bench -- pipeline --cases single
+// --profile`), and a counter alone keeps ids unique.
 const idPrefix = `${Math.random().toString(36).slice(2, 10)}${Date.now().toString(36)}-`;
 
 /** Unique message id for messages that need no determinism. */

@@ -78,6 +78,9 @@ export function trendsRoutes(deps: TrendsRoutesDeps): Hono {
       };
     }),
     (c) => {
+      // Hono answers a HEAD with its GET's response and drops the body without cancelling it:
+      // the stream below would never end, nor its subscription.
+      if (c.req.method === "HEAD") return c.body(null, 200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
       const { stream } = streamParam(c.req.query("stream"));
       return streamSSE(c, async (sse) => {
         const sub = view.subscribe({ stream });

@@ -145,11 +145,12 @@ function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<Uint
  * closeAllConnections. @hono/node-server's listener (its WebSocket support) returned without a
  * word for any protocol but websocket: such a request (curl --http2's `Upgrade: h2c`, say) hung
  * unanswered and held a stop's server.close() open; and a handshake it refuses it only ends
- * (the server lets sockets stay half-open), so a client that keeps its side open held the stop
- * too. Its listener still takes every WebSocket handshake (a GET, RFC 6455), as the only one (so
+ * (the server lets sockets stay half-open), so a client that keeps its side open held the
+ * socket, and the stop, for as long as it liked. Its listener still takes every WebSocket handshake (a GET, RFC 6455), as the only one (so
  * it answers refused handshakes itself); any other upgrade gets a 400 problem and the
  * connection closes (the request cannot be served as if not upgraded). Every handed-over
- * socket is tracked: `destroyAll` ends those left when the server closes.
+ * socket is let go once this side has ended it, and tracked: `destroyAll` ends those left
+ * (open WebSockets) when the server closes.
  */
 function guardUpgrades(server: Server): { destroyAll(): void } {
   const listeners = server.listeners("upgrade") as ((request: IncomingMessage, socket: Duplex, head: Buffer) => void)[];
@@ -158,6 +159,9 @@ function guardUpgrades(server: Server): { destroyAll(): void } {
   server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
+    // Once this side has ended (a refused handshake, a closed WebSocket), let the socket go:
+    // half-open, with no timeout, it would stay until the client closed its side.
+    socket.once("finish", () => socket.destroy());
     if (request.headers.upgrade?.toLowerCase() === "websocket" && request.method === "GET") {
       for (const listener of listeners) listener.call(server, request, socket, head);
       return;
@@ -171,7 +175,7 @@ function guardUpgrades(server: Server): { destroyAll(): void } {
         : `this server upgrades to websocket only (on its WebSocket routes), not to ${JSON.stringify(request.headers.upgrade ?? "")}; send the request without an Upgrade header`,
     });
     const head400 = `HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
-    socket.end(head400 + body, () => socket.destroy());
+    socket.end(head400 + body);
   });
   return {
     destroyAll() {

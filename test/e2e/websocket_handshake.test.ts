@@ -83,7 +83,7 @@ test("the ingest and trends sockets upgrade whatever the case of the Upgrade hea
   });
 });
 
-test("refused handshakes and SSE requests leave no trends subscriber behind, and a refused handshake's open socket does not hold a stop", async () => {
+test("refused handshakes, SSE requests and HEADs leave no trends subscriber behind, and a refused handshake's socket is let go", async () => {
   const tp = await startTestPipeline();
   const port = tp.pipeline.server!.port;
   const view = tp.pipeline.view!;
@@ -100,10 +100,29 @@ test("refused handshakes and SSE requests leave no trends subscriber behind, and
     await waitFor("the SSE subscription to close", () => view.subscriberCount === 0);
     // Handshakes the WebSocket support refuses: one without its key, and one on a path with no route.
     assert.match(await statusOf(port, "/v1/trends/stream", "websocket", { withoutKey: true }), /^HTTP\/1\.1 400 /, "no Sec-WebSocket-Key: 400");
-    assert.is(view.subscriberCount, 0, "no subscription left by a refused handshake or an SSE request");
+    // HEAD requests on the SSE route (Hono answers them with a GET's response, body dropped).
+    for (let i = 0; i < 3; i++) {
+      const head = await fetch(`${tp.base}/v1/trends/stream`, { method: "HEAD" });
+      assert.is(head.status, 200);
+      assert.is(head.headers.get("content-type")?.split(";")[0], "text/event-stream");
+    }
+    assert.is(view.subscriberCount, 0, "no subscription left by a refused handshake, an SSE request or a HEAD");
+    // A refused handshake whose client keeps its side open: the server lets the socket go (what
+    // the client sends then meets a closed socket; on Deno, whose server kept the connection
+    // for keep-alive, a malformed request closes it) rather than holding it until the client closes.
     const refused = await handshake(port, "/v1/nowhere", "websocket", { keepOpen: true });
     assert.match(refused.status, /^HTTP\/1\.1 4\d\d /);
-    held = refused.socket; // the client keeps its side open
+    held = refused.socket;
+    const closed = new Promise<void>((resolve) => held!.once("close", () => resolve()));
+    held.on("error", () => undefined);
+    const poke = setInterval(() => held!.writable && held!.write("x\r\n\r\n"), 100);
+    try {
+      await withTimeout("the server to let a refused handshake's socket go", closed, 5_000);
+    } finally {
+      clearInterval(poke);
+    }
+    const another = await handshake(port, "/v1/nowhere", "websocket", { keepOpen: true });
+    held = another.socket; // still open from its client's side at the stop
     await withTimeout("a stop with a refused handshake's socket held open by its client", tp.stop(), 5_000);
   } finally {
     held?.destroy();

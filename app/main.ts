@@ -7,6 +7,7 @@ import { currentPlatform } from "../runtime/platform/current.ts";
 import type { Platform } from "../runtime/platform/platform.ts";
 import { ConfigError } from "../runtime/core/errors.ts";
 import { trendwireConfig } from "./config.ts";
+import { createLogger } from "../runtime/core/log.ts";
 import { applyHeapGrowth } from "./heap_growth.ts";
 import { configTableMarkdown, detectHelp, mainHelp, parseArgs, runHelp, streamsHelp, UsageError } from "./cli.ts";
 import { streamsCommand } from "./streams_command.ts";
@@ -34,44 +35,42 @@ async function loadConfig(platform: Platform, flags: Record<string, string | boo
   return trendwireConfig({ file, env, flags: rest });
 }
 
-/** One structured log line on stderr, as the pipeline's own logs are (for the CLI's lines outside it). */
-function logLine(level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown> = {}): void {
-  console.error(JSON.stringify({ t: new Date().toISOString(), level, msg, ...fields }));
-}
+/** The CLI's own lines, outside the pipeline: structured on stderr, as the pipeline's are. */
+const cliLog = createLogger();
 
 async function run(platform: Platform, flags: Record<string, string | boolean>): Promise<void> {
   const config = await loadConfig(platform, flags);
   // Before the stages thread starts: fewer full collections for some memory (README, Memory).
   const heapWarning = applyHeapGrowth(platform, config.heapGrowthPercent);
-  if (heapWarning) logLine("warn", heapWarning);
+  if (heapWarning) cliLog.warn(heapWarning);
   // Signals during start-up end the process at once (nothing was accepted yet); a start-up that
   // hangs (e.g. a server that accepts connections but never answers) ends it after a deadline.
   let starting = true;
   const early = platform.onShutdownSignal((signal) => {
     if (starting) {
-      logLine("warn", `${signal} during start-up; exiting`);
+      cliLog.warn(`${signal} during start-up; exiting`);
       platform.exit(0);
     }
   });
   const deadline = setTimeout(() => {
-    logLine("error", `start-up did not finish within ${config.shutdownTimeoutMs * 2} ms; exiting`);
+    cliLog.error(`start-up did not finish within ${config.shutdownTimeoutMs * 2} ms; exiting`);
     platform.exit(1);
   }, config.shutdownTimeoutMs * 2);
   const pipeline = await startPipeline(config, platform, {
     onEscalate: (err) => {
-      logLine("error", "cannot go on (supervision gave up, or the durable log failed); exiting", { err: err.message });
+      cliLog.error("cannot go on (supervision gave up, or the durable log failed); exiting", { err: err.message });
       platform.exit(1);
     },
   });
   starting = false;
   clearTimeout(deadline);
   early();
-  if (pipeline.server) logLine("info", `listening on http://${config.host}:${pipeline.server.port}`);
+  if (pipeline.server) cliLog.info(`listening on http://${config.host}:${pipeline.server.port}`);
   let signals = 0;
   platform.onShutdownSignal((signal) => {
     if (++signals > 1) platform.exit(130); // a second signal: stop waiting
     const timer = setTimeout(() => {
-      logLine("error", "shutdown timed out", { signal });
+      cliLog.error("shutdown timed out", { signal });
       platform.exit(1);
     }, config.shutdownTimeoutMs + 5_000);
     void pipeline.stop().then(
@@ -81,7 +80,7 @@ async function run(platform: Platform, flags: Record<string, string | boolean>):
         platform.exit(pipeline.failure ? 1 : 0);
       },
       (err) => {
-        logLine("error", "shutdown failed", { err: String(err) });
+        cliLog.error("shutdown failed", { err: String(err) });
         platform.exit(1);
       },
     );
@@ -128,7 +127,7 @@ async function main(): Promise<void> {
     }
     // Start-up failed (e.g. NATS unreachable): one clear line, non-zero exit for the scheduler.
     const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : "";
-    logLine("error", `start-up failed: ${(err as Error).message}${cause}`);
+    cliLog.error(`start-up failed: ${(err as Error).message}${cause}`);
     platform.exit(1);
   }
 }

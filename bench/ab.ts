@@ -15,7 +15,8 @@ import { installCleanup, removeOnExit } from "./child.ts";
 import { caseBodies, caseNames, caseRunSpec, runOne, type CaseLoad, type CaseName, type RunResult } from "./pipeline_run.ts";
 import { startEmbedded } from "./deployment.ts";
 import { describeMachine, machineInfo } from "./machine.ts";
-import { headline } from "./pipeline_repeats.ts";
+import { headline } from "./pipeline_report.ts";
+import { median } from "./pipeline_repeats.ts";
 import { argsFlag, BenchUsageError, intFlag, listFlag, secondsFlag } from "./flags.ts";
 import { formatTable, si } from "./table.ts";
 import { rejectedText } from "./pipeline_report.ts";
@@ -100,12 +101,6 @@ export interface AbSummary {
   bWon: number;
   medianCpuUsPerEventA?: number;
   medianCpuUsPerEventB?: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 function medianOfDefined(xs: (number | undefined)[]): number | undefined {

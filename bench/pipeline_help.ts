@@ -2,8 +2,9 @@
 export const pipelineHelp = `Usage: npm run bench -- pipeline [options]
        node dist/bench/main.js pipeline [options]
 
-Measures, side by side in one run, a bare node:http parse-only server and the full Trendwire
-pipeline (the real CLI, 'trendwire run', in child processes) for three cases:
+Measures, side by side in one run, a bare node:http parse-only server (and, with --servers
+hono, the same on Hono) and the full Trendwire pipeline (the real CLI, 'trendwire run', in
+child processes) for three cases:
   json     JSON arrays of --batch-size events per request
   msgpack  MessagePack arrays of --batch-size events (Content-Type application/msgpack)
   single   one JSON event per request

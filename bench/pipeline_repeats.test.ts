@@ -1,8 +1,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { RunResult } from "./pipeline_run.ts";
-import { headline, medianRuns, repeatRatios, summariseRepeats } from "./pipeline_repeats.ts";
-import { frameworkComparisons } from "./pipeline_report.ts";
+import { medianRuns, repeatRatios, summariseRepeats } from "./pipeline_repeats.ts";
+import { frameworkComparisons, headline } from "./pipeline_report.ts";
 
 /** A run with just what the repeat summary reads. */
 function run(caseName: string, server: "bare" | "hono" | "pipeline", repeat: number, figure: number): RunResult {

@@ -9,7 +9,6 @@ import type { RunResult } from "./pipeline_run.ts";
 import { headline, target } from "./pipeline_report.ts";
 import { formatTable, si } from "./table.ts";
 
-export { headline };
 
 /** Per case, server and transport, the run with the median headline figure (the lower middle of an even count). */
 export function medianRuns(results: RunResult[]): RunResult[] {
@@ -72,20 +71,21 @@ export function summariseRepeats(ratios: RepeatRatio[]): RepeatSummary[] {
   for (const caseName of new Set(ratios.map((r) => r.case))) {
     const own = ratios.filter((r) => r.case === caseName);
     const sorted = own.map((r) => r.ratio).sort((a, b) => a - b);
-    const median = medianOf(sorted);
-    const ofHono = own.flatMap((r) => (r.ofHono === undefined ? [] : [r.ofHono])).sort((a, b) => a - b);
+    const medianRatio = median(sorted);
+    const ofHono = own.flatMap((r) => (r.ofHono === undefined ? [] : [r.ofHono]));
     out.push({
       case: caseName,
       measure: caseName === "single" ? "requests/s (202)" : "events/s end to end ÷ bare JSON parse",
-      repeats: sorted.length, medianRatio: median, minRatio: sorted[0]!, maxRatio: sorted.at(-1)!, target, met: median >= target,
-      ...(ofHono.length > 0 ? { medianOfHono: medianOf(ofHono) } : {}),
+      repeats: sorted.length, medianRatio, minRatio: sorted[0]!, maxRatio: sorted.at(-1)!, target, met: medianRatio >= target,
+      ...(ofHono.length > 0 ? { medianOfHono: median(ofHono) } : {}),
     });
   }
   return out;
 }
 
-/** The median of sorted numbers (the mean of the middle two of an even count). */
-function medianOf(sorted: number[]): number {
+/** The median (the mean of the middle two of an even count). */
+export function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }

@@ -19,22 +19,8 @@ function renderLabels(labels: Labels): string {
 const rendered = new Map<string, string>();
 const MAX_RENDERED = 10_000;
 
-/**
- * Frozen label sets by identity: a caller that keeps one frozen object per label set (the
- * HTTP edge, per route and status) is spared building the signature on every bump.
- */
-const renderedFrozen = new WeakMap<Labels, string>();
-
 function labelKey(labels: Labels | undefined): string {
   if (!labels) return "";
-  const frozen = renderedFrozen.get(labels);
-  if (frozen !== undefined) return frozen;
-  const key = labelKeyOf(labels);
-  if (Object.isFrozen(labels)) renderedFrozen.set(labels, key);
-  return key;
-}
-
-function labelKeyOf(labels: Labels): string {
   let signature = "";
   for (const k of Object.keys(labels)) {
     const v = labels[k];
@@ -67,8 +53,9 @@ export interface CounterSeries {
  * label sets bumped per request, which then build and look up no label set (that was ~4 % of
  * the main thread under one-event requests in `npm run bench -- pipeline --cases single
  * --profile`). Values are looked up through nested maps, so no
- * string is built per call. At most `max` series are kept; then it starts over (the series
- * stay counted).
+ * string is built per call. At most `max` bindings are kept; then it starts over (their series
+ * stay counted). This bounds the bindings, not the counter: it has a series per label set, as
+ * with `inc`.
  */
 export function seriesBy(counter: Counter, names: readonly string[], max = 1024): (...values: (string | number)[]) => CounterSeries {
   type Node = Map<string | number, Node | CounterSeries>;

@@ -2,15 +2,16 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Hono, type Handler } from "hono";
-import { edgeApp } from "./edge.ts";
+import { httpEdge } from "./edge.ts";
 import { MetricsRegistry } from "../runtime/core/metrics.ts";
 import { memoryLogger } from "../runtime/core/log.ts";
+import type { DirectRequest, DirectRoute } from "../runtime/http/direct_route.ts";
 
 test("tw_http_requests_total counts requests by method, route pattern and status, repeated ones in one series", async () => {
   const routes = new Hono();
   routes.post("/v1/streams/:stream/events", (c) => c.json({ accepted: 1 }, c.req.param("stream") === "bad" ? 400 : 202));
   const metrics = new MetricsRegistry();
-  const app = edgeApp({ routes: [routes], log: memoryLogger("warn"), metrics, isReady: () => true });
+  const app = httpEdge({ routes: [routes], log: memoryLogger("warn"), metrics, isReady: () => true }).app;
   for (let i = 0; i < 5; i++) assert.is((await app.request("/v1/streams/clicks/events", { method: "POST" })).status, 202);
   assert.is((await app.request("/v1/streams/other/events", { method: "POST" })).status, 202);
   assert.is((await app.request("/v1/streams/bad/events", { method: "POST" })).status, 400);
@@ -34,7 +35,7 @@ test("routes mounted from the route modules resolve as registered, and every req
     throw new Error("boom");
   });
   const metrics = new MetricsRegistry();
-  const app = edgeApp({ routes: [ingest, trends], log: memoryLogger("error"), metrics, isReady: () => true });
+  const app = httpEdge({ routes: [ingest, trends], log: memoryLogger("error"), metrics, isReady: () => true }).app;
   const answer = async (path: string, method = "GET") => {
     const res = await app.request(path, { method });
     return `${res.status} ${await res.text()}`;
@@ -79,7 +80,7 @@ test("every request counts once with the status sent: chains that rewrite or fai
   routes.get("/nothing", (() => undefined) as unknown as Handler);
   routes.on("XYZZY", "/odd", (c) => c.text("odd"));
   const metrics = new MetricsRegistry();
-  const app = edgeApp({ routes: [routes], log: memoryLogger("error"), metrics, isReady: () => true });
+  const app = httpEdge({ routes: [routes], log: memoryLogger("error"), metrics, isReady: () => true }).app;
   assert.is((await app.request("/rewrites")).status, 304);
   assert.is((await app.request("/throws-after")).status, 500);
   assert.is((await app.request("/inner-throws")).status, 500);
@@ -101,7 +102,7 @@ test("every request counts once with the status sent: chains that rewrite or fai
 });
 
 test("a route module with its own error handler, middleware or an ALL route is refused: the edge answers every error and counts by route", () => {
-  const edge = (routes: Hono) => edgeApp({ routes: [routes], log: memoryLogger("error"), metrics: new MetricsRegistry(), isReady: () => true });
+  const edge = (routes: Hono) => httpEdge({ routes: [routes], log: memoryLogger("error"), metrics: new MetricsRegistry(), isReady: () => true }).app;
   const withOnError = new Hono();
   withOnError.get("/x", (c) => c.text("x"));
   withOnError.onError((_err, c) => c.text("mine", 418));
@@ -117,6 +118,34 @@ test("a route module with its own error handler, middleware or an ALL route is r
   plain.get("/x", (c) => c.text("x"));
   plain.post("/x", (c) => c.text("x"));
   edge(plain);
+});
+
+test("a direct route is counted like its Hono route, a handler that throws is answered 500 and logged, and one that is not among the routes is refused", async () => {
+  const routes = new Hono();
+  routes.post("/v1/things/:id", (c) => c.text("via Hono"));
+  const metrics = new MetricsRegistry();
+  const log = memoryLogger("error");
+  const route: DirectRoute = {
+    method: "POST",
+    route: "/v1/things/:id",
+    match: (path) => (path.startsWith("/v1/things/") ? { id: path.slice(11) } : undefined),
+    handle: async (request) => {
+      if (request.params.id === "boom") throw new Error("boom");
+      return { status: 201, headers: { "content-type": "text/plain" }, body: `made ${request.params.id}` };
+    },
+  };
+  const { direct } = httpEdge({ routes: [routes], direct: [route], log, metrics, isReady: () => true });
+  const request = (id: string): DirectRequest => ({ method: "POST", path: `/v1/things/${id}`, params: { id }, header: () => undefined, readBody: async () => new Uint8Array(0) });
+  assert.equal(await direct[0]!.handle(request("a")), { status: 201, headers: { "content-type": "text/plain" }, body: "made a" });
+  const failed = await direct[0]!.handle(request("boom"));
+  assert.is(failed.status, 500);
+  assert.is(failed.headers["content-type"], "application/problem+json");
+  assert.is(JSON.parse(failed.body).title, "Internal error");
+  assert.ok(log.lines.some((l) => l.msg === "request failed" && l.path === "/v1/things/boom"));
+  const text = metrics.render();
+  assert.match(text, 'tw_http_requests_total{method="POST",route="/v1/things/:id",status="201"} 1\n');
+  assert.match(text, 'tw_http_requests_total{method="POST",route="/v1/things/:id",status="500"} 1\n');
+  assert.throws(() => httpEdge({ routes: [routes], direct: [{ ...route, method: "PUT" }], log, metrics: new MetricsRegistry(), isReady: () => true }), /direct route PUT \/v1\/things\/:id is not one of the routes/);
 });
 
 test.run();

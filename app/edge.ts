@@ -1,15 +1,19 @@
 /**
  * The HTTP edge of one process: ingest and trends routes (for the kinds it runs), health,
- * readiness and metrics, with problem+json for unknown routes and unexpected errors.
+ * readiness and metrics, with problem+json for unknown routes and unexpected errors; and the
+ * direct routes (runtime/http/direct_route.ts), counted and answered on error alike.
  */
 import { Hono, type Context, type Handler } from "hono";
 import { routePath } from "hono/route";
-import { problem } from "../runtime/http/problem.ts";
+import { problem, problemAnswer, type Problem } from "../runtime/http/problem.ts";
+import type { DirectRoute } from "../runtime/http/direct_route.ts";
 import type { Logger } from "../runtime/core/log.ts";
 import { seriesBy, type MetricFamilySnapshot, type MetricsRegistry } from "../runtime/core/metrics.ts";
 
 export interface EdgeOptions {
   routes: Hono[];
+  /** Routes an adapter may answer directly; each must also be one of `routes` (which serve them elsewhere). */
+  direct?: DirectRoute[];
   log: Logger;
   metrics: MetricsRegistry;
   /** Metrics of other threads of this process, rendered along (the stages thread's). */
@@ -18,12 +22,20 @@ export interface EdgeOptions {
   isReady(): boolean;
 }
 
-export function edgeApp(options: EdgeOptions): Hono {
+export interface HttpEdge {
+  /** Serves every route (Hono's `app.fetch` is what the adapter serves). */
+  app: Hono;
+  /** EdgeOptions.direct, counting their requests and answering a handler's error as a 500. */
+  direct: DirectRoute[];
+}
+
+export function httpEdge(options: EdgeOptions): HttpEdge {
   const app = new Hono();
   // Routes are few (unknown paths share one label, unknown methods another), and the strings
   // are the parser's and the routes' own, hashes cached.
   const requests = seriesBy(options.metrics.counter("tw_http_requests_total", "HTTP requests by route and status"), ["status", "method", "route"]);
-  const count: Count = (c, route, status) => requests(status, methodLabel(c.req.method), route).inc();
+  const countMethod = (method: string, route: string, status: number) => requests(status, methodLabel(method), route).inc();
+  const count: Count = (c, route, status) => countMethod(c.req.method, route, status);
   // Each route counts the requests it answers, rather than one middleware around every request:
   // Hono calls a route's only handler directly, but composes a middleware with it (async
   // dispatches and their promises per request). One-event requests, `npm run bench -- ab`
@@ -63,10 +75,30 @@ export function edgeApp(options: EdgeOptions): Hono {
   app.onError((err, c) => {
     count(c, routePath(c) || "/*", 500);
     options.log.error("request failed", { method: c.req.method, path: new URL(c.req.url).pathname, err });
-    return problem({ title: "Internal error", status: 500, detail: "the request failed unexpectedly; nothing was accepted unless a 202 was returned" });
+    return problem(internalError);
   });
-  return app;
+  const routed = new Set(options.routes.flatMap((r) => r.routes.map((route) => `${route.method} ${route.path}`)));
+  const direct = (options.direct ?? []).map((route): DirectRoute => {
+    if (!routed.has(`${route.method} ${route.route}`)) throw new Error(`direct route ${route.method} ${route.route} is not one of the routes: fetch could not serve it`);
+    return {
+      ...route,
+      handle: async (request) => {
+        try {
+          const answer = await route.handle(request);
+          countMethod(request.method, route.route, answer.status);
+          return answer;
+        } catch (err) {
+          countMethod(request.method, route.route, 500);
+          options.log.error("request failed", { method: request.method, path: request.path, err });
+          return problemAnswer(internalError);
+        }
+      },
+    };
+  });
+  return { app, direct };
 }
+
+const internalError: Problem = { title: "Internal error", status: 500, detail: "the request failed unexpectedly; nothing was accepted unless a 202 was returned" };
 
 type Count = (c: Context, route: string, status: number) => void;
 

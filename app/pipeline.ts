@@ -26,7 +26,7 @@ import { persistActor } from "../actors/persist/persist.ts";
 import { trendsFeedActor } from "../actors/trends/feed.ts";
 import { trendsRoutes } from "../actors/trends/routes.ts";
 import { TrendsView, defaultTrendsViewConfig } from "../actors/trends/view.ts";
-import { ingestRoutes } from "../actors/ingest/ingest.ts";
+import { ingestEdge } from "../actors/ingest/ingest.ts";
 import { defaultIngestLimits } from "../actors/ingest/accept.ts";
 import type { RawWriterOptions } from "../actors/ingest/raw_writer.ts";
 import { dataDirOf, detectModel, detectorSettings, type ActorKind, type TrendwireConfig } from "./config.ts";
@@ -35,10 +35,11 @@ import { retrying } from "./retry.ts";
 import type { ActorBehaviour } from "../runtime/core/actor.ts";
 import { streamSpecs } from "./streams.ts";
 import { InProcessTransport } from "../runtime/transport/in_process.ts";
-import { edgeApp } from "./edge.ts";
+import { httpEdge } from "./edge.ts";
 import { startStagesThread, wantsStagesThread, type StagesThread } from "./stages_thread.ts";
 import { withPartitions } from "./partition_count.ts";
 import type { Hono } from "hono";
+import type { DirectRoute } from "../runtime/http/direct_route.ts";
 
 export interface PipelineOptions {
   clock?: Clock;
@@ -252,30 +253,31 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
   let firstServer: HttpServer | undefined;
   if (runs.has("ingest") || view) {
     const routes: Hono[] = [];
+    const direct: DirectRoute[] = [];
     if (runs.has("ingest")) {
       const accepted = seriesBy(metrics.counter("tw_events_accepted_total", "Events accepted (202) by stream and source"), ["stream", "source"]);
-      routes.push(
-        ingestRoutes({
-          publish: (subject, type, body, opts) => system.publish(subject, type, body, opts),
-          decodeMsgpack: (b) => system.codec.decodeValue(b),
-          now: () => system.clock.now(),
-          log: log.child({ actor: "ingest" }),
-          limits: { ...defaultIngestLimits, maxBodyBytes: config.maxBodyBytes, maxEventsPerRequest: config.maxEventsPerRequest, maxInFlight: config.maxInFlight },
-          grouping: rawGrouping(config),
-          nextTurn: (run) => platform.afterPendingMessages(run),
-          metrics,
-          onAccepted: (stream, events, source) => accepted(stream, source).inc(events),
-          upgradeWebSocket: platform.http.upgradeWebSocket,
-          pauseWebSocket: (raw) => platform.http.pauseWebSocket(raw),
-          resumeWebSocket: (raw) => platform.http.resumeWebSocket(raw),
-          readBody: (request, env, max) => platform.http.readBody(request, env, max),
-          wsMaxInFlight: config.wsMaxInFlight,
-        }),
-      );
+      const ingest = ingestEdge({
+        publish: (subject, type, body, opts) => system.publish(subject, type, body, opts),
+        decodeMsgpack: (b) => system.codec.decodeValue(b),
+        now: () => system.clock.now(),
+        log: log.child({ actor: "ingest" }),
+        limits: { ...defaultIngestLimits, maxBodyBytes: config.maxBodyBytes, maxEventsPerRequest: config.maxEventsPerRequest, maxInFlight: config.maxInFlight },
+        grouping: rawGrouping(config),
+        nextTurn: (run) => platform.afterPendingMessages(run),
+        metrics,
+        onAccepted: (stream, events, source) => accepted(stream, source).inc(events),
+        upgradeWebSocket: platform.http.upgradeWebSocket,
+        pauseWebSocket: (raw) => platform.http.pauseWebSocket(raw),
+        resumeWebSocket: (raw) => platform.http.resumeWebSocket(raw),
+        readBody: (request, env, max) => platform.http.readBody(request, env, max),
+        wsMaxInFlight: config.wsMaxInFlight,
+      });
+      routes.push(ingest.routes);
+      direct.push(...ingest.direct);
     }
     if (view) routes.push(trendsRoutes({ view, clock: system.clock, upgradeWebSocket: platform.http.upgradeWebSocket, heartbeatMs: 15_000 }));
-    const app = edgeApp({ routes, log, metrics, moreMetrics: stagesThread && (() => stagesThread.metrics()), isReady: () => ready && storageFailed === undefined });
-    const serveEdge = () => platform.http.serve({ port: config.port, hostname: config.host, fetch: app.fetch, maxWebSocketPayload: config.maxBodyBytes });
+    const edge = httpEdge({ routes, direct, log, metrics, moreMetrics: stagesThread && (() => stagesThread.metrics()), isReady: () => ready && storageFailed === undefined });
+    const serveEdge = () => platform.http.serve({ port: config.port, hostname: config.host, fetch: edge.app.fetch, direct: edge.direct, maxWebSocketPayload: config.maxBodyBytes });
     // Bound before the supervisor starts, so a port that is taken fails start-up at once with
     // the reason; as a child's crash it was retried ten times over ~20 s, after a "started".
     firstServer = await serveEdge();

@@ -1,8 +1,9 @@
 /**
  * The framework's own ceiling: what the bare server does (read each body, parse it with
  * `JSON.parse` or MessagePack by Content-Type, answer 202 with the event count), served the way
- * Trendwire serves its edge on Node — a Hono app with the edge's routes on `@hono/node-server`
- * 2.x through the Node adapter (`nodeHttpHost.serve`), the body read from Node's request
+ * Trendwire serves its edge on Node but for its direct route (the POST of events, which the
+ * pipeline answers without Hono: README, HTTP API) — a Hono app with the edge's routes on
+ * `@hono/node-server` 2.x through the Node adapter (`nodeHttpHost.serve`), the body read from Node's request
  * (`nodeHttpHost.readBody`) — and nothing more: no validation, durability or pipeline. Beside the bare server it shows how
  * much of the bare ceiling the HTTP framework the design prescribes keeps by itself, and so how
  * much the pipeline costs on top of it (`npm run bench -- pipeline --servers bare,hono,pipeline`).

@@ -41,10 +41,10 @@ Options:
   --cases <list>            comma-separated cases (default json,msgpack,single; with
                             --transport nats: msgpack)
   --servers <list>          comma-separated: bare, hono, pipeline (default bare,pipeline). hono
-                            is the bare server's work on Hono as Trendwire serves its edge
-                            (@hono/node-server through the Node adapter, the edge's routes):
-                            the framework's own ceiling, reported as hono/bare and, with the
-                            pipeline, pipeline/hono beside the target
+                            is the bare server's work on Hono as Trendwire serves its routes
+                            but the direct one (@hono/node-server through the Node adapter,
+                            the edge's routes): the framework's own ceiling, reported as
+                            hono/bare and, with the pipeline, pipeline/hono beside the target
   --transport <list>        embedded (default) or nats / embedded,nats (both, side by side)
   --nats-topology <t>       split (default): one process per actor kind; single: every kind in
                             one process over NATS

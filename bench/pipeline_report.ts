@@ -248,9 +248,10 @@ export function printPipelineReport(results: RunResult[], latency: LatencyResult
       ),
     );
     console.log(
-      "hono: the bare server's work served as Trendwire serves its edge (a Hono app on @hono/node-server through the Node" +
-        " adapter): hono/bare is what the framework keeps of the bare ceiling by itself, pipeline/hono what the pipeline keeps" +
-        " of the framework's. Each case against the same bodies (the target above compares batches with bare JSON).\n",
+      "hono: the bare server's work served as Trendwire serves its routes but the direct one (a Hono app on @hono/node-server" +
+        " through the Node adapter; on Node the pipeline answers its POST of events without Hono): hono/bare is what the framework" +
+        " keeps of the bare ceiling by itself, pipeline/hono what the pipeline keeps of the framework's. Each case against the" +
+        " same bodies (the target above compares batches with bare JSON).\n",
     );
   }
   const tcmp = transportComparisons(results);

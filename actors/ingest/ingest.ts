@@ -2,11 +2,14 @@
  * The ingest edge: `POST /v1/streams/{stream}/events` and the WebSocket
  * `GET /v1/streams/{stream}/events/ws`. Both hand bytes to BatchAcceptor (parse, validate,
  * durable publish) and answer 202 or problem+json — per request, or per frame on a socket.
+ * The POST is also a direct route (runtime/http/direct_route.ts): the Node adapter answers it
+ * from node:http's request, the Hono route with the same handler serves it elsewhere.
  */
 import { Hono } from "hono";
 import type { UpgradeWebSocket, WSContext } from "hono/ws";
 import { formatOfContentType, supportedMediaTypes } from "../../schemas/mod.ts";
-import { problem, retryLater, type Problem } from "../../runtime/http/problem.ts";
+import { problem, problemAnswer, retryLaterAnswer, type Problem } from "../../runtime/http/problem.ts";
+import { toResponse, type DirectRequest, type DirectRoute, type PlainAnswer } from "../../runtime/http/direct_route.ts";
 import { BatchAcceptor, badStreamName, tooLarge, type AcceptResult, type IngestDeps } from "./accept.ts";
 import { BodyTooLargeError } from "../../runtime/http/body.ts";
 
@@ -21,41 +24,79 @@ export interface IngestEdgeDeps extends IngestDeps {
   wsMaxInFlight: number;
 }
 
-function answer(result: AcceptResult): Response {
-  if (result.ok) {
-    return Response.json({ accepted: result.accepted, batchId: result.batchId, duplicate: result.duplicate }, { status: 202 });
-  }
-  const { problem: p, retryAfterMs } = result;
-  if (retryAfterMs !== undefined && (p.status === 429 || p.status === 503)) return retryLater(p.status, p.title, p.detail, retryAfterMs);
-  return problem(p);
+export interface IngestEdge {
+  routes: Hono;
+  /** The POST of events, for adapters that answer it directly (the same handler as its route in `routes`). */
+  direct: DirectRoute[];
 }
 
-export function ingestRoutes(deps: IngestEdgeDeps): Hono {
+const eventsRoute = "/v1/streams/:stream/events";
+const eventsPrefix = "/v1/streams/";
+const eventsSuffix = "/events";
+
+/**
+ * The stream of an events path, where Hono's router would route it here with the same
+ * parameter: one segment, taken as it is. A segment with a percent-escape (Hono decodes it) or
+ * a dot segment (the Node adapter's URL resolves it) is left to Hono.
+ */
+export function matchEventsPath(path: string): Record<string, string> | undefined {
+  if (!path.startsWith(eventsPrefix) || !path.endsWith(eventsSuffix)) return undefined;
+  const stream = path.slice(eventsPrefix.length, path.length - eventsSuffix.length);
+  if (stream === "" || stream === "." || stream === ".." || stream.includes("/") || stream.includes("%")) return undefined;
+  return { stream };
+}
+
+function answer(result: AcceptResult): PlainAnswer {
+  if (result.ok) {
+    return {
+      status: 202,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ accepted: result.accepted, batchId: result.batchId, duplicate: result.duplicate }),
+    };
+  }
+  const { problem: p, retryAfterMs } = result;
+  if (retryAfterMs !== undefined && (p.status === 429 || p.status === 503)) return retryLaterAnswer(p.status, p.title, p.detail, retryAfterMs);
+  return problemAnswer(p);
+}
+
+export function ingestEdge(deps: IngestEdgeDeps): IngestEdge {
   const acceptor = new BatchAcceptor(deps);
   const app = new Hono();
 
-  app.post("/v1/streams/:stream/events", async (c) => {
-    const stream = c.req.param("stream");
+  const postEvents = async (request: DirectRequest): Promise<PlainAnswer> => {
+    const stream = request.params.stream!;
     const bad = badStreamName(stream);
-    if (bad) return problem(bad);
-    const format = formatOfContentType(c.req.header("content-type"));
+    if (bad) return problemAnswer(bad);
+    const contentType = request.header("content-type");
+    const format = formatOfContentType(contentType);
     if (!format) {
-      return problem({
+      return problemAnswer({
         title: "Unsupported media type",
         status: 415,
-        detail: `Content-Type ${JSON.stringify(c.req.header("content-type") ?? "(none)")} is not supported; use one of ${supportedMediaTypes.join(", ")}`,
+        detail: `Content-Type ${JSON.stringify(contentType ?? "(none)")} is not supported; use one of ${supportedMediaTypes.join(", ")}`,
       }, { accept: supportedMediaTypes.join(", ") });
     }
     let bytes: Uint8Array;
     try {
-      bytes = await deps.readBody(c.req.raw, c.env, deps.limits.maxBodyBytes);
+      bytes = await request.readBody(deps.limits.maxBodyBytes);
     } catch (err) {
-      if (err instanceof BodyTooLargeError) return problem(tooLarge(deps.limits.maxBodyBytes), { connection: "close" });
-      return problem({ title: "Unreadable body", status: 400, detail: `the request body could not be read: ${(err as Error).message}` });
+      if (err instanceof BodyTooLargeError) return problemAnswer(tooLarge(deps.limits.maxBodyBytes), { connection: "close" });
+      return problemAnswer({ title: "Unreadable body", status: 400, detail: `the request body could not be read: ${(err as Error).message}` });
     }
-    const idempotencyKey = c.req.header("idempotency-key");
-    return answer(await acceptor.accept({ stream, format, bytes, source: "http", idempotencyKey }));
-  });
+    return answer(await acceptor.accept({ stream, format, bytes, source: "http", idempotencyKey: request.header("idempotency-key") }));
+  };
+
+  app.post(eventsRoute, async (c) =>
+    toResponse(
+      await postEvents({
+        method: c.req.method,
+        path: c.req.path,
+        params: { stream: c.req.param("stream") },
+        header: (name) => c.req.header(name),
+        readBody: (maxBytes) => deps.readBody(c.req.raw, c.env, maxBytes),
+      }),
+    ),
+  );
 
   app.get(
     "/v1/streams/:stream/events/ws",
@@ -127,5 +168,5 @@ export function ingestRoutes(deps: IngestEdgeDeps): Hono {
     }),
   );
 
-  return app;
+  return { routes: app, direct: [{ method: "POST", route: eventsRoute, match: matchEventsPath, handle: postEvents }] };
 }

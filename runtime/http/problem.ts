@@ -3,6 +3,8 @@
  * `type`, a `title`, the `status`, a `detail` a person can act on, and, for invalid input, an
  * `errors` list of `{pointer, detail}` naming each offending field.
  */
+import { toResponse, type PlainAnswer } from "./direct_route.ts";
+
 export interface ProblemFieldError {
   /** JSON Pointer into the request, e.g. "/events/3/key". */
   pointer: string;
@@ -26,15 +28,16 @@ export function problemJson(p: Problem): string {
   return JSON.stringify({ type: p.type ?? `${typeBase}${p.title.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`, ...p });
 }
 
+export function problemAnswer(p: Problem, headers: Record<string, string> = {}): PlainAnswer {
+  return { status: p.status, headers: { "content-type": "application/problem+json", ...headers }, body: problemJson(p) };
+}
+
 export function problem(p: Problem, headers: Record<string, string> = {}): Response {
-  return new Response(problemJson(p), {
-    status: p.status,
-    headers: { "content-type": "application/problem+json", ...headers },
-  });
+  return toResponse(problemAnswer(p, headers));
 }
 
 /** 429/503 with Retry-After in whole seconds (at least 1). */
-export function retryLater(status: 429 | 503, title: string, detail: string, retryAfterMs: number): Response {
+export function retryLaterAnswer(status: 429 | 503, title: string, detail: string, retryAfterMs: number): PlainAnswer {
   const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  return problem({ title, status, detail, retryAfter: seconds }, { "retry-after": String(seconds) });
+  return problemAnswer({ title, status, detail, retryAfter: seconds }, { "retry-after": String(seconds) });
 }

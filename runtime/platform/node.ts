@@ -13,7 +13,8 @@ import { WebSocketServer } from "ws";
 import type { AddressInfo } from "node:net";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
-import { BodyTooLargeError, concatChunks, readWebBody } from "../http/body.ts";
+import { concatChunks, readWebBody } from "../http/body.ts";
+import { readIncoming, serveDirectRoutes } from "./node_direct_routes.ts";
 import { problemJson } from "../http/problem.ts";
 import type { AppendFile, FileSystem, HttpHost, HttpServer, MessagePortLike, Platform, ServeOptions, ThreadHandle } from "./platform.ts";
 import { useNativeCrc32 } from "../transport/log_crc32.ts";
@@ -117,28 +118,6 @@ interface PausableSocket {
   resume?: () => void;
 }
 
-/** Reads the body straight from Node's IncomingMessage, skipping the Web-stream Request path. */
-function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
-  const declared = Number(incoming.headers["content-length"] ?? NaN);
-  if (declared > maxBytes) return Promise.reject(new BodyTooLargeError(maxBytes));
-  return new Promise((resolve, reject) => {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    incoming.on("data", (chunk: Uint8Array) => {
-      total += chunk.byteLength;
-      if (total > maxBytes) {
-        incoming.removeAllListeners("data");
-        incoming.resume(); // discard the rest; the 413 goes out with Connection: close
-        reject(new BodyTooLargeError(maxBytes));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    incoming.once("end", () => resolve(concatChunks(chunks, total)));
-    incoming.once("error", reject);
-  });
-}
-
 /**
  * Node hands every request that asks for a protocol upgrade to the server's 'upgrade'
  * listeners once there are any, detached from the HTTP parser, its timeouts and
@@ -220,6 +199,7 @@ export const nodeHttpHost: HttpHost = {
       );
       server.once("error", reject);
       const upgrades = guardUpgrades(server as Server);
+      serveDirectRoutes(server as Server, options.direct ?? []);
     });
   },
   pauseWebSocket(raw) {

@@ -3,6 +3,7 @@
  * they are the only files that touch `node:*` modules or the `Deno` global.
  */
 import type { UpgradeWebSocket } from "hono/ws";
+import type { DirectRoute } from "../http/direct_route.ts";
 
 /** An open file for appending (the transport's durable log). */
 export interface AppendFile {
@@ -41,8 +42,13 @@ export interface ServeOptions {
   /** 0 picks a free port (see HttpServer.port). */
   port: number;
   hostname?: string;
-  /** A Web-standard fetch handler (Hono's `app.fetch`). */
+  /** A Web-standard fetch handler (Hono's `app.fetch`); it serves every route, direct ones too. */
   fetch: (request: Request, env?: unknown) => Response | Promise<Response>;
+  /**
+   * Routes the adapter may answer from its server's own request instead of through `fetch`
+   * (runtime/http/direct_route.ts). Node's does; Deno's leaves them to `fetch`.
+   */
+  direct?: readonly DirectRoute[];
   /** WebSocket frames larger than this close the socket with 1009. */
   maxWebSocketPayload: number;
 }

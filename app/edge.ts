@@ -5,7 +5,7 @@
  */
 import { Hono, type Context, type Handler } from "hono";
 import { routePath } from "hono/route";
-import { problem, problemAnswer, type Problem } from "../runtime/http/problem.ts";
+import { internalError, problem, problemAnswer } from "../runtime/http/problem.ts";
 import type { DirectRoute } from "../runtime/http/direct_route.ts";
 import type { Logger } from "../runtime/core/log.ts";
 import { seriesBy, type MetricFamilySnapshot, type MetricsRegistry } from "../runtime/core/metrics.ts";
@@ -98,7 +98,6 @@ export function httpEdge(options: EdgeOptions): HttpEdge {
   return { app, direct };
 }
 
-const internalError: Problem = { title: "Internal error", status: 500, detail: "the request failed unexpectedly; nothing was accepted unless a 202 was returned" };
 
 type Count = (c: Context, route: string, status: number) => void;
 

@@ -45,7 +45,7 @@ export {
 } from "./messages.ts";
 
 export { MAX_KEY_BYTES, validateKey } from "./key.ts";
-export { MAX_STREAM_NAME_LENGTH, validateStreamName } from "./stream_name.ts";
+export { MAX_STREAM_NAME_LENGTH, isStreamName, validateStreamName } from "./stream_name.ts";
 export { decodeSubjectToken, encodeSubjectToken } from "./subject_token.ts";
 export { partitionerOf, partitionOf } from "./partition.ts";
 export type { ParsedBody } from "./raw_body.ts";

@@ -15,9 +15,14 @@ export function validateStreamName(name: string): ValidationIssue[] {
   return issues;
 }
 
+/** Whether `name` is a valid stream name (validateStreamName finds nothing). */
+export function isStreamName(name: string): boolean {
+  return name.length > 0 && name.length <= MAX_STREAM_NAME_LENGTH && STREAM_NAME.test(name);
+}
+
 /** Appends at most one issue about `x` as a stream name; true when valid. */
 export function checkStreamName(x: unknown, path: string, issues: ValidationIssue[]): x is string {
-  if (typeof x === "string" && x.length > 0 && x.length <= MAX_STREAM_NAME_LENGTH && STREAM_NAME.test(x)) return true;
+  if (typeof x === "string" && isStreamName(x)) return true;
   const found = typeof x === "string" && x.length > MAX_STREAM_NAME_LENGTH ? `${x.length} characters` : describe(x);
   issues.push({
     path,

@@ -7,9 +7,10 @@
  */
 import { Hono } from "hono";
 import type { UpgradeWebSocket, WSContext } from "hono/ws";
-import { formatOfContentType, supportedMediaTypes } from "../../schemas/mod.ts";
+import { formatOfContentType, isStreamName, supportedMediaTypes } from "../../schemas/mod.ts";
 import { problem, problemAnswer, retryLaterAnswer, type Problem } from "../../runtime/http/problem.ts";
-import { toResponse, type DirectRequest, type DirectRoute, type PlainAnswer } from "../../runtime/http/direct_route.ts";
+import { toResponse, type PlainAnswer } from "../../runtime/http/answer.ts";
+import type { DirectRequest, DirectRoute } from "../../runtime/http/direct_route.ts";
 import { BatchAcceptor, badStreamName, tooLarge, type AcceptResult, type IngestDeps } from "./accept.ts";
 import { BodyTooLargeError } from "../../runtime/http/body.ts";
 
@@ -35,15 +36,15 @@ const eventsPrefix = "/v1/streams/";
 const eventsSuffix = "/events";
 
 /**
- * The stream of an events path, where Hono's router would route it here with the same
- * parameter: one segment, taken as it is. A segment with a percent-escape (Hono decodes it) or
- * a dot segment (the Node adapter's URL resolves it) is left to Hono.
+ * The stream of an events path whose stream segment is a valid name as it stands, which Hono
+ * routes here with the same parameter. Any other segment (an invalid name, a percent-escape
+ * Hono would decode, a dot segment the URL resolves, a backslash or `#`, which
+ * @hono/node-server and Hono treat apart) is left to Hono, which answers it.
  */
 export function matchEventsPath(path: string): Record<string, string> | undefined {
   if (!path.startsWith(eventsPrefix) || !path.endsWith(eventsSuffix)) return undefined;
   const stream = path.slice(eventsPrefix.length, path.length - eventsSuffix.length);
-  if (stream === "" || stream === "." || stream === ".." || stream.includes("/") || stream.includes("%")) return undefined;
-  return { stream };
+  return isStreamName(stream) ? { stream } : undefined;
 }
 
 function answer(result: AcceptResult): PlainAnswer {

@@ -1,7 +1,7 @@
 /**
  * Reading a request body with a byte limit, without buffering more than the limit: the
  * Web-standard path (any runtime). The Node adapter has a faster path straight from the
- * IncomingMessage (see runtime/platform/node.ts).
+ * IncomingMessage (readIncoming in runtime/platform/node_direct_routes.ts).
  */
 import { concatBytes } from "../bytes.ts";
 

@@ -1,18 +1,13 @@
 /**
  * Direct routes: routes an HTTP adapter may answer straight from its server's request, without
- * the Web-standard Request and Response objects and the framework's dispatch around them. On
- * Node those cost more than the rest of a one-event ingest request's handling on its thread
- * (the edge's POST of events is one); an adapter that does not take them (Deno's) leaves them
- * to `fetch`, which serves every route too. A direct route's handler is written against the
- * small DirectRequest below and returns a PlainAnswer; its Hono route wraps the same handler.
+ * the Web-standard Request and Response objects and the framework's dispatch around them (why:
+ * README, HTTP and WebSocket API). An adapter that does not take them (Deno's) leaves them to
+ * `fetch`, which serves every route too. A direct route's handler is written against the small
+ * DirectRequest below and returns a PlainAnswer; its Hono route wraps the same handler.
  */
+import type { PlainAnswer } from "./answer.ts";
 
-/** A plain HTTP answer: status, headers and a text body. */
-export interface PlainAnswer {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
+export type { PlainAnswer };
 
 /** What a direct route's handler reads of a request. */
 export interface DirectRequest {
@@ -34,13 +29,10 @@ export interface DirectRoute {
   /**
    * The parameters if this route takes `path` as it stands; undefined leaves the request to
    * `fetch`. Only paths the framework would route to this route, with the same parameters, may
-   * match: anything in doubt (percent-escapes, dot segments) goes to `fetch`.
+   * match: anything in doubt goes to `fetch` (a route matches only the plainest form of its
+   * path: for ingest, a valid stream name, so every invalid one is answered by Hono).
    */
   match(path: string): Record<string, string> | undefined;
   /** The answer; a handler does not throw (the edge wraps each one to answer errors as 500). */
   handle(request: DirectRequest): Promise<PlainAnswer>;
-}
-
-export function toResponse(answer: PlainAnswer): Response {
-  return new Response(answer.body, { status: answer.status, headers: answer.headers });
 }

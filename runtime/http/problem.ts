@@ -3,7 +3,7 @@
  * `type`, a `title`, the `status`, a `detail` a person can act on, and, for invalid input, an
  * `errors` list of `{pointer, detail}` naming each offending field.
  */
-import { toResponse, type PlainAnswer } from "./direct_route.ts";
+import { toResponse, type PlainAnswer } from "./answer.ts";
 
 export interface ProblemFieldError {
   /** JSON Pointer into the request, e.g. "/events/3/key". */
@@ -27,6 +27,13 @@ const typeBase = "https://trendwire.dev/problems/";
 export function problemJson(p: Problem): string {
   return JSON.stringify({ type: p.type ?? `${typeBase}${p.title.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`, ...p });
 }
+
+/** An unexpected failure while answering (the edge's error handlers, the Node adapter's last resort). */
+export const internalError: Problem = Object.freeze({
+  title: "Internal error",
+  status: 500,
+  detail: "the request failed unexpectedly; nothing was accepted unless a 202 was returned",
+});
 
 export function problemAnswer(p: Problem, headers: Record<string, string> = {}): PlainAnswer {
   return { status: p.status, headers: { "content-type": "application/problem+json", ...headers }, body: problemJson(p) };

@@ -1,16 +1,14 @@
 /**
- * Node: direct routes (runtime/http/direct_route.ts) answered from node:http's request and
- * response, in front of @hono/node-server's listener. For a one-event request the Request and
- * Response objects node-server builds and takes apart, and Hono's dispatch between them, cost
- * more on the HTTP thread than the rest of ingest's handling: `npm run bench -- ab`, one-event
- * requests, answered directly against through Hono: +9.7 % requests/s at the median (6 of 6
- * pairs), CPU per request −10 %. Every other request, and a direct route's path in any form its
- * `match` leaves alone, goes to node-server's listener as before.
+ * Node: direct routes (runtime/http/direct_route.ts; why: README, HTTP and WebSocket API)
+ * answered from node:http's request and response, in front of @hono/node-server's listener.
+ * A request is answered directly only where node-server would build its Request without a
+ * question (a plain Host, below) and a route's `match` takes its path; every other request goes
+ * to node-server's listener, which answers it as before.
  */
 import { Buffer } from "node:buffer";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { BodyTooLargeError, concatChunks } from "../http/body.ts";
-import { problemJson } from "../http/problem.ts";
+import { internalError, problemAnswer } from "../http/problem.ts";
 import type { DirectRequest, DirectRoute, PlainAnswer } from "../http/direct_route.ts";
 
 /** Reads the body straight from Node's IncomingMessage, skipping the Web-stream Request path. */
@@ -50,40 +48,97 @@ export function headerOf(incoming: IncomingMessage, name: string): string | unde
   return value;
 }
 
+/**
+ * A Host that @hono/node-server takes as it is (its `reValidHost`); any other, or none, it checks
+ * through a URL (and may refuse with a 400 of its own), so such a request is left to it.
+ */
+const plainHost = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
+
 /** Puts `routes` in front of the server's request listeners (node-server's), which take every request they do not match. */
 export function serveDirectRoutes(server: Server, routes: readonly DirectRoute[]): void {
   if (routes.length === 0) return;
   const listeners = server.listeners("request") as ((request: IncomingMessage, response: ServerResponse) => void)[];
   server.removeAllListeners("request");
   server.on("request", (request: IncomingMessage, response: ServerResponse) => {
-    const url = request.url ?? "";
-    const query = url.indexOf("?");
-    const path = query < 0 ? url : url.slice(0, query);
-    for (const route of routes) {
-      if (route.method !== request.method) continue;
-      const params = route.match(path);
-      if (params === undefined) continue;
-      const direct: DirectRequest = {
-        method: route.method,
-        path,
-        params,
-        header: (name) => headerOf(request, name),
-        readBody: (maxBytes) => readIncoming(request, maxBytes),
-      };
-      route.handle(direct).then(
-        (answer) => writeAnswer(response, answer),
-        // The edge's handlers answer their errors; this is the last resort.
-        () => writeAnswer(response, { status: 500, headers: { "content-type": "application/problem+json" }, body: problemJson({ title: "Internal error", status: 500, detail: "the request failed unexpectedly" }) }),
-      );
+    let answering: Promise<PlainAnswer> | undefined;
+    try {
+      answering = answerDirectly(routes, request);
+    } catch (err) {
+      answering = Promise.reject(err);
+    }
+    if (answering === undefined) {
+      for (const listener of listeners) listener.call(server, request, response);
       return;
     }
-    for (const listener of listeners) listener.call(server, request, response);
+    answering
+      .then((answer) => writeAnswer(request, response, answer))
+      // The edge's handlers answer their own errors: this is the last resort (a throw here
+      // would be an unhandled rejection, which ends the process).
+      .catch(() => writeAnswer(request, response, problemAnswer(internalError)))
+      .catch((err) => response.destroy(err as Error));
   });
 }
 
-function writeAnswer(response: ServerResponse, answer: PlainAnswer): void {
+/** The answer of the direct route that takes `request`, or undefined if none does. */
+function answerDirectly(routes: readonly DirectRoute[], request: IncomingMessage): Promise<PlainAnswer> | undefined {
+  const host = request.headers.host;
+  if (host === undefined || !plainHost.test(host)) return undefined;
+  const url = request.url ?? "";
+  const query = url.indexOf("?");
+  const path = query < 0 ? url : url.slice(0, query);
+  for (const route of routes) {
+    if (route.method !== request.method) continue;
+    const params = route.match(path);
+    if (params === undefined) continue;
+    return route.handle({
+      method: route.method,
+      path,
+      params,
+      header: (name) => headerOf(request, name),
+      readBody: (maxBytes) => readIncoming(request, maxBytes),
+    } satisfies DirectRequest);
+  }
+  return undefined;
+}
+
+function writeAnswer(request: IncomingMessage, response: ServerResponse, answer: PlainAnswer): void {
   if (response.headersSent || response.destroyed) return;
   // With its length given the body goes out with the head in one write, not chunked.
   response.writeHead(answer.status, { ...answer.headers, "content-length": String(Buffer.byteLength(answer.body)) });
   response.end(answer.body);
+  if (!request.readableEnded) response.once("finish", () => drainUnread(request));
+}
+
+const drainTimeoutMs = 500;
+const maxDrainBytes = 64 * 1024 * 1024;
+
+/**
+ * A body left unread by an answer given before it was read (a 415, a bad name) is read and
+ * dropped for at most 500 ms and 64 MiB, then the connection is closed: Node alone would read
+ * it to its end, however long a client takes to send it. As @hono/node-server's drainIncoming
+ * (the same bounds), which the routes it serves get.
+ */
+function drainUnread(request: IncomingMessage): void {
+  if (request.readableEnded || request.destroyed) return;
+  let bytes = 0;
+  const cleanup = () => {
+    clearTimeout(timer);
+    request.off("data", onData);
+    request.off("end", cleanup);
+    request.off("error", cleanup);
+  };
+  const close = () => {
+    cleanup();
+    request.socket?.destroySoon();
+  };
+  const timer = setTimeout(close, drainTimeoutMs);
+  timer.unref();
+  const onData = (chunk: Uint8Array) => {
+    bytes += chunk.byteLength;
+    if (bytes > maxDrainBytes) close();
+  };
+  request.on("data", onData);
+  request.once("end", cleanup);
+  request.once("error", cleanup);
+  request.resume();
 }

@@ -98,7 +98,6 @@ export function httpEdge(options: EdgeOptions): HttpEdge {
   return { app, direct };
 }
 
-
 type Count = (c: Context, route: string, status: number) => void;
 
 /** Methods counted by name; any other (Deno passes any token through) is counted as OTHER. */

@@ -7,8 +7,6 @@
  */
 import type { PlainAnswer } from "./answer.ts";
 
-export type { PlainAnswer };
-
 /** What a direct route's handler reads of a request. */
 export interface DirectRequest {
   method: string;
@@ -33,6 +31,6 @@ export interface DirectRoute {
    * path: for ingest, a valid stream name, so every invalid one is answered by Hono).
    */
   match(path: string): Record<string, string> | undefined;
-  /** The answer; a handler does not throw (the edge wraps each one to answer errors as 500). */
+  /** The answer. Adapters get the edge's wrapping of each handler, which answers an error as a 500 rather than throw. */
   handle(request: DirectRequest): Promise<PlainAnswer>;
 }

@@ -9,7 +9,8 @@ import { Buffer } from "node:buffer";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { BodyTooLargeError, concatChunks } from "../http/body.ts";
 import { internalError, problemAnswer } from "../http/problem.ts";
-import type { DirectRequest, DirectRoute, PlainAnswer } from "../http/direct_route.ts";
+import type { DirectRequest, DirectRoute } from "../http/direct_route.ts";
+import type { PlainAnswer } from "../http/answer.ts";
 
 /** Reads the body straight from Node's IncomingMessage, skipping the Web-stream Request path. */
 export function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
@@ -39,10 +40,11 @@ export function readIncoming(incoming: IncomingMessage, maxBytes: number): Promi
  */
 export function headerOf(incoming: IncomingMessage, name: string): string | undefined {
   const raw = incoming.rawHeaders;
+  const lower = name.toLowerCase();
   let value: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const key = raw[i]!;
-    if (key.length !== name.length || key.toLowerCase() !== name) continue;
+    if (key.length !== lower.length || key.toLowerCase() !== lower) continue;
     value = value === undefined ? raw[i + 1]! : `${value}, ${raw[i + 1]!}`;
   }
   return value;
@@ -75,7 +77,7 @@ export function serveDirectRoutes(server: Server, routes: readonly DirectRoute[]
       // The edge's handlers answer their own errors: this is the last resort (a throw here
       // would be an unhandled rejection, which ends the process).
       .catch(() => writeAnswer(request, response, problemAnswer(internalError)))
-      .catch((err) => response.destroy(err as Error));
+      .catch(() => response.destroy());
   });
 }
 

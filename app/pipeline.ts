@@ -217,7 +217,7 @@ async function startThisThread(config: TrendwireConfig, platform: Platform, opti
   await retrying("creating the streams", () => transport.ensureStreams(streamSpecs(config)), log, attempts);
   log.debug("streams ensured");
   const store = options.store ?? new LocalDirObjectStore(dataFileSystem(config, platform), `${dataDir}/objects`);
-  const metrics = new MetricsRegistry();
+  const metrics = new MetricsRegistry({ maxCounterSeries: config.metricsMaxSeries });
   // A checkpointing stage (aggregate, detect, persist) acknowledges what it holds by a quarter of a
   // stream's bytes, so what it holds never fills the stream on its own (ingest's 503).
   const system = new ActorSystem({

@@ -9,7 +9,6 @@ import type { RunResult } from "./pipeline_run.ts";
 import { headline, target } from "./pipeline_report.ts";
 import { formatTable, si } from "./table.ts";
 
-
 /** Per case, server and transport, the run with the median headline figure (the lower middle of an even count). */
 export function medianRuns(results: RunResult[]): RunResult[] {
   const groups = new Map<string, RunResult[]>();

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { MetricsRegistry, seriesBy } from "./metrics.ts";
+import { MetricsRegistry, OVERFLOW_LABEL_VALUE, seriesBy } from "./metrics.ts";
 
 test("renders counters, gauges and histograms in Prometheus text format", () => {
   const m = new MetricsRegistry();
@@ -38,7 +38,8 @@ test("a frozen label set, bumped again and again, counts into the same series as
 });
 
 test("a label set names one series whatever the order of its labels, also past the label cache's size", () => {
-  const m = new MetricsRegistry();
+  // More series than the render cache holds (10 000): a counter bound above that.
+  const m = new MetricsRegistry({ maxCounterSeries: 20_000 });
   const c = m.counter("tw_x_total", "X");
   c.inc({ stream: "a", source: "http" });
   c.inc({ source: "http", stream: "a" }, 2);
@@ -79,6 +80,33 @@ test("a bound series counts into the label set's series, and seriesBy binds one 
   byStatus(400, "POST", "/v1/streams/:stream/events").inc();
   assert.match(m.render(), 'tw_http_requests_total{method="POST",route="/v1/streams/:stream/events",status="202"} 2\n');
   assert.match(m.render(), 'tw_http_requests_total{method="POST",route="/v1/streams/:stream/events",status="400"} 1\n');
+});
+
+test("a counter keeps at most maxCounterSeries series: later label sets count in one overflow series, the sum stays exact, kept ones go on counting", () => {
+  const m = new MetricsRegistry({ maxCounterSeries: 3 });
+  const c = m.counter("tw_events_accepted_total", "Accepted");
+  let total = 0;
+  for (let i = 0; i < 10; i++) {
+    c.inc({ stream: `s${i}`, source: "http" }, i + 1);
+    total += i + 1;
+  }
+  c.inc({ stream: "s0", source: "http" }, 100); // kept: its own series
+  total += 100;
+  const bound = seriesBy(c, ["stream", "source"])("s99", "ws"); // past the bound: the overflow series
+  bound.inc(5);
+  total += 5;
+  const lines = m.render().split("\n").filter((l) => l.startsWith("tw_events_accepted_total{"));
+  assert.equal(lines.sort(), [
+    `tw_events_accepted_total{source="${OVERFLOW_LABEL_VALUE}",stream="${OVERFLOW_LABEL_VALUE}"} ${4 + 5 + 6 + 7 + 8 + 9 + 10 + 5}`,
+    'tw_events_accepted_total{source="http",stream="s0"} 101',
+    'tw_events_accepted_total{source="http",stream="s1"} 2',
+    'tw_events_accepted_total{source="http",stream="s2"} 3',
+  ]);
+  assert.is(lines.reduce((n, l) => n + Number(l.split(" ")[1]), 0), total);
+  // Another counter has a bound of its own; gauges are not bounded (their labels are the code's).
+  const other = m.counter("tw_events_decoded_total", "Decoded");
+  other.inc({ stream: "x" });
+  assert.is(other.get({ stream: "x" }), 1);
 });
 
 test("another registry's snapshot renders along: one HELP/TYPE per family, a series both have listed once", () => {

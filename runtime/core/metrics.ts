@@ -108,16 +108,47 @@ interface Family {
 
 export const defaultBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** The value every label takes in a counter's overflow series (not a valid stream name, route or status). */
+export const OVERFLOW_LABEL_VALUE = "(other)";
+
+export interface MetricsOptions {
+  /**
+   * Series a counter keeps at most. Counters labelled by what clients choose (stream names)
+   * would otherwise grow without bound: a later label set is counted in the counter's overflow
+   * series, whose labels are all OVERFLOW_LABEL_VALUE, so a sum over the counter stays exact.
+   * Defaults to 1000.
+   */
+  maxCounterSeries: number;
+}
+
 export class MetricsRegistry {
   #families = new Map<string, Family & { impl: unknown }>();
   /** Sampled on every render (e.g. gauges read from live objects). */
   #collectors: (() => void)[] = [];
+  readonly #maxCounterSeries: number;
+
+  constructor(options: Partial<MetricsOptions> = {}) {
+    this.#maxCounterSeries = options.maxCounterSeries ?? 1000;
+  }
 
   counter(name: string, help: string): Counter {
+    const max = this.#maxCounterSeries;
     return this.#family(name, help, "counter", () => {
       const values = new Map<string, { value: number }>();
       const cell = (labels: Labels | undefined) => {
         const k = labelKey(labels);
+        let c = values.get(k);
+        if (c === undefined) {
+          if (values.size >= max && labels !== undefined) return overflowCell(labels);
+          values.set(k, (c = { value: 0 }));
+        }
+        return c;
+      };
+      // Outside the bound: one series more, found by the label names alone.
+      const overflowCell = (labels: Labels) => {
+        const overflow: Labels = {};
+        for (const name of Object.keys(labels)) overflow[name] = OVERFLOW_LABEL_VALUE;
+        const k = labelKey(overflow);
         let c = values.get(k);
         if (c === undefined) values.set(k, (c = { value: 0 }));
         return c;

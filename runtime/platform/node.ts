@@ -125,9 +125,10 @@ interface PausableSocket {
  * word for any protocol but websocket: such a request (curl --http2's `Upgrade: h2c`, say) hung
  * unanswered and held a stop's server.close() open; and a handshake it refuses it only ends
  * (the server lets sockets stay half-open), so a client that keeps its side open held the
- * socket, and the stop, for as long as it liked. Its listener still takes every WebSocket handshake (a GET, RFC 6455), as the only one (so
- * it answers refused handshakes itself); any other upgrade gets a 400 problem and the
- * connection closes (the request cannot be served as if not upgraded). Every handed-over
+ * socket, and the stop, for as long as it liked. Its listener still takes every WebSocket
+ * handshake (a GET, RFC 6455), as the only one (so it answers refused handshakes itself); any
+ * other upgrade gets a 400 problem and the connection closes (the request cannot be served as
+ * if not upgraded). Every handed-over
  * socket is let go once this side has ended it, and tracked: `destroyAll` ends those left
  * (open WebSockets) when the server closes.
  */

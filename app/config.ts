@@ -23,6 +23,7 @@ export const configSpec = {
   allowedLatenessMs: { type: "int", default: 0, min: 0, env: "TW_ALLOWED_LATENESS_MS", flag: "allowed-lateness-ms", description: "How long a closed window still takes events, re-emitting a revision (ms)" },
   idleTimeoutMs: { type: "int", default: 0, min: 0, env: "TW_IDLE_TIMEOUT_MS", flag: "idle-timeout-ms", description: "Quiet time after which a stream's watermark follows the wall clock (ms; 0 = the window length)" },
   maxOpenWindows: { type: "int", default: 1_000_000, min: 1, env: "TW_MAX_OPEN_WINDOWS", flag: "max-open-windows", description: "Open windows held by one aggregate instance at most" },
+  maxIdleStreams: { type: "int", default: 10_000, min: 1, env: "TW_MAX_IDLE_STREAMS", flag: "max-idle-streams", description: "Streams holding no window whose watermark one aggregate instance keeps; beyond it the least recently active are forgotten (see Known limits)" },
   detectThreshold: { type: "number", default: 0.85, min: 0.5, max: 0.999, env: "TW_DETECT_THRESHOLD", flag: "detect-threshold", description: "Score at which a window is a trend (0.85 ≈ p ≤ 2e-6, tuned on NAB; 0.8 ≈ p ≤ 1e-4)" },
   detectWarmupWindows: { type: "int", default: 8, min: 1, env: "TW_DETECT_WARMUP", flag: "detect-warmup", description: "Windows a key must have before it can signal" },
   detectMinDelta: { type: "number", default: 5, min: 0, env: "TW_DETECT_MIN_DELTA", flag: "detect-min-delta", description: "Smallest absolute change over expected that can signal (counts)" },

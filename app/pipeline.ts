@@ -100,6 +100,7 @@ function stageBehaviours(config: TrendwireConfig, owned: number[], system: Actor
         },
         perStream,
         maxOpenWindows: config.maxOpenWindows,
+        maxIdleStreams: config.maxIdleStreams,
       },
       tickMs: 1000,
       maxLateListed: 1000,

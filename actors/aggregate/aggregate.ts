@@ -14,7 +14,7 @@ import { partitionInputs } from "../../runtime/core/partitions.ts";
 import {
   eventAt, eventColumnsOf, MessageType, validateEventBatch, type AggBatch, type DeadLetterEntry, type EventBatch, type WindowAggregate,
 } from "../../schemas/mod.ts";
-import { Windower, type WindowerOptions, type WindowerSnapshot } from "./windows.ts";
+import { DEFAULT_MAX_IDLE_STREAMS, DEFAULT_MAX_OPEN_WINDOWS, Windower, type WindowerOptions, type WindowerSnapshot } from "./windows.ts";
 import { packSnapshot, unpackSnapshot, type PackedWindowerSnapshot } from "./windows_packed.ts";
 
 export interface AggregateConfig {
@@ -67,6 +67,23 @@ function publishWindows(partition: number, windows: WindowAggregate[], windower:
   ctx.publish(`tw.agg.${partition}`, MessageType.AggBatch, batch, { id: `agg:${partition}:${windows.length}:${windowsDigest(windows)}` });
 }
 
+/** Each windower's forgotten streams already counted in tw_aggregate_streams_forgotten_total. */
+const forgottenCounted = new WeakMap<Windower, number>();
+
+/** Streams with state, and streams forgotten since the last report (Windower's "Bounded streams"), over this instance's partitions. */
+function reportStreams(state: AggregateState, ctx: ActorContext): void {
+  let streams = 0;
+  let forgotten = 0;
+  for (const windower of state.windowers.values()) {
+    const stats = windower.stats();
+    streams += stats.streams;
+    forgotten += stats.forgottenStreams - (forgottenCounted.get(windower) ?? 0);
+    forgottenCounted.set(windower, stats.forgottenStreams);
+  }
+  ctx.metrics.gauge("tw_aggregate_streams", "Streams whose state (watermark, windows) aggregate holds").set(streams, { actor: ctx.name });
+  if (forgotten > 0) ctx.metrics.counter("tw_aggregate_streams_forgotten_total", "Streams holding no window that aggregate forgot, beyond maxIdleStreams").inc(undefined, forgotten);
+}
+
 export function aggregateActor(config: AggregateConfig): ActorBehaviour<AggregateState> {
   const inputs: InputSpec[] = partitionInputs("tw.events", config.owned, "aggregate").map(({ filter, group }) => ({
     filter,
@@ -78,8 +95,13 @@ export function aggregateActor(config: AggregateConfig): ActorBehaviour<Aggregat
   // One Windower per partition: a partition's events arrive in the order producers' batches
   // were accepted, so its watermark (per stream) never runs ahead of events still queued in
   // another partition's input. Idle partitions close their windows by the wall-clock rule.
-  const maxOpenWindows = Math.max(1, Math.floor((config.windows.maxOpenWindows ?? 1_000_000) / Math.max(1, config.owned.length)));
-  const windowerOptions: WindowerOptions = { ...config.windows, maxOpenWindows };
+  // The instance's bounds are shared out among the partitions it owns.
+  const share = (bound: number) => Math.max(1, Math.floor(bound / Math.max(1, config.owned.length)));
+  const windowerOptions: WindowerOptions = {
+    ...config.windows,
+    maxOpenWindows: share(config.windows.maxOpenWindows ?? DEFAULT_MAX_OPEN_WINDOWS),
+    maxIdleStreams: share(config.windows.maxIdleStreams ?? DEFAULT_MAX_IDLE_STREAMS),
+  };
   const windowerFor = (state: AggregateState, partition: number): Windower => {
     let w = state.windowers.get(partition);
     if (!w) state.windowers.set(partition, (w = new Windower(windowerOptions)));
@@ -100,6 +122,7 @@ export function aggregateActor(config: AggregateConfig): ActorBehaviour<Aggregat
       if (input.kind === "timer") {
         const now = ctx.clock.now();
         for (const [partition, windower] of state.windowers) publishWindows(partition, windower.tick(now), windower, ctx);
+        reportStreams(state, ctx);
         ctx.setTimer("tick", config.tickMs);
         return state;
       }

@@ -7,6 +7,7 @@ import {
   type ClosedWindow,
   type WindowEvent,
 } from "./windows.ts";
+import { packSnapshot, unpackSnapshot } from "./windows_packed.ts";
 
 const ev = (key: string, ts: number, value = 1): WindowEvent => ({ key, ts, value });
 /** The identity and totals of closed windows, compactly: "key@start:count/sum/min/max#rev". */
@@ -24,7 +25,7 @@ test("in-order events close a window once the watermark passes its end", () => {
   assert.is(w.watermark("s"), 10_000);
   assert.equal(brief(r.closed), ["s/a@0:2/2/1/1#0", "s/b@0:1/1/1/1#0"]);
   assert.is(r.closed[0]!.windowEnd, 10_000);
-  assert.equal(w.stats(), { openWindows: 2, streams: 1, lateEvents: 0, forcedCloses: 0 });
+  assert.equal(w.stats(), { openWindows: 2, streams: 1, lateEvents: 0, forcedCloses: 0, forgottenStreams: 0 });
 });
 
 test("out-of-order events within maxOutOfOrder land in their own window", () => {
@@ -151,7 +152,7 @@ test("maxOpenWindows bounds memory by force-closing the earliest-ending windows"
   assert.equal(r.late.map((l) => [l.event.key, l.reason]), [["d", "force-closed"]]);
   r = w.add("s", [ev("e", 11_000), ev("a", 5_000), ev("c", 6_000)], 2);
   assert.equal(r.late.map((l) => [l.event.key, l.reason]), [["c", "force-closed"]]);
-  assert.equal(w.stats(), { openWindows: 3, streams: 1, lateEvents: 2, forcedCloses: 1 });
+  assert.equal(w.stats(), { openWindows: 3, streams: 1, lateEvents: 2, forcedCloses: 1, forgottenStreams: 0 });
   r = w.add("s", [ev("f", 11_500)], 3);
   assert.equal(brief(r.closed), ["s/b@0:1/1/1/1#0"]);
   assert.equal(w.stats().openWindows, 3);
@@ -166,7 +167,7 @@ test("evicting a window with an unemitted revision emits that revision first", (
   const r = w.add("s", [ev("a", 2_000, 5), ev("c", 11_000), ev("a", 3_000)], 2);
   assert.equal(brief(r.closed), ["s/a@0:2/6/1/5#1"]);
   assert.equal(r.late.map((l) => [l.event.ts, l.reason]), [[3_000, "force-closed"]]);
-  assert.equal(w.stats(), { openWindows: 2, streams: 1, lateEvents: 1, forcedCloses: 1 });
+  assert.equal(w.stats(), { openWindows: 2, streams: 1, lateEvents: 1, forcedCloses: 1, forgottenStreams: 0 });
 });
 
 test("overflow eviction picks the earliest end across streams, ties by stream name", () => {
@@ -206,6 +207,7 @@ test("invalid configuration is rejected by field name", () => {
   assert.is(field(() => new Windower({ perStream: { x: { idleTimeoutMs: -1 } } })), "perStream.x.idleTimeoutMs");
   assert.is(field(() => new Windower({ defaults: { maxOutOfOrderMs: 1.5 } })), "defaults.maxOutOfOrderMs");
   assert.is(field(() => new Windower({ maxOpenWindows: 0 })), "maxOpenWindows");
+  assert.is(field(() => new Windower({ maxIdleStreams: 0 })), "maxIdleStreams");
   assert.is(field(() => new Windower({ perStream: { x: { allowedLatenessMs: 0 } } })), "no error");
 });
 
@@ -257,8 +259,51 @@ test("an emitted open window counts against maxOpenWindows; evicting it emits it
   const r = w.add("s", [ev("c", 11_000), ev("b", 3_000)], 1);
   assert.equal(brief(r.closed), ["s/b@0:1/1/1/1#1"], "b is evicted: its closing revision goes out");
   assert.equal(r.late.map((l) => [l.event.key, l.reason]), [["b", "force-closed"]]);
-  assert.equal(w.stats(), { openWindows: 2, streams: 1, lateEvents: 1, forcedCloses: 1 });
+  assert.equal(w.stats(), { openWindows: 2, streams: 1, lateEvents: 1, forcedCloses: 1, forgottenStreams: 0 });
   assert.equal(brief(w.emitOpen()), ["s/c@10000:1/1/1/1#0"]);
 });
 
 test.run();
+
+test("streams holding no window beyond maxIdleStreams are forgotten, least recently active first", () => {
+  const w = new Windower({ maxIdleStreams: 2 });
+  for (const [i, stream] of ["a", "b", "c"].entries()) w.add(stream, [ev("k", 1_000)], i);
+  assert.equal(brief(w.tick(100_000)), ["a/k@0:1/1/1/1#0", "b/k@0:1/1/1/1#0", "c/k@0:1/1/1/1#0"]);
+  assert.is(w.stats().openWindows, 0, "all three expired: none holds a window");
+  assert.is(w.add("a", [ev("k", 1_000)], 100_001).late.length, 1, "a's step (late, still activity) makes b the least recent");
+  w.add("d", [ev("k", 100_000)], 100_002);
+  assert.is(w.stats().streams, 3);
+  assert.is(w.stats().forgottenStreams, 1);
+  assert.is(w.watermark("b"), undefined, "b forgotten");
+  assert.ok(w.watermark("a") !== undefined && w.watermark("c") !== undefined);
+
+  // A kept stream refuses an event for a window it closed; a forgotten one starts afresh.
+  assert.equal(w.add("c", [ev("k", 1_500)], 100_003).late.map((l) => l.reason), ["late"]);
+  assert.equal(w.add("b", [ev("k", 1_500)], 100_004).late, []);
+  assert.equal(brief(w.flush()).filter((s) => s.startsWith("b/")), ["b/k@0:1/1/1/1#0"]);
+});
+
+test("streams holding windows are never forgotten, however many there are", () => {
+  const w = new Windower({ maxIdleStreams: 1 });
+  for (let i = 0; i < 20; i++) w.add(`s${i}`, [ev("k", 1_000)], i);
+  assert.equal(w.stats(), { openWindows: 20, streams: 20, lateEvents: 0, forcedCloses: 0, forgottenStreams: 0 });
+  w.tick(100_000); // every window closes and expires: 20 idle streams
+  w.add("new", [ev("k", 100_000)], 100_001);
+  assert.equal(w.stats().streams, 2, "the new stream (holding a window) and one idle stream");
+  assert.is(w.stats().forgottenStreams, 19);
+  assert.ok(w.watermark("s19") !== undefined, "the most recently active idle stream is the one kept");
+});
+
+test("a restored windower forgets idle streams in the order they were last active", () => {
+  const w = new Windower({ maxIdleStreams: 2 });
+  for (const [i, stream] of ["a", "b", "c"].entries()) w.add(stream, [ev("k", 1_000)], i);
+  w.tick(100_000);
+  w.add("a", [ev("k", 1_000)], 100_001);
+  const restored = Windower.restore(unpackSnapshot(packSnapshot(w.snapshot())), { maxIdleStreams: 2 });
+  // Forgetting waits for an eighth of maxIdleStreams (at least one) more streams than the bound.
+  restored.add("d", [ev("k", 100_000)], 100_002);
+  restored.add("e", [ev("k", 100_000)], 100_003);
+  assert.is(restored.stats().forgottenStreams, 1);
+  assert.is(restored.watermark("b"), undefined, "b, not a: the restored windower knows a was active after it");
+  assert.equal(["a", "c", "d", "e"].map((s) => restored.watermark(s) !== undefined), [true, true, true, true]);
+});

@@ -35,6 +35,14 @@
  *   reason "force-closed", so a window is never emitted twice as revision 0 with different
  *   totals. `flush()` closes windows the same way (without counting them as forced).
  *   `stats().lateEvents` counts both reasons.
+ * - Bounded streams: a stream's state (its watermark) outlives its windows, so a client inventing
+ *   stream names would grow it without end. Streams holding no window are kept at most
+ *   `maxIdleStreams`; past that (checked as new streams arrive) the least recently active of
+ *   them are forgotten, counted in `stats().forgottenStreams`. A forgotten stream that gets
+ *   events again starts afresh, like a new one: its first step sets its watermark, so an
+ *   event for a window it had already closed and expired opens that window again (emitted as
+ *   revision 0 with that event's totals) instead of coming back as late. Streams holding
+ *   windows are never forgotten (they are bounded by `maxOpenWindows`).
  * - Emitting open windows (graceful shutdown): `emitOpen()` emits every window the watermark has
  *   not passed whose totals have not gone out (never emitted, or changed since `emitOpen()` last
  *   emitted it) as its next revision, as a close would, but the window stays open: it takes
@@ -71,6 +79,7 @@ export type {
 export type { StreamSnapshot, WindowerSnapshot } from "./windows_snapshot.ts";
 export {
   DEFAULT_ALLOWED_LATENESS_MS,
+  DEFAULT_MAX_IDLE_STREAMS,
   DEFAULT_MAX_OPEN_WINDOWS,
   DEFAULT_MAX_OUT_OF_ORDER_MS,
   DEFAULT_WINDOW_SIZE_MS,
@@ -83,7 +92,14 @@ export {
 export class Windower {
   readonly #options: WindowerOptions;
   readonly #maxOpen: number;
+  readonly #maxIdleStreams: number;
+  /** Least recently active first (a step with events moves its stream to the end). */
   readonly #streams = new Map<string, StreamState>();
+  /** The stream of the last step (already at the end of #streams). */
+  #lastStream: StreamState | undefined;
+  /** #streams may grow to this before idle streams are forgotten (amortises the scan). */
+  #forgetAbove: number;
+  #forgottenStreams = 0;
   /** Windows of the current step, emitted in earlier steps, that changed (await a revision). */
   readonly #pending: Slot[] = [];
   #open = 0;
@@ -92,7 +108,10 @@ export class Windower {
 
   /** Throws WindowConfigError naming the field if any value is invalid. */
   constructor(options: WindowerOptions) {
-    this.#maxOpen = validateWindowerOptions(options);
+    const bounds = validateWindowerOptions(options);
+    this.#maxOpen = bounds.maxOpenWindows;
+    this.#maxIdleStreams = bounds.maxIdleStreams;
+    this.#forgetAbove = this.#nextForgetAbove(0);
     this.#options = options;
   }
 
@@ -146,7 +165,12 @@ export class Windower {
     if (s === undefined) {
       s = new StreamState(stream, resolveWindowConfig(this.#options, stream));
       this.#streams.set(stream, s);
+      if (this.#streams.size > this.#forgetAbove) this.#forgetIdleStreams(s);
+    } else if (s !== this.#lastStream) {
+      this.#streams.delete(stream);
+      this.#streams.set(stream, s);
     }
+    this.#lastStream = s;
     const size = s.config.sizeMs;
     const lateness = s.config.allowedLatenessMs;
     // Windows ending at or before `emitted` went out in earlier steps. `wm` also counts the idle
@@ -262,6 +286,7 @@ export class Windower {
       streams: this.#streams.size,
       lateEvents: this.#lateEvents,
       forcedCloses: this.#forcedCloses,
+      forgottenStreams: this.#forgottenStreams,
     };
   }
 
@@ -287,9 +312,33 @@ export class Windower {
       w.#streams.set(s.name, s);
       w.#open += snap.keys.length;
     }
+    w.#forgetAbove = w.#nextForgetAbove(w.#streams.size);
     w.#lateEvents = Number(snapshot.lateEvents) || 0;
     w.#forcedCloses = Number(snapshot.forcedCloses) || 0;
     return w;
+  }
+
+  /**
+   * Forgets the least recently active streams that hold no window (never `current`, the stream
+   * of the step under way) until at most maxIdleStreams such streams are left.
+   */
+  #forgetIdleStreams(current: StreamState): void {
+    let idle = 0;
+    for (const s of this.#streams.values()) if (s.ends.length === 0 && s !== current) idle++;
+    for (const s of this.#streams.values()) {
+      if (idle <= this.#maxIdleStreams) break;
+      if (s.ends.length !== 0 || s === current) continue;
+      this.#streams.delete(s.name);
+      if (s === this.#lastStream) this.#lastStream = undefined;
+      idle--;
+      this.#forgottenStreams++;
+    }
+    this.#forgetAbove = this.#nextForgetAbove(this.#streams.size);
+  }
+
+  /** The next size of #streams that scans for idle streams: an eighth of maxIdleStreams more, so a scan is paid for by as many new streams. */
+  #nextForgetAbove(size: number): number {
+    return Math.max(size, this.#maxIdleStreams) + Math.max(1, Math.floor(this.#maxIdleStreams / 8));
   }
 
   /** Moves `s`'s watermark to `to` if that is ahead: emits newly passed windows, expires old ones. */

@@ -23,12 +23,18 @@ export interface WindowerOptions {
   perStream?: Record<string, Partial<WindowConfig>>;
   /** Upper bound on windows held in memory over all streams. Defaults to 1 000 000. */
   maxOpenWindows?: number;
+  /**
+   * Streams that hold no window whose state (watermark) is kept at most; beyond it the least
+   * recently active of them are forgotten (see Windower). Defaults to 10 000.
+   */
+  maxIdleStreams?: number;
 }
 
 export const DEFAULT_WINDOW_SIZE_MS = 10_000;
 export const DEFAULT_MAX_OUT_OF_ORDER_MS = 2_000;
 export const DEFAULT_ALLOWED_LATENESS_MS = 0;
 export const DEFAULT_MAX_OPEN_WINDOWS = 1_000_000;
+export const DEFAULT_MAX_IDLE_STREAMS = 10_000;
 
 /** Base class of this module's errors; code branches on the subclass, never on message text. */
 export class WindowError extends Error {
@@ -91,9 +97,12 @@ export function resolveWindowConfig(options: WindowerOptions, stream: string): R
   return merge(options.defaults ?? {}, own(options.perStream, stream) ?? {}, `perStream.${stream}`);
 }
 
-/** Validates the defaults, every configured stream and the global bound at once; returns the bound. */
-export function validateWindowerOptions(options: WindowerOptions): number {
+/** Validates the defaults, every configured stream and the global bounds at once; returns the bounds. */
+export function validateWindowerOptions(options: WindowerOptions): { maxOpenWindows: number; maxIdleStreams: number } {
   merge(options.defaults ?? {}, {}, "defaults");
   for (const stream of Object.keys(options.perStream ?? {})) resolveWindowConfig(options, stream);
-  return checkMs("maxOpenWindows", options.maxOpenWindows ?? DEFAULT_MAX_OPEN_WINDOWS, 1);
+  return {
+    maxOpenWindows: checkMs("maxOpenWindows", options.maxOpenWindows ?? DEFAULT_MAX_OPEN_WINDOWS, 1),
+    maxIdleStreams: checkMs("maxIdleStreams", options.maxIdleStreams ?? DEFAULT_MAX_IDLE_STREAMS, 1),
+  };
 }

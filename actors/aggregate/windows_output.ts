@@ -55,6 +55,8 @@ export interface WindowerStats {
   streams: number;
   lateEvents: number;
   forcedCloses: number;
+  /** Streams forgotten since this windower was made (see "Bounded streams"; not kept in snapshots). */
+  forgottenStreams: number;
 }
 
 /** Appends the slot's current totals as its next revision. */

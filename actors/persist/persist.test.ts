@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { decode } from "@msgpack/msgpack";
 import { persistActor, parseObjectName, type PersistState } from "./persist.ts";
 import { MessageType, type AggBatch, type RawBatch } from "../../schemas/mod.ts";
-import { LocalDirObjectStore } from "../../runtime/store/object_store.ts";
+import { LocalDirObjectStore, type ObjectStore } from "../../runtime/store/object_store.ts";
 import { MemoryFileSystem } from "../../runtime/platform/memory_fs.ts";
 import { encode } from "@msgpack/msgpack";
 import { fakeContext, message } from "../../test/helpers/fake_ctx.ts";
@@ -73,6 +73,43 @@ test("after a crash, input archived before it is not archived again under anothe
   let records = 0;
   for (const k of keys) records += (decode((await store.get(k))!) as { count: number }).count;
   assert.is(records, 5, "every input archived exactly once");
+});
+
+test("prefixes remembered as flushed are bounded; a forgotten one is checked against existing objects again", async () => {
+  const fs = new MemoryFileSystem();
+  await fs.mkdirp("/data");
+  const store = new LocalDirObjectStore(fs, "/data/objects");
+  const listed: string[] = [];
+  const counting: ObjectStore = {
+    put: (key, data) => store.put(key, data),
+    get: (key) => store.get(key),
+    list: (prefix, start) => (listed.push(prefix), store.list(prefix, start)),
+  };
+  const actor = persistActor({ store: counting, encode: (head, records) => encode({ ...head, records }), maxSeenPrefixes: 2 });
+  const ctx = fakeContext({ now: at });
+  const of = (stream: string, seq: number): MessageInput => {
+    const input = rawInput(seq);
+    return { ...input, subject: `tw.raw.${stream}`, body: { ...input.body, stream } };
+  };
+  let state = await actor.init(ctx);
+  let seq = 0;
+  for (const stream of ["a", "b", "c"]) {
+    state = await actor.receive(state, of(stream, ++seq), ctx);
+    await actor.checkpoint!(state, ctx);
+  }
+  const prefix = (stream: string) => `raw/${stream}/2026/11/22/14/0`;
+  assert.equal([...state.seen], [prefix("b"), prefix("c")], "the least recently flushed (a) is forgotten");
+  assert.equal(listed, ["raw/a/2026/11/22/14/", "raw/b/2026/11/22/14/", "raw/c/2026/11/22/14/"], "each first flush since start is checked");
+  listed.length = 0;
+  for (const stream of ["c", "a"]) {
+    state = await actor.receive(state, of(stream, ++seq), ctx);
+    await actor.checkpoint!(state, ctx);
+  }
+  assert.equal(listed, ["raw/a/2026/11/22/14/"], "a is checked again, c is not");
+  assert.equal([...state.seen], [prefix("c"), prefix("a")]);
+  let records = 0;
+  for (const stream of ["a", "b", "c"]) for (const k of await store.list(`raw/${stream}/2026/11/22/14/`)) records += (decode((await store.get(k))!) as { count: number }).count;
+  assert.is(records, 5, "every input archived once");
 });
 
 test.run();

@@ -34,7 +34,15 @@ export interface PersistConfig {
   store: ObjectStore;
   /** Encodes an object's content (MessagePack): the map of `head`'s fields and then `records`, the list; its bytes or their parts in order. */
   encode(head: Record<string, unknown>, records: readonly unknown[]): Uint8Array | Uint8Array[];
+  /**
+   * Prefixes remembered as flushed since start, at most (the least recently flushed are
+   * forgotten: their next buffer is checked against existing objects, as after a start).
+   * Defaults to 10 000.
+   */
+  maxSeenPrefixes?: number;
 }
+
+export const DEFAULT_MAX_SEEN_PREFIXES = 10_000;
 
 export type ArchiveKind = "raw" | "agg" | "trends" | "dlq";
 
@@ -51,7 +59,10 @@ interface Buffer {
 
 export interface PersistState {
   buffers: Map<string, Buffer>;
-  /** Prefixes flushed at least once since start (no check needed unless redelivered). */
+  /**
+   * Prefixes flushed at least once since start (no check needed unless redelivered), least
+   * recently flushed first. Bounded (maxSeenPrefixes): there is one per stream and hour.
+   */
   seen: Set<string>;
 }
 
@@ -85,6 +96,13 @@ function add(state: PersistState, kind: ArchiveKind, dir: string, partition: num
   if (input.deliveryCount > 1) buf.check = true;
 }
 
+/** Adds `id` as the most recent of `seen`, forgetting the least recent beyond `max`. */
+function remember(seen: Set<string>, id: string, max: number): void {
+  seen.delete(id);
+  seen.add(id);
+  while (seen.size > max) seen.delete(seen.values().next().value as string);
+}
+
 async function flush(state: PersistState, config: PersistConfig, ctx: ActorContext): Promise<void> {
   const written = ctx.metrics.counter("tw_objects_written_total", "Archive objects written, by kind");
   const records = ctx.metrics.counter("tw_records_archived_total", "Records archived, by kind");
@@ -94,7 +112,7 @@ async function flush(state: PersistState, config: PersistConfig, ctx: ActorConte
       const existing = (await config.store.list(buf.dir, `${buf.partition}-`)).map(parseObjectName).filter((x) => x !== undefined);
       list = list.filter((r) => !existing.some((o) => r.seq >= o.firstSeq && r.seq <= o.lastSeq));
     }
-    state.seen.add(id);
+    remember(state.seen, id, config.maxSeenPrefixes ?? DEFAULT_MAX_SEEN_PREFIXES);
     if (list.length === 0) return;
     const firstSeq = list.reduce((m, r) => Math.min(m, r.seq), Infinity);
     const lastSeq = list.reduce((m, r) => Math.max(m, r.seq), 0);

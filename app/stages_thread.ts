@@ -31,6 +31,9 @@ export const stageKinds: readonly ActorKind[] = ["decode", "aggregate", "detect"
  * and attaches the columns as they came, packed (`packed`), which is how decode reads them.
  * So a raw batch's request bodies cross once, in the bytes, not a second time in the value,
  * and a group of one-event requests clones as a few arrays instead of several objects each.
+ * The body's `parts` are decoded only if something reads them: decode reads the columns, and
+ * persist archives the body's bytes as published (publishedBytesOf), so on this path nothing
+ * does.
  */
 const envelopes = new MessageCodec();
 
@@ -41,9 +44,10 @@ export const crossThreadValues: ValueCodec = {
   },
   unpack(packed, data) {
     if (!isPackedColumns(packed)) return packed;
-    const envelope = envelopes.decode(data);
+    const envelope = envelopes.decodeShallow<Record<string, unknown>>(data, ["parts"]);
     // Left packed: decode reads them as they are (actors/decode/decode.ts).
-    return { ...envelope, body: { ...(envelope.body as object), packed } } satisfies Envelope;
+    envelope.body.packed = packed;
+    return envelope satisfies Envelope;
   },
 };
 

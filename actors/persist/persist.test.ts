@@ -8,6 +8,7 @@ import { MemoryFileSystem } from "../../runtime/platform/memory_fs.ts";
 import { encode } from "@msgpack/msgpack";
 import { fakeContext, message } from "../../test/helpers/fake_ctx.ts";
 import type { MessageInput } from "../../runtime/core/actor.ts";
+import { MessageCodec } from "../../runtime/codec/codec.ts";
 
 const at = Date.UTC(2026, 10, 22, 14, 5, 0);
 
@@ -59,6 +60,22 @@ test("a same-process raw batch is archived without the parsed events attached to
   const [name] = await store.list("raw/clicks/2026/11/22/14/");
   const object = decode((await store.get(name!))!) as { records: { batch: Record<string, unknown> }[] };
   assert.equal(object.records.map((r) => r.batch), [first.body, second.body]);
+});
+
+test("a raw batch decoded shallowly is archived as its published bytes, its parts never decoded", async () => {
+  const fs = new MemoryFileSystem();
+  await fs.mkdirp("/data");
+  const store = new LocalDirObjectStore(fs, "/data/objects");
+  const codec = new MessageCodec();
+  const actor = persistActor({ store, encode: (head, records) => codec.encodeWithList(head, "records", records) });
+  const plain = rawInput(1);
+  const envelope = codec.decodeShallow<RawBatch & { packed?: unknown }>(codec.encode({ v: 1, type: MessageType.RawBatch, id: "b1", ts: at, body: plain.body }), ["parts"]);
+  envelope.body.packed = { packed: true, lengths: new Uint32Array([2, 1]), keys: "a\u0000b\u0000c" };
+  await run(actor, [{ ...plain, body: envelope.body }, rawInput(2)]);
+  assert.ok(Object.getOwnPropertyDescriptor(envelope.body, "parts")!.get !== undefined, "persist did not read the parts");
+  const [name] = await store.list("raw/clicks/2026/11/22/14/");
+  const object = decode((await store.get(name!))!) as { records: { seq: number; batch: RawBatch }[] };
+  assert.equal(object.records, [{ seq: 1, batch: plain.body }, { seq: 2, batch: rawInput(2).body }], "the same records as from the plain body");
 });
 
 test("after a crash, input archived before it is not archived again under another range", async () => {

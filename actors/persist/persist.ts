@@ -18,6 +18,7 @@
  */
 import type { ActorBehaviour, ActorContext, MessageInput } from "../../runtime/core/actor.ts";
 import type { ObjectStore } from "../../runtime/store/object_store.ts";
+import { EncodedValue, publishedBytesOf } from "../../runtime/codec/codec.ts";
 import {
   MessageType,
   validateAggBatch,
@@ -32,7 +33,11 @@ import {
 
 export interface PersistConfig {
   store: ObjectStore;
-  /** Encodes an object's content (MessagePack): the map of `head`'s fields and then `records`, the list; its bytes or their parts in order. */
+  /**
+   * Encodes an object's content (MessagePack): the map of `head`'s fields and then `records`, the
+   * list; its bytes or their parts in order. A record may hold an EncodedValue (a raw batch as
+   * published), to be written as its bytes (MessageCodec.encodeWithList does).
+   */
   encode(head: Record<string, unknown>, records: readonly unknown[]): Uint8Array | Uint8Array[];
   /**
    * Prefixes remembered as flushed since start, at most (the least recently flushed are
@@ -140,10 +145,18 @@ export function persistActor(config: PersistConfig): ActorBehaviour<PersistState
       if (input.kind !== "message") return state;
       switch (input.type) {
         case MessageType.RawBatch: {
-          // Same-process batches carry ingest's parsed events (`columns`, or `packed` from
-          // ingest's thread): not archive material.
-          const { columns: _, packed: _packed, ...batch } = input.body as RawBatch & { columns?: unknown; packed?: unknown };
-          add(state, "raw", `raw/${batch.stream}/${hourPath(batch.receivedAt)}/`, 0, input, { batch });
+          const body = input.body as RawBatch & { columns?: unknown; packed?: unknown };
+          // A body decoded from the bytes published is archived as those bytes (its parts, the
+          // requests, need not be decoded and encoded again). Same-process batches carry
+          // ingest's parsed events (`columns`, or `packed` from ingest's thread): not archive
+          // material, and not in the published bytes.
+          const published = publishedBytesOf(body);
+          let batch: unknown = published && new EncodedValue(published);
+          if (batch === undefined) {
+            const { columns: _, packed: _packed, ...rest } = body;
+            batch = rest;
+          }
+          add(state, "raw", `raw/${body.stream}/${hourPath(body.receivedAt)}/`, 0, input, { batch });
           break;
         }
         case MessageType.AggBatch: {

@@ -2,7 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { concatBytes } from "../bytes.ts";
 import { assertSameBytes } from "../../test/helpers/same_bytes.ts";
-import { LIST_SPLICED_BINARY, MAX_RETAINED_BUFFER, MessageCodec } from "./codec.ts";
+import { EncodedValue, LIST_SPLICED_BINARY, MAX_RETAINED_BUFFER, MessageCodec, publishedBytesOf } from "./codec.ts";
 import { LARGE_BINARY } from "./large_binaries.ts";
 import { CodecError } from "../core/errors.ts";
 
@@ -115,6 +115,35 @@ test("encodeWithList: binaries of LIST_SPLICED_BINARY bytes or more inside the i
   assertSameBytes(concatBytes(manyParts), new MessageCodec().encodeValue({ ...head, records: many }), "100 bodies");
   const buffers = new Set(manyParts.filter((p) => p.buffer !== large.buffer).map((p) => p.buffer));
   assert.ok(buffers.size <= 3, `the pieces and headers of 100 bodies take ${buffers.size} buffers`);
+});
+
+test("decodeShallow: the envelope decode gives, the lazy body fields decoded only when read, the body's bytes kept", () => {
+  const codec = new MessageCodec();
+  const body = { stream: "s", batchId: "b:1", receivedAt: 1_700_000_000_000, count: 2, parts: [{ batchId: "b:1", body: new Uint8Array([1, 2]) }, { batchId: "b:2", body: new Uint8Array(3) }] };
+  const bytes = codec.encode({ v: 1, type: "tw.raw_batch.v1", id: "b:1", ts: 5, body });
+  const shallow = codec.decodeShallow<typeof body>(bytes, ["parts"]);
+  assert.ok(Object.getOwnPropertyDescriptor(shallow.body, "parts")!.get !== undefined, "parts not decoded yet");
+  assert.is(shallow.body.stream, "s");
+  assertSameBytes(publishedBytesOf(shallow.body)!, codec.encodeValue(body), "the body's bytes as published");
+  assert.equal(shallow, codec.decode(bytes), "reading parts decodes them: the same envelope as decode");
+  assert.ok(Object.getOwnPropertyDescriptor(shallow.body, "parts")!.value !== undefined, "decoded once, then kept");
+  assert.is(publishedBytesOf(codec.decode(bytes).body as object), undefined, "decode keeps no bytes");
+  for (const bad of [new Uint8Array([0xc1]), codec.encodeValue([1]), codec.encodeValue({ v: 2, type: "t", id: "i", ts: 1, body: {} }), bytes.subarray(0, bytes.length - 1)]) {
+    assert.throws(() => codec.decodeShallow(bad, ["parts"]), (e: unknown) => e instanceof CodecError);
+  }
+});
+
+test("encodeWithList: an EncodedValue is written as its bytes, copied when small and a part of its own from LIST_SPLICED_BINARY on", () => {
+  const codec = new MessageCodec();
+  const head = { kind: "raw", partition: 0, firstSeq: 1, lastSeq: 2 };
+  const small = { stream: "s", parts: [{ body: new Uint8Array([1, 2, 3]) }] };
+  const large = { stream: "t", parts: [{ body: new Uint8Array(LIST_SPLICED_BINARY).fill(4) }] };
+  const largeBytes = codec.encodeValue(large);
+  const items = [{ seq: 1, batch: new EncodedValue(codec.encodeValue(small)) }, { seq: 2, batch: new EncodedValue(largeBytes) }];
+  const parts = codec.encodeWithList(head, "records", items);
+  assertSameBytes(concatBytes(parts), codec.encodeValue({ ...head, records: [{ seq: 1, batch: small }, { seq: 2, batch: large }] }), "the values' own encoding");
+  assert.equal(parts.filter((p) => p.buffer === largeBytes.buffer).length, 1, "the large one is passed on, not copied");
+  assertSameBytes(concatBytes(codec.encodeLargeParts({ a: new EncodedValue(codec.encodeValue(small)) })), codec.encodeValue({ a: small }), "encodeLarge too");
 });
 
 test.run();

@@ -7,7 +7,10 @@
  */
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import { CodecError } from "../core/errors.ts";
-import { binHeader, concatParts, markLargeBinaries, spliceBinaries, spliceSteps } from "./large_binaries.ts";
+import { binHeader, concatParts, EncodedValue, markLargeBinaries, spliceBinaries, spliceSteps } from "./large_binaries.ts";
+import { mapEntries } from "./msgpack_extent.ts";
+
+export { EncodedValue } from "./large_binaries.ts";
 
 /** The Encoder's buffer is let go once it has grown beyond this (bytes). */
 export const MAX_RETAINED_BUFFER = 4 << 20;
@@ -83,7 +86,7 @@ export class MessageCodec {
   encodeLargeParts(value: unknown): Uint8Array[] {
     const marked = markLargeBinaries(value, this.#nonce);
     if (marked.binaries.length === 0) return [this.#encodeCopy(value)];
-    const parts = spliceBinaries(this.#encodeShared(marked.value), marked.binaries, this.#nonce);
+    const parts = spliceBinaries(this.#encodeShared(marked.value), marked.binaries, this.#nonce, marked.encoded);
     this.#release();
     return parts;
   }
@@ -94,7 +97,8 @@ export class MessageCodec {
    * one larger item), so the Encoder's buffer holds one item, never the whole value. (A persist flush of ~20 MB encoded
    * whole grew a fresh Encoder's buffer from 2 KB, and had it let go, every second.) Binaries
    * of LIST_SPLICED_BINARY bytes or more inside the items are parts of their own, as they are:
-   * they must not change until the parts have been written.
+   * they must not change until the parts have been written. An EncodedValue inside the items is
+   * written as its bytes (a part of its own from LIST_SPLICED_BINARY bytes on, as a binary is).
    */
   encodeWithList(head: Record<string, unknown>, key: string, items: readonly unknown[]): Uint8Array[] {
     const prefix = this.#encodeCopy({ ...head, [key]: [] });
@@ -125,13 +129,14 @@ export class MessageCodec {
         continue;
       }
       const encoded = this.#encodeShared(marked.value);
-      for (const step of spliceSteps(encoded, marked.binaries, this.#nonce)) {
+      for (const step of spliceSteps(encoded, marked.binaries, this.#nonce, marked.encoded)) {
         if ("piece" in step) append(step.piece, encoded.length, items.length - i);
         else if ("binLength" in step) append(binHeader(step.binLength), encoded.length, items.length - i);
+        else if ("value" in step && step.value.length < LIST_SPLICED_BINARY) append(step.value, encoded.length + step.value.length, items.length - i);
         else {
           if (used > start) parts.push(chunk.subarray(start, used));
           start = used;
-          parts.push(step.binary);
+          parts.push("value" in step ? step.value : step.binary);
         }
       }
     }
@@ -172,19 +177,92 @@ export class MessageCodec {
     }
   }
 
+  /**
+   * decode, for an envelope whose body is a map, leaving the body's fields named in `lazy`
+   * undecoded until first read (each is decoded then, once). The body's own bytes are kept:
+   * `publishedBytesOf(body)` gives them, for passing the body on as it was published
+   * (EncodedValue). So a receiver that reads a few fields of a large body pays for those only.
+   */
+  decodeShallow<T = unknown>(bytes: Uint8Array, lazy: readonly string[]): Envelope<T> {
+    let envelope: Record<string, unknown>;
+    try {
+      envelope = this.#decodeShallow(bytes, lazy);
+    } catch (cause) {
+      if (cause instanceof CodecError) throw cause;
+      throw new CodecError("not valid MessagePack", { cause });
+    }
+    return checkEnvelope<T>(envelope);
+  }
+
+  #decodeShallow(bytes: Uint8Array, lazy: readonly string[]): Record<string, unknown> {
+    const top = mapEntries(bytes, 0);
+    if (top.end !== bytes.length) throw new CodecError("envelope: bytes after the value");
+    const envelope: Record<string, unknown> = {};
+    for (const { key, start, end } of top.entries) {
+      if (key !== "body" || !isMapHeader(bytes[start]!)) {
+        envelope[key] = this.decodeValue(bytes.subarray(start, end));
+        continue;
+      }
+      const body: Record<string, unknown> = {};
+      for (const field of mapEntries(bytes, start).entries) {
+        const range = bytes.subarray(field.start, field.end);
+        if (!lazy.includes(field.key)) {
+          body[field.key] = this.decodeValue(range);
+          continue;
+        }
+        const decode = () => this.decodeValue(range);
+        Object.defineProperty(body, field.key, {
+          enumerable: true,
+          configurable: true,
+          get() {
+            const value = decode();
+            Object.defineProperty(body, field.key, { value, enumerable: true, configurable: true, writable: true });
+            return value;
+          },
+          set(value: unknown) {
+            Object.defineProperty(body, field.key, { value, enumerable: true, configurable: true, writable: true });
+          },
+        });
+      }
+      publishedBodies.set(body, bytes.subarray(start, end));
+      envelope[key] = body;
+    }
+    return envelope;
+  }
+
   /** Decodes and checks the envelope shape; `expectedType`, when given, must match. */
   decode<T = unknown>(bytes: Uint8Array, expectedType?: string): Envelope<T> {
-    const value = this.decodeValue(bytes) as Partial<Envelope<T>> | null;
-    if (value === null || typeof value !== "object" || Array.isArray(value)) {
-      throw new CodecError("envelope: expected a map");
+    const envelope = checkEnvelope<T>(this.decodeValue(bytes));
+    if (expectedType !== undefined && envelope.type !== expectedType) {
+      throw new CodecError(`envelope.type: expected ${expectedType}, got ${envelope.type}`);
     }
-    if (value.v !== ENVELOPE_VERSION) throw new CodecError(`envelope.v: expected ${ENVELOPE_VERSION}, got ${String(value.v)}`);
-    if (typeof value.type !== "string") throw new CodecError("envelope.type: expected a string");
-    if (typeof value.id !== "string") throw new CodecError("envelope.id: expected a string");
-    if (typeof value.ts !== "number") throw new CodecError("envelope.ts: expected a number");
-    if (expectedType !== undefined && value.type !== expectedType) {
-      throw new CodecError(`envelope.type: expected ${expectedType}, got ${value.type}`);
-    }
-    return value as Envelope<T>;
+    return envelope;
   }
+}
+
+function checkEnvelope<T>(decoded: unknown): Envelope<T> {
+  const value = decoded as Partial<Envelope<T>> | null;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new CodecError("envelope: expected a map");
+  }
+  if (value.v !== ENVELOPE_VERSION) throw new CodecError(`envelope.v: expected ${ENVELOPE_VERSION}, got ${String(value.v)}`);
+  if (typeof value.type !== "string") throw new CodecError("envelope.type: expected a string");
+  if (typeof value.id !== "string") throw new CodecError("envelope.id: expected a string");
+  if (typeof value.ts !== "number") throw new CodecError("envelope.ts: expected a number");
+  return value as Envelope<T>;
+}
+
+function isMapHeader(b: number): boolean {
+  return (b >= 0x80 && b <= 0x8f) || b === 0xde || b === 0xdf;
+}
+
+/** Bodies decodeShallow made, with their bytes as published. */
+const publishedBodies = new WeakMap<object, Uint8Array>();
+
+/**
+ * The MessagePack bytes `body` was decoded from by decodeShallow (fields set on it since, such as
+ * this process's own attachments, are not in them), or undefined.
+ */
+export function publishedBytesOf(body: object): Uint8Array | undefined {
+  return publishedBodies.get(body);
 }

@@ -7,7 +7,8 @@
  * result is a list of parts: the encoded pieces between markers (copied), each binary's header
  * (bin 32 at this size), and the binaries themselves (not copied). Concatenated, the parts are
  * what encoding the value directly gives. MessageCodec.encodeWithList splices smaller binaries
- * the same way (spliceSteps), with a lower threshold.
+ * the same way (spliceSteps), with a lower threshold, and values given already encoded
+ * (EncodedValue) too, their bytes as they are.
  */
 import { ExtData } from "@msgpack/msgpack";
 import { concatBytes } from "../bytes.ts";
@@ -26,28 +27,42 @@ const BIN32 = 0xc6;
 /** Containers deeper than this are left alone (the Encoder's own depth limit is 100). */
 const MAX_DEPTH = 64;
 
+/** A value given as its MessagePack bytes, spliced in as they are (markLargeBinaries with `encoded`). */
+export class EncodedValue {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
 /** A value with its large binaries swapped for markers, and those binaries in marker order. */
 export interface Marked {
   value: unknown;
+  /** Binaries, and the bytes of EncodedValues (`encoded[k]`), in marker order. */
   binaries: Uint8Array[];
+  /** Whether `binaries[k]` is an EncodedValue's bytes (spliced without a bin header). */
+  encoded: boolean[];
 }
 
 /**
  * Replaces each binary (any ArrayBufferView, as the Encoder treats them) of `minBytes` (by default
- * LARGE_BINARY) or more in plain objects and arrays by a marker; containers are copied only on
- * the path to one.
+ * LARGE_BINARY) or more in plain objects and arrays by a marker, and each EncodedValue (of any
+ * size) too; containers are copied only on the path to one.
  */
 export function markLargeBinaries(value: unknown, nonce: Uint8Array, minBytes = LARGE_BINARY): Marked {
   const binaries: Uint8Array[] = [];
+  const encoded: boolean[] = [];
+  const marker = (bytes: Uint8Array, isEncoded: boolean) => {
+    const data = new Uint8Array(16);
+    data.set(nonce);
+    new DataView(data.buffer).setUint32(NONCE_BYTES, binaries.length);
+    binaries.push(bytes);
+    encoded.push(isEncoded);
+    return new ExtData(MARKER_TYPE, data);
+  };
   const walk = (v: unknown, depth: number): unknown => {
     if (v === null || typeof v !== "object" || depth > MAX_DEPTH) return v;
+    if (v instanceof EncodedValue) return marker(v.bytes, true);
     if (ArrayBuffer.isView(v)) {
       if (v.byteLength < minBytes) return v;
-      const data = new Uint8Array(16);
-      data.set(nonce);
-      new DataView(data.buffer).setUint32(NONCE_BYTES, binaries.length);
-      binaries.push(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
-      return new ExtData(MARKER_TYPE, data);
+      return marker(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), false);
     }
     if (Array.isArray(v)) {
       let copy: unknown[] | undefined;
@@ -71,17 +86,21 @@ export function markLargeBinaries(value: unknown, nonce: Uint8Array, minBytes = 
     }
     return copy ?? v;
   };
-  return { value: walk(value, 0), binaries };
+  return { value: walk(value, 0), binaries, encoded };
 }
 
 /**
  * One step of a splice, in order: a range of the encoding (a view of the Encoder's buffer, to be
- * copied before it is reused), a binary's header (binHeader of its length), or the binary itself.
+ * copied before it is reused), a binary's header (binHeader of its length), the binary itself, or
+ * an EncodedValue's bytes (no header).
  */
-export type SpliceStep = { piece: Uint8Array } | { binLength: number } | { binary: Uint8Array };
+export type SpliceStep = { piece: Uint8Array } | { binLength: number } | { binary: Uint8Array } | { value: Uint8Array };
 
-/** The encoding of the original value as steps: `encoded` (of the marked value) with each marker replaced by its binary. */
-export function spliceSteps(encoded: Uint8Array, binaries: Uint8Array[], nonce: Uint8Array): SpliceStep[] {
+/**
+ * The encoding of the original value as steps: `encoded` (of the marked value) with each marker
+ * replaced by its binary, or by its EncodedValue's bytes where `isEncoded[k]`.
+ */
+export function spliceSteps(encoded: Uint8Array, binaries: Uint8Array[], nonce: Uint8Array, isEncoded: readonly boolean[] = []): SpliceStep[] {
   const at: number[] = new Array<number>(binaries.length).fill(-1);
   const view = new DataView(encoded.buffer, encoded.byteOffset, encoded.byteLength);
   for (let i = 0; i + MARKER_BYTES <= encoded.length; i++) {
@@ -98,7 +117,8 @@ export function spliceSteps(encoded: Uint8Array, binaries: Uint8Array[], nonce: 
   let from = 0;
   for (const k of order) {
     const marker = at[k]!;
-    steps.push({ piece: encoded.subarray(from, marker) }, { binLength: binaries[k]!.byteLength }, { binary: binaries[k]! });
+    if (isEncoded[k]) steps.push({ piece: encoded.subarray(from, marker) }, { value: binaries[k]! });
+    else steps.push({ piece: encoded.subarray(from, marker) }, { binLength: binaries[k]!.byteLength }, { binary: binaries[k]! });
     from = marker + MARKER_BYTES;
   }
   steps.push({ piece: encoded.subarray(from) });
@@ -115,13 +135,16 @@ export function binHeader(length: number): Uint8Array {
   return header;
 }
 
-/** The encoding of the original value, in parts: `encoded` (of the marked value) with each marker replaced by its binary. */
-export function spliceBinaries(encoded: Uint8Array, binaries: Uint8Array[], nonce: Uint8Array): Uint8Array[] {
+/** The encoding of the original value, in parts: `encoded` (of the marked value) with each marker replaced by its binary or EncodedValue's bytes. */
+export function spliceBinaries(encoded: Uint8Array, binaries: Uint8Array[], nonce: Uint8Array, isEncoded: readonly boolean[] = []): Uint8Array[] {
   const parts: Uint8Array[] = [];
   let piece: Uint8Array | undefined;
-  for (const step of spliceSteps(encoded, binaries, nonce)) {
+  for (const step of spliceSteps(encoded, binaries, nonce, isEncoded)) {
     if ("piece" in step) piece = step.piece;
-    else if ("binLength" in step) {
+    else if ("value" in step) {
+      parts.push(piece!.slice(), step.value);
+      piece = undefined;
+    } else if ("binLength" in step) {
       // The piece before the marker and the binary's header, as one copy (`encoded` is the Encoder's buffer).
       const header = binHeader(step.binLength);
       const joined = new Uint8Array(piece!.length + header.length);

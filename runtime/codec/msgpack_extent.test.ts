@@ -1,0 +1,53 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { encode, ExtData } from "@msgpack/msgpack";
+import { mapEntries, valueEnd } from "./msgpack_extent.ts";
+import { CodecError } from "../core/errors.ts";
+
+/** A value of every MessagePack format, each at the sizes where its header changes. */
+const samples: [string, unknown][] = [
+  ["positive fixint", 7], ["negative fixint", -5], ["uint 8", 200], ["uint 16", 60_000], ["uint 32", 4_000_000_000], ["uint 64", 2 ** 53 - 1],
+  ["int 8", -100], ["int 16", -30_000], ["int 32", -2_000_000_000], ["int 64", -(2 ** 53) + 1], ["float 64", 1.5], ["nil", null], ["false", false], ["true", true],
+  ["fixstr", "héllo"], ["str 8", "x".repeat(200)], ["str 16", "y".repeat(70_000)], ["str 32", "z".repeat(70_000).repeat(2)],
+  ["bin 8", new Uint8Array(10)], ["bin 16", new Uint8Array(300)], ["bin 32", new Uint8Array(70_000)],
+  ["fixarray", [1, "a", null]], ["array 16", Array.from({ length: 20 }, (_, i) => i)], ["array 32", new Array(70_000).fill(0)],
+  ["fixmap", { a: 1, b: [2, { c: "d" }] }], ["map 16", Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, i]))],
+  ...[1, 2, 4, 8, 16, 3, 300, 70_000].map((n): [string, unknown] => [`ext of ${n} bytes`, new ExtData(5, new Uint8Array(n))]),
+  ["nested", { v: 1, body: { parts: [{ body: new Uint8Array([1, 2, 3]), n: -1.25 }], deep: [[[[[]]]]] } }],
+];
+
+test("valueEnd finds where each format ends, at an offset and followed by other bytes", () => {
+  for (const [name, value] of samples) {
+    const bytes = encode(value);
+    const framed = new Uint8Array(bytes.length + 5);
+    framed.set(bytes, 3);
+    framed.fill(0xc1, 3 + bytes.length);
+    assert.is(valueEnd(framed, 3), 3 + bytes.length, name);
+  }
+});
+
+test("valueEnd refuses truncated values and the unused byte 0xc1 with a CodecError", () => {
+  for (const [name, value] of samples) {
+    const bytes = encode(value);
+    for (const cut of [bytes.length - 1, Math.floor(bytes.length / 2)]) {
+      if (cut < 1) continue;
+      assert.throws(() => valueEnd(bytes.subarray(0, cut), 0), (e: unknown) => e instanceof CodecError, `${name} cut at ${cut}`);
+    }
+  }
+  assert.throws(() => valueEnd(Uint8Array.of(0x92, 0x01, 0xc1), 0), (e: unknown) => e instanceof CodecError);
+  // An array claiming 2^32 - 1 items in five bytes ends at the end of the input, not in a long loop.
+  assert.throws(() => valueEnd(Uint8Array.of(0xdd, 0xff, 0xff, 0xff, 0xff), 0), (e: unknown) => e instanceof CodecError);
+});
+
+test("mapEntries gives each key and where its value lies; non-maps and non-string keys are CodecErrors", () => {
+  const value = { v: 1, type: "t", "ключ": [1, 2], body: { parts: [new Uint8Array([9])] } };
+  const bytes = encode(value);
+  const { entries, end } = mapEntries(bytes, 0);
+  assert.is(end, bytes.length);
+  assert.equal(entries.map((e) => e.key), ["v", "type", "ключ", "body"]);
+  for (const e of entries) assert.equal(bytes.subarray(e.start, e.end), encode(value[e.key as keyof typeof value]), e.key);
+  assert.throws(() => mapEntries(encode([1]), 0), (e: unknown) => e instanceof CodecError);
+  assert.throws(() => mapEntries(Uint8Array.of(0x81, 0x01, 0xa1, 0x61), 0), (e: unknown) => e instanceof CodecError); // {1: "a"}
+});
+
+test.run();

@@ -1,0 +1,111 @@
+/**
+ * Where a MessagePack value ends, and the entries of a map with where each value lies, without
+ * decoding them: what MessageCodec.decodeShallow needs to decode only the fields it is asked
+ * for and to hand on a value's own bytes. Follows the MessagePack spec's formats; anything
+ * malformed (a truncated value, the never-used 0xc1, a non-string map key) is a CodecError.
+ */
+import { CodecError } from "../core/errors.ts";
+
+/** The offset just past the value starting at `offset`. */
+export function valueEnd(bytes: Uint8Array, offset: number): number {
+  // Values still to skip, as a count: a container adds its items instead of recursing, so
+  // nesting costs no stack, and every value read takes a byte, so a forged count cannot loop
+  // past the end.
+  let pending = 1;
+  let o = offset;
+  const need = (n: number) => {
+    if (o + n > bytes.length) throw new CodecError(`MessagePack value truncated at byte ${o}`);
+  };
+  const uint = (n: number) => {
+    need(n);
+    let v = 0;
+    for (let i = 0; i < n; i++) v = v * 256 + bytes[o + i]!;
+    o += n;
+    return v;
+  };
+  while (pending > 0) {
+    need(1);
+    const b = bytes[o++]!;
+    pending--;
+    let items = 0;
+    // Bytes after the header (read by uint(), which moves `o`): added once the header is read.
+    let skip = 0;
+    if (b <= 0x7f || b >= 0xe0 || b === 0xc0 || b === 0xc2 || b === 0xc3) continue; // fixint, nil, bool
+    if (b >= 0x80 && b <= 0x8f) items = (b & 0x0f) * 2;
+    else if (b >= 0x90 && b <= 0x9f) items = b & 0x0f;
+    else if (b >= 0xa0 && b <= 0xbf) skip = b & 0x1f;
+    else {
+      switch (b) {
+        case 0xc4: case 0xd9: skip = uint(1); break; // bin 8, str 8
+        case 0xc5: case 0xda: skip = uint(2); break;
+        case 0xc6: case 0xdb: skip = uint(4); break;
+        case 0xc7: skip = uint(1) + 1; break; // ext 8: length, then type
+        case 0xc8: skip = uint(2) + 1; break;
+        case 0xc9: skip = uint(4) + 1; break;
+        case 0xcc: case 0xd0: skip = 1; break;
+        case 0xcd: case 0xd1: skip = 2; break;
+        case 0xca: case 0xce: case 0xd2: skip = 4; break;
+        case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
+        case 0xd4: skip = 2; break; // fixext 1: type, data
+        case 0xd5: skip = 3; break;
+        case 0xd6: skip = 5; break;
+        case 0xd7: skip = 9; break;
+        case 0xd8: skip = 17; break;
+        case 0xdc: items = uint(2); break;
+        case 0xdd: items = uint(4); break;
+        case 0xde: items = uint(2) * 2; break;
+        case 0xdf: items = uint(4) * 2; break;
+        default: throw new CodecError(`MessagePack: byte 0x${b.toString(16)} at ${o - 1} starts no value`);
+      }
+    }
+    o += skip;
+    pending += items;
+  }
+  if (o > bytes.length) throw new CodecError(`MessagePack value truncated at byte ${bytes.length}`);
+  return o;
+}
+
+/** A map entry: its key, and where its value lies (`bytes.subarray(start, end)`). */
+export interface MapEntryExtent {
+  key: string;
+  start: number;
+  end: number;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The entries of the map at `offset`, whose keys must be strings, and the offset past it. */
+export function mapEntries(bytes: Uint8Array, offset: number): { entries: MapEntryExtent[]; end: number } {
+  let o = offset;
+  if (o >= bytes.length) throw new CodecError("MessagePack map expected, got nothing");
+  const b = bytes[o++]!;
+  let n: number;
+  if (b >= 0x80 && b <= 0x8f) n = b & 0x0f;
+  else if (b === 0xde || b === 0xdf) {
+    const width = b === 0xde ? 2 : 4;
+    if (o + width > bytes.length) throw new CodecError("MessagePack map header truncated");
+    n = 0;
+    for (let i = 0; i < width; i++) n = n * 256 + bytes[o + i]!;
+    o += width;
+  } else throw new CodecError(`MessagePack map expected, got byte 0x${b.toString(16)}`);
+  const entries: MapEntryExtent[] = [];
+  for (let i = 0; i < n; i++) {
+    const keyEnd = valueEnd(bytes, o);
+    entries.push({ key: stringAt(bytes, o, keyEnd), start: keyEnd, end: (o = valueEnd(bytes, keyEnd)) });
+  }
+  return { entries, end: o };
+}
+
+/** The string encoded at [start, end): keys are short, mostly ASCII. */
+function stringAt(bytes: Uint8Array, start: number, end: number): string {
+  const b = bytes[start]!;
+  const header = b >= 0xa0 && b <= 0xbf ? 1 : b === 0xd9 ? 2 : b === 0xda ? 3 : b === 0xdb ? 5 : 0;
+  if (header === 0) throw new CodecError(`MessagePack map key at byte ${start} is not a string`);
+  let ascii = "";
+  for (let i = start + header; i < end; i++) {
+    const c = bytes[i]!;
+    if (c >= 0x80) return utf8.decode(bytes.subarray(start + header, end));
+    ascii += String.fromCharCode(c);
+  }
+  return ascii;
+}

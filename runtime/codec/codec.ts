@@ -8,7 +8,7 @@
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import { CodecError } from "../core/errors.ts";
 import { binHeader, concatParts, EncodedValue, markLargeBinaries, spliceBinaries, spliceSteps } from "./large_binaries.ts";
-import { mapEntries } from "./msgpack_extent.ts";
+import { mapEntries, NOT_SCALAR, scalarAt, valueEnd } from "./msgpack_extent.ts";
 
 export { EncodedValue } from "./large_binaries.ts";
 
@@ -179,7 +179,8 @@ export class MessageCodec {
 
   /**
    * decode, for an envelope whose body is a map, leaving the body's fields named in `lazy`
-   * undecoded until first read (each is decoded then, once). The body's own bytes are kept:
+   * undecoded until first read (each is decoded then, once; bytes of a lazy field that are not
+   * MessagePack throw the CodecError then). The body's own bytes are kept:
    * `publishedBytesOf(body)` gives them, for passing the body on as it was published
    * (EncodedValue). So a receiver that reads a few fields of a large body pays for those only.
    */
@@ -195,19 +196,20 @@ export class MessageCodec {
   }
 
   #decodeShallow(bytes: Uint8Array, lazy: readonly string[]): Record<string, unknown> {
-    const top = mapEntries(bytes, 0);
-    if (top.end !== bytes.length) throw new CodecError("envelope: bytes after the value");
+    // The body comes last (as envelopes are built): neither it nor its last field (a raw
+    // batch's parts) is walked past; each is checked when decoded.
+    const top = mapEntries(bytes, 0, bytes.length);
     const envelope: Record<string, unknown> = {};
     for (const { key, start, end } of top.entries) {
       if (key !== "body" || !isMapHeader(bytes[start]!)) {
-        envelope[key] = this.decodeValue(bytes.subarray(start, end));
+        envelope[key] = this.#valueAt(bytes, start, end);
         continue;
       }
       const body: Record<string, unknown> = {};
-      for (const field of mapEntries(bytes, start).entries) {
+      for (const field of mapEntries(bytes, start, end).entries) {
         const range = bytes.subarray(field.start, field.end);
         if (!lazy.includes(field.key)) {
-          body[field.key] = this.decodeValue(range);
+          body[field.key] = this.#valueAt(bytes, field.start, field.end);
           continue;
         }
         const decode = () => this.decodeValue(range);
@@ -228,6 +230,16 @@ export class MessageCodec {
       envelope[key] = body;
     }
     return envelope;
+  }
+
+  /**
+   * The value at [start, end): a header's scalar read directly, anything else decoded. The range
+   * may not have been walked (mapEntries with an end): it must hold exactly one value.
+   */
+  #valueAt(bytes: Uint8Array, start: number, end: number): unknown {
+    if (valueEnd(bytes, start) !== end) throw new CodecError(`MessagePack: bytes after the value at ${start}`);
+    const scalar = scalarAt(bytes, start, end);
+    return scalar === NOT_SCALAR ? this.decodeValue(bytes.subarray(start, end)) : scalar;
   }
 
   /** Decodes and checks the envelope shape; `expectedType`, when given, must match. */

@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { encode, ExtData } from "@msgpack/msgpack";
-import { mapEntries, valueEnd } from "./msgpack_extent.ts";
+import { decode, encode, ExtData } from "@msgpack/msgpack";
+import { mapEntries, NOT_SCALAR, scalarAt, valueEnd } from "./msgpack_extent.ts";
 import { CodecError } from "../core/errors.ts";
 
 /** A value of every MessagePack format, each at the sizes where its header changes. */
@@ -46,8 +46,31 @@ test("mapEntries gives each key and where its value lies; non-maps and non-strin
   assert.is(end, bytes.length);
   assert.equal(entries.map((e) => e.key), ["v", "type", "ключ", "body"]);
   for (const e of entries) assert.equal(bytes.subarray(e.start, e.end), encode(value[e.key as keyof typeof value]), e.key);
+  assert.equal(mapEntries(bytes, 0, bytes.length), { entries, end }, "with its end known, the same entries");
+  const garbled = bytes.slice();
+  garbled[entries[3]!.start + 1] = 0xc1; // inside the last value: not walked when the end is known
+  assert.equal(mapEntries(garbled, 0, garbled.length).entries.map((e) => [e.key, e.start, e.end]), entries.map((e) => [e.key, e.start, e.end]));
+  assert.throws(() => mapEntries(garbled, 0), (e: unknown) => e instanceof CodecError, "walked otherwise");
   assert.throws(() => mapEntries(encode([1]), 0), (e: unknown) => e instanceof CodecError);
   assert.throws(() => mapEntries(Uint8Array.of(0x81, 0x01, 0xa1, 0x61), 0), (e: unknown) => e instanceof CodecError); // {1: "a"}
+});
+
+test("scalarAt reads the scalars it takes as the Decoder does, and leaves the rest to it", () => {
+  const scalars = [0, 127, 128, 255, 256, 65_535, 65_536, 2 ** 32 - 1, -1, -32, -33, -128, -129, -32_768, -32_769, -(2 ** 31), 1.5, -0.1, 1_700_000_000_000.5, null, true, false, "", "tw.raw_batch.v1", "b:" + "x".repeat(100)];
+  for (const value of scalars) {
+    const bytes = encode(value);
+    const read = scalarAt(bytes, 0, valueEnd(bytes, 0));
+    assert.ok(read !== NOT_SCALAR, `${String(value)} is read directly`);
+    assert.equal(read, decode(bytes), String(value));
+  }
+  for (const [name, value] of samples) {
+    const bytes = encode(value);
+    const read = scalarAt(bytes, 0, valueEnd(bytes, 0));
+    if (read !== NOT_SCALAR) assert.equal(read, decode(bytes), name);
+  }
+  for (const value of [2 ** 32, -(2 ** 31) - 1, "héllo", "y".repeat(300), [1], { a: 1 }, new Uint8Array(1)]) {
+    assert.is(scalarAt(encode(value), 0, encode(value).length), NOT_SCALAR, JSON.stringify(String(value)).slice(0, 20));
+  }
 });
 
 test.run();

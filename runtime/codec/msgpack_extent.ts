@@ -74,8 +74,13 @@ export interface MapEntryExtent {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** The entries of the map at `offset`, whose keys must be strings, and the offset past it. */
-export function mapEntries(bytes: Uint8Array, offset: number): { entries: MapEntryExtent[]; end: number } {
+/**
+ * The entries of the map at `offset`, whose keys must be strings, and the offset past it. With
+ * `end`, where the map is known to end (the end of the bytes, for the outermost value), the last
+ * entry's value is taken to run to it without being walked: a large last value (a raw batch's
+ * parts) costs nothing to pass over, and is checked when it is decoded.
+ */
+export function mapEntries(bytes: Uint8Array, offset: number, end?: number): { entries: MapEntryExtent[]; end: number } {
   let o = offset;
   if (o >= bytes.length) throw new CodecError("MessagePack map expected, got nothing");
   const b = bytes[o++]!;
@@ -90,8 +95,13 @@ export function mapEntries(bytes: Uint8Array, offset: number): { entries: MapEnt
   } else throw new CodecError(`MessagePack map expected, got byte 0x${b.toString(16)}`);
   const entries: MapEntryExtent[] = [];
   for (let i = 0; i < n; i++) {
-    const keyEnd = valueEnd(bytes, o);
-    entries.push({ key: stringAt(bytes, o, keyEnd), start: keyEnd, end: (o = valueEnd(bytes, keyEnd)) });
+    const keyStart = o;
+    const keyEnd = valueEnd(bytes, keyStart);
+    if (i === n - 1 && end !== undefined) {
+      if (keyEnd >= end) throw new CodecError(`MessagePack map value truncated at byte ${end}`);
+      o = end;
+    } else o = valueEnd(bytes, keyEnd);
+    entries.push({ key: stringAt(bytes, keyStart, keyEnd), start: keyEnd, end: o });
   }
   return { entries, end: o };
 }
@@ -108,4 +118,39 @@ function stringAt(bytes: Uint8Array, start: number, end: number): string {
     ascii += String.fromCharCode(c);
   }
   return ascii;
+}
+
+/** What scalarAt returns for a value it leaves to the Decoder. */
+export const NOT_SCALAR: unique symbol = Symbol("not a scalar");
+
+/**
+ * The value at [start, end) if it is one of the scalars an envelope's header fields are (nil, a
+ * boolean, an integer up to 32 bits, a float 64, a string of ASCII), read without a Decoder;
+ * otherwise NOT_SCALAR (the caller decodes it as usual). `end` must be valueEnd's.
+ */
+export function scalarAt(bytes: Uint8Array, start: number, end: number): unknown {
+  const b = bytes[start]!;
+  if (b <= 0x7f) return b;
+  if (b >= 0xe0) return b - 0x100;
+  switch (b) {
+    case 0xc0: return null;
+    case 0xc2: return false;
+    case 0xc3: return true;
+    case 0xcc: return bytes[start + 1]!;
+    case 0xcd: return (bytes[start + 1]! << 8) | bytes[start + 2]!;
+    case 0xce: return ((bytes[start + 1]! << 24) | (bytes[start + 2]! << 16) | (bytes[start + 3]! << 8) | bytes[start + 4]!) >>> 0;
+    case 0xd0: return (bytes[start + 1]! << 24) >> 24;
+    case 0xd1: return (((bytes[start + 1]! << 8) | bytes[start + 2]!) << 16) >> 16;
+    case 0xd2: return (bytes[start + 1]! << 24) | (bytes[start + 2]! << 16) | (bytes[start + 3]! << 8) | bytes[start + 4]!;
+    case 0xcb: return new DataView(bytes.buffer, bytes.byteOffset + start + 1, 8).getFloat64(0);
+  }
+  const header = b >= 0xa0 && b <= 0xbf ? 1 : b === 0xd9 ? 2 : 0;
+  if (header === 0) return NOT_SCALAR;
+  let text = "";
+  for (let i = start + header; i < end; i++) {
+    const c = bytes[i]!;
+    if (c >= 0x80) return NOT_SCALAR;
+    text += String.fromCharCode(c);
+  }
+  return text;
 }

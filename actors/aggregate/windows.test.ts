@@ -263,7 +263,6 @@ test("an emitted open window counts against maxOpenWindows; evicting it emits it
   assert.equal(brief(w.emitOpen()), ["s/c@10000:1/1/1/1#0"]);
 });
 
-test.run();
 
 test("streams holding no window beyond maxIdleStreams are forgotten, least recently active first", () => {
   const w = new Windower({ maxIdleStreams: 2 });
@@ -283,15 +282,28 @@ test("streams holding no window beyond maxIdleStreams are forgotten, least recen
   assert.equal(brief(w.flush()).filter((s) => s.startsWith("b/")), ["b/k@0:1/1/1/1#0"]);
 });
 
-test("streams holding windows are never forgotten, however many there are", () => {
+test("streams holding windows are never forgotten, however many there are; idle ones go within an eighth more new streams", () => {
   const w = new Windower({ maxIdleStreams: 1 });
   for (let i = 0; i < 20; i++) w.add(`s${i}`, [ev("k", 1_000)], i);
   assert.equal(w.stats(), { openWindows: 20, streams: 20, lateEvents: 0, forcedCloses: 0, forgottenStreams: 0 });
   w.tick(100_000); // every window closes and expires: 20 idle streams
-  w.add("new", [ev("k", 100_000)], 100_001);
-  assert.equal(w.stats().streams, 2, "the new stream (holding a window) and one idle stream");
+  let added = 0;
+  while (w.stats().forgottenStreams === 0 && added < 20) w.add(`new${added++}`, [ev("k", 100_000)], 100_001 + added);
+  assert.ok(added <= 1 + Math.ceil(20 / 8), `forgotten after ${added} new streams`);
   assert.is(w.stats().forgottenStreams, 19);
+  assert.is(w.stats().streams, 1 + added, "the new streams (holding windows) and one idle stream");
   assert.ok(w.watermark("s19") !== undefined, "the most recently active idle stream is the one kept");
+});
+
+test("a stream whose windows were force-closed is not forgotten while they would still be refused", () => {
+  const w = new Windower({ maxOpenWindows: 1, maxIdleStreams: 1 });
+  w.add("a", [ev("k", 1_000, 5)], 0);
+  assert.equal(brief(w.add("b", [ev("k", 1_000)], 1).closed), ["a/k@0:1/5/5/5#0"], "a's window force-closed to make room");
+  for (const [i, stream] of ["c", "d", "e", "f"].entries()) w.add(stream, [ev("k", 1_000)], 2 + i);
+  assert.ok(w.watermark("a") !== undefined, "a kept: its force-closed window is not past the watermark");
+  const r = w.add("a", [ev("k", 2_000, 7)], 10);
+  assert.equal(r.late.map((l) => l.reason), ["force-closed"], "refused, never a second revision 0");
+  assert.equal(brief(w.flush()).filter((x) => x.startsWith("a/")), []);
 });
 
 test("a restored windower forgets idle streams in the order they were last active", () => {
@@ -307,3 +319,5 @@ test("a restored windower forgets idle streams in the order they were last activ
   assert.is(restored.watermark("b"), undefined, "b, not a: the restored windower knows a was active after it");
   assert.equal(["a", "c", "d", "e"].map((s) => restored.watermark(s) !== undefined), [true, true, true, true]);
 });
+
+test.run();

@@ -41,8 +41,10 @@
  *   them are forgotten, counted in `stats().forgottenStreams`. A forgotten stream that gets
  *   events again starts afresh, like a new one: its first step sets its watermark, so an
  *   event for a window it had already closed and expired opens that window again (emitted as
- *   revision 0 with that event's totals) instead of coming back as late. Streams holding
- *   windows are never forgotten (they are bounded by `maxOpenWindows`).
+ *   revision 0 with the totals of the events it then gets) instead of coming back as late.
+ *   Streams holding windows are never forgotten (they are bounded by `maxOpenWindows`), nor
+ *   are those with windows closed early (force-closed, flushed) that the watermark has not
+ *   passed by their lateness: those still refuse events a fresh state would take.
  * - Emitting open windows (graceful shutdown): `emitOpen()` emits every window the watermark has
  *   not passed whose totals have not gone out (never emitted, or changed since `emitOpen()` last
  *   emitted it) as its next revision, as a close would, but the window stays open: it takes
@@ -319,15 +321,15 @@ export class Windower {
   }
 
   /**
-   * Forgets the least recently active streams that hold no window (never `current`, the stream
-   * of the step under way) until at most maxIdleStreams such streams are left.
+   * Forgets the least recently active idle streams (never `current`, the stream of the step
+   * under way) until at most maxIdleStreams are left.
    */
   #forgetIdleStreams(current: StreamState): void {
     let idle = 0;
-    for (const s of this.#streams.values()) if (s.ends.length === 0 && s !== current) idle++;
+    for (const s of this.#streams.values()) if (s !== current && forgettable(s)) idle++;
     for (const s of this.#streams.values()) {
       if (idle <= this.#maxIdleStreams) break;
-      if (s.ends.length !== 0 || s === current) continue;
+      if (s === current || !forgettable(s)) continue;
       this.#streams.delete(s.name);
       if (s === this.#lastStream) this.#lastStream = undefined;
       idle--;
@@ -336,9 +338,13 @@ export class Windower {
     this.#forgetAbove = this.#nextForgetAbove(this.#streams.size);
   }
 
-  /** The next size of #streams that scans for idle streams: an eighth of maxIdleStreams more, so a scan is paid for by as many new streams. */
+  /**
+   * The next size of #streams that scans for idle streams: an eighth more than now (or than
+   * maxIdleStreams), so a scan of all streams is paid for by an eighth as many new ones.
+   */
   #nextForgetAbove(size: number): number {
-    return Math.max(size, this.#maxIdleStreams) + Math.max(1, Math.floor(this.#maxIdleStreams / 8));
+    const base = Math.max(size, this.#maxIdleStreams);
+    return base + Math.max(1, Math.floor(base / 8));
   }
 
   /** Moves `s`'s watermark to `to` if that is ahead: emits newly passed windows, expires old ones. */
@@ -392,3 +398,12 @@ export class Windower {
   }
 }
 
+
+/**
+ * Whether forgetting `s` loses nothing but what the module comment allows: it holds no window,
+ * and every window it closed early (force-closed or flushed, refused from then on) is past its
+ * lateness too, so kept, it would refuse their events as late all the same.
+ */
+function forgettable(s: StreamState): boolean {
+  return s.ends.length === 0 && s.closedThrough + s.config.allowedLatenessMs <= s.watermark;
+}

@@ -132,6 +132,13 @@ test("decodeShallow: the envelope decode gives, the lazy body fields decoded onl
   for (const bad of [new Uint8Array([0xc1]), codec.encodeValue([1]), codec.encodeValue({ v: 2, type: "t", id: "i", ts: 1, body: {} }), concatBytes([codec.encodeValue({ v: 1, type: "t", id: "i", ts: 1 }), Uint8Array.of(1)])]) {
     assert.throws(() => codec.decodeShallow(bad, ["parts"]), isCodecError);
   }
+  // A body key of nine letters renamed __proto__ in the bytes: refused, as decode refuses it.
+  const proto = codec.encodeValue({ v: 1, type: "t", id: "i", ts: 1, body: { streamXYZ: 1, parts: [] } });
+  const key = new TextEncoder().encode("streamXYZ");
+  const keyAt = proto.findIndex((_, i) => key.every((c, j) => proto[i + j] === c));
+  proto.set(new TextEncoder().encode("__proto__"), keyAt);
+  assert.throws(() => codec.decode(proto), isCodecError);
+  assert.throws(() => codec.decodeShallow(proto, ["parts"]), isCodecError);
   // A lazy field is checked when it is read: the parts come last, so a cut there shows then.
   const cut = codec.decodeShallow<typeof body>(bytes.subarray(0, bytes.length - 1), ["parts"]);
   assert.is(cut.body.count, 2);

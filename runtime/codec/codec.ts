@@ -201,12 +201,14 @@ export class MessageCodec {
     const top = mapEntries(bytes, 0, bytes.length);
     const envelope: Record<string, unknown> = {};
     for (const { key, start, end } of top.entries) {
+      refuseProtoKey(key);
       if (key !== "body" || !isMapHeader(bytes[start]!)) {
         envelope[key] = this.#valueAt(bytes, start, end);
         continue;
       }
       const body: Record<string, unknown> = {};
       for (const field of mapEntries(bytes, start, end).entries) {
+        refuseProtoKey(field.key);
         const range = bytes.subarray(field.start, field.end);
         if (!lazy.includes(field.key)) {
           body[field.key] = this.#valueAt(bytes, field.start, field.end);
@@ -262,6 +264,11 @@ function checkEnvelope<T>(decoded: unknown): Envelope<T> {
   if (typeof value.id !== "string") throw new CodecError("envelope.id: expected a string");
   if (typeof value.ts !== "number") throw new CodecError("envelope.ts: expected a number");
   return value as Envelope<T>;
+}
+
+/** As the Decoder does: a `__proto__` key would set the object's prototype rather than a field. */
+function refuseProtoKey(key: string): void {
+  if (key === "__proto__") throw new CodecError("The key __proto__ is not allowed");
 }
 
 function isMapHeader(b: number): boolean {

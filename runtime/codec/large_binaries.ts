@@ -27,7 +27,11 @@ const BIN32 = 0xc6;
 /** Containers deeper than this are left alone (the Encoder's own depth limit is 100). */
 const MAX_DEPTH = 64;
 
-/** A value given as its MessagePack bytes, spliced in as they are (markLargeBinaries with `encoded`). */
+/**
+ * A value given as its MessagePack bytes, spliced in as they are by encodeLarge, encodeLargeParts
+ * and encodeWithList (markLargeBinaries). Other encoders do not know it (they would write a map
+ * holding the bytes).
+ */
 export class EncodedValue {
   constructor(readonly bytes: Uint8Array) {}
 }
@@ -58,8 +62,9 @@ export function markLargeBinaries(value: unknown, nonce: Uint8Array, minBytes = 
     return new ExtData(MARKER_TYPE, data);
   };
   const walk = (v: unknown, depth: number): unknown => {
-    if (v === null || typeof v !== "object" || depth > MAX_DEPTH) return v;
+    if (v === null || typeof v !== "object") return v;
     if (v instanceof EncodedValue) return marker(v.bytes, true);
+    if (depth > MAX_DEPTH) return v;
     if (ArrayBuffer.isView(v)) {
       if (v.byteLength < minBytes) return v;
       return marker(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), false);

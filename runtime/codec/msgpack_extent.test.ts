@@ -13,6 +13,7 @@ const samples: [string, unknown][] = [
   ["fixarray", [1, "a", null]], ["array 16", Array.from({ length: 20 }, (_, i) => i)], ["array 32", new Array(70_000).fill(0)],
   ["fixmap", { a: 1, b: [2, { c: "d" }] }], ["map 16", Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, i]))],
   ...[1, 2, 4, 8, 16, 3, 300, 70_000].map((n): [string, unknown] => [`ext of ${n} bytes`, new ExtData(5, new Uint8Array(n))]),
+  ["map 32", Object.fromEntries(Array.from({ length: 70_000 }, (_, i) => [`k${i}`, i]))],
   ["nested", { v: 1, body: { parts: [{ body: new Uint8Array([1, 2, 3]), n: -1.25 }], deep: [[[[[]]]]] } }],
 ];
 
@@ -24,6 +25,12 @@ test("valueEnd finds where each format ends, at an offset and followed by other 
     framed.fill(0xc1, 3 + bytes.length);
     assert.is(valueEnd(framed, 3), 3 + bytes.length, name);
   }
+});
+
+test("valueEnd: float 32, which this encoder never writes", () => {
+  const float32 = Uint8Array.of(0xca, 0x3f, 0xc0, 0x00, 0x00, 0xc1); // 1.5, then a byte that is not its
+  assert.is(valueEnd(float32, 0), 5);
+  assert.is(decode(float32.subarray(0, 5)), 1.5);
 });
 
 test("valueEnd refuses truncated values and the unused byte 0xc1 with a CodecError", () => {

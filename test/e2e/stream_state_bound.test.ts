@@ -16,11 +16,13 @@ test("streams holding no window beyond --max-idle-streams are forgotten as new o
   try {
     let accepted = 0;
     for (let i = 0; i < 12; i++) accepted += (await postEvents(tp.base, `old${i}`, "json", [{ key: "k", ts: Date.now() }])).accepted;
-    // 100 ms windows of streams quiet for a window close and expire on aggregate's next tick (1 s).
+    // 100 ms windows close and expire once a stream has been quiet for its idle timeout (a window)
+    // and the watermark then passes their end (2 s of maxOutOfOrder): on a tick (every second).
     await waitFor("the twelve streams' windows emitted", async () => (await metricSum(tp.base, "tw_windows_emitted_total")) >= 12, { timeoutMs: 20_000 });
     await waitFor("aggregate reports twelve streams", async () => (await metricSum(tp.base, "tw_aggregate_streams")) === 12, { timeoutMs: 20_000 });
     for (const name of ["new0", "new1"]) accepted += (await postEvents(tp.base, name, "json", [{ key: "k", ts: Date.now() }])).accepted;
-    // The first new stream finds 12 idle ones past the bound (4, plus an eighth of it, at least 1): 8 go.
+    // A new stream that takes the streams past an eighth more than at the last check (at least
+    // one more) finds 12 idle ones, 8 past the bound: they go. Both new ones hold windows.
     await waitFor("eight streams forgotten", async () => (await metricSum(tp.base, "tw_aggregate_streams_forgotten_total")) === 8, { timeoutMs: 20_000 });
     await waitFor("six streams held", async () => (await metricSum(tp.base, "tw_aggregate_streams")) === 6, { timeoutMs: 20_000 });
     assert.is(accepted, 14);

@@ -18,6 +18,7 @@ import type { RawFormat } from "../schemas/types.ts";
 import { MessageCodec } from "../runtime/codec/codec.ts";
 import { parseEventColumns } from "../schemas/event.ts";
 import { parseBodyColumns, parseRawBody } from "../schemas/raw_body.ts";
+import { median } from "./pipeline_repeats.ts";
 
 export const parseHelp = `Usage: npm run bench -- parse [options]
 
@@ -53,11 +54,6 @@ interface PathResult {
   ofGeneral: number;
   /** Events parsed, over all rounds (a sanity check that the rounds did work). */
   events: number;
-}
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /**

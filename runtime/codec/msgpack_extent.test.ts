@@ -60,6 +60,7 @@ test("mapEntries gives each key and where its value lies; non-maps and non-strin
   assert.throws(() => mapEntries(garbled, 0), (e: unknown) => e instanceof CodecError, "walked otherwise");
   assert.throws(() => mapEntries(encode([1]), 0), (e: unknown) => e instanceof CodecError);
   assert.throws(() => mapEntries(Uint8Array.of(0x81, 0x01, 0xa1, 0x61), 0), (e: unknown) => e instanceof CodecError); // {1: "a"}
+  assert.throws(() => mapEntries(Uint8Array.of(0x81, 0xa1, 0xff, 0x01), 0), (e: unknown) => e instanceof CodecError, "a key that is not UTF-8");
 });
 
 test("scalarAt reads the scalars it takes as the Decoder does, and leaves the rest to it", () => {

@@ -114,7 +114,13 @@ function stringAt(bytes: Uint8Array, start: number, end: number): string {
   let ascii = "";
   for (let i = start + header; i < end; i++) {
     const c = bytes[i]!;
-    if (c >= 0x80) return utf8.decode(bytes.subarray(start + header, end));
+    if (c >= 0x80) {
+      try {
+        return utf8.decode(bytes.subarray(start + header, end));
+      } catch (cause) {
+        throw new CodecError(`MessagePack map key at byte ${start} is not UTF-8`, { cause });
+      }
+    }
     ascii += String.fromCharCode(c);
   }
   return ascii;

@@ -15,7 +15,8 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { concatChunks, readWebBody } from "../http/body.ts";
 import { readIncoming, serveDirectRoutes } from "./node_direct_routes.ts";
-import { problemJson } from "../http/problem.ts";
+import { problem, problemJson } from "../http/problem.ts";
+import { defineWebSocketHelper } from "hono/ws";
 import type { AppendFile, FileSystem, HttpHost, HttpServer, MessagePortLike, Platform, ServeOptions, ThreadHandle } from "./platform.ts";
 import { useNativeCrc32 } from "../transport/log_crc32.ts";
 import { openDirectAppend, writeWhole } from "./node_direct_io.ts";
@@ -142,17 +143,23 @@ function guardUpgrades(server: Server): { destroyAll(): void } {
     // Once this side has ended (a refused handshake, a closed WebSocket), let the socket go:
     // half-open, with no timeout, it would stay until the client closed its side.
     socket.once("finish", () => socket.destroy());
-    if (request.headers.upgrade?.toLowerCase() === "websocket" && request.method === "GET") {
+    const websocket = request.headers.upgrade?.toLowerCase() === "websocket";
+    // node-server's listener builds the request's URL from its Host and answers an empty 500 when
+    // that fails (a port out of range, say): a malformed request, refused here as such.
+    const badHost = websocket && !urlHost(request.headers.host);
+    if (websocket && request.method === "GET" && !badHost) {
       for (const listener of listeners) listener.call(server, request, socket, head);
       return;
     }
     socket.on("error", () => socket.destroy());
     const body = problemJson({
-      title: "Unsupported upgrade",
+      title: websocket ? "Invalid WebSocket handshake" : "Unsupported upgrade",
       status: 400,
-      detail: request.headers.upgrade?.toLowerCase() === "websocket"
-        ? `a WebSocket handshake is a GET request, not ${request.method}`
-        : `this server upgrades to websocket only (on its WebSocket routes), not to ${JSON.stringify(request.headers.upgrade ?? "")}; send the request without an Upgrade header`,
+      detail: !websocket
+        ? `this server upgrades to websocket only (on its WebSocket routes), not to ${JSON.stringify(request.headers.upgrade ?? "")}; send the request without an Upgrade header`
+        : badHost
+          ? `Host ${JSON.stringify(request.headers.host ?? "")} is not a host and port`
+          : `a WebSocket handshake is a GET request, not ${request.method}`,
     });
     const head400 = `HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
     socket.end(head400 + body);
@@ -165,8 +172,34 @@ function guardUpgrades(server: Server): { destroyAll(): void } {
   };
 }
 
+/** Whether `host` makes an http URL's host (what node-server builds the request's URL from). */
+function urlHost(host: string | undefined): boolean {
+  if (host === undefined) return true; // HTTP/1.0: node-server falls back on its own address
+  try {
+    new URL(`http://${host}/`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * @hono/node-server's WebSocket helper, with a request that asks for websocket in its Upgrade
+ * header but not in its Connection header answered 400 as a malformed handshake (as the Deno
+ * adapter answers one): Node does not hand such a request over as an upgrade, so it reaches the
+ * route as a plain request, and the helper answered it an empty 500.
+ */
+const nodeUpgradeWebSocket = defineWebSocketHelper(async (c, events, options) => {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") return; // not a handshake: the route's own answer
+  const connection = c.req.header("connection")?.toLowerCase().split(",").map((token) => token.trim()) ?? [];
+  if (!connection.includes("upgrade")) {
+    return problem({ title: "Invalid WebSocket handshake", status: 400, detail: "a WebSocket handshake carries Connection: Upgrade (RFC 6455)" });
+  }
+  return upgradeWebSocket(c, events as never, options);
+});
+
 export const nodeHttpHost: HttpHost = {
-  upgradeWebSocket,
+  upgradeWebSocket: nodeUpgradeWebSocket,
   readBody(request, env, maxBytes) {
     const incoming = (env as { incoming?: IncomingMessage } | undefined)?.incoming;
     // Only while nothing has read the stream yet (readableDidRead), else fall back.

@@ -52,7 +52,8 @@ export function headerOf(incoming: IncomingMessage, name: string): string | unde
 
 /**
  * A Host that @hono/node-server takes as it is (its `reValidHost`); any other, or none, it checks
- * through a URL (and may refuse with a 400 of its own), so such a request is left to it.
+ * through a URL (and may refuse with a 400 of its own), so such a request is left to it. A copy
+ * of node-server 2.1.8's pattern (the version is pinned): re-check it when upgrading.
  */
 const plainHost = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
 
@@ -75,8 +76,9 @@ export function serveDirectRoutes(server: Server, routes: readonly DirectRoute[]
     answering
       .then((answer) => writeAnswer(request, response, answer))
       // The edge's handlers answer their own errors: this is the last resort (a throw here
-      // would be an unhandled rejection, which ends the process).
-      .catch(() => writeAnswer(request, response, problemAnswer(internalError)))
+      // would be an unhandled rejection, which ends the process). An answer whose head went
+      // out already cannot be replaced: its connection is closed instead of left waiting.
+      .catch(() => (response.headersSent ? response.destroy() : writeAnswer(request, response, problemAnswer(internalError))))
       .catch(() => response.destroy());
   });
 }
@@ -118,7 +120,8 @@ const maxDrainBytes = 64 * 1024 * 1024;
  * A body left unread by an answer given before it was read (a 415, a bad name) is read and
  * dropped for at most 500 ms and 64 MiB, then the connection is closed: Node alone would read
  * it to its end, however long a client takes to send it. As @hono/node-server's drainIncoming
- * (the same bounds), which the routes it serves get.
+ * (the same bounds, as of the pinned 2.1.8: re-check them when upgrading), which the routes it
+ * serves get.
  */
 function drainUnread(request: IncomingMessage): void {
   if (request.readableEnded || request.destroyed) return;

@@ -11,6 +11,15 @@ import { startTestPipeline, type TestPipeline } from "../helpers/pipeline.ts";
 import { removeDir } from "../helpers/tmp.ts";
 import { waitFor, withTimeout } from "../helpers/wait.ts";
 
+interface HandshakeOptions {
+  method?: string;
+  withoutKey?: boolean;
+  /** The Connection header's value (default Upgrade). */
+  connection?: string;
+  /** The Host header's value (default the server's address). */
+  host?: string;
+}
+
 interface Handshake {
   /** The answer's status line. */
   status: string;
@@ -19,12 +28,12 @@ interface Handshake {
 }
 
 /** A raw handshake for `path` with `upgrade` as the Upgrade header's value; fails after 5 s without an answer. */
-function handshake(port: number, path: string, upgrade: string, options: { method?: string; withoutKey?: boolean; keepOpen?: boolean } = {}): Promise<Handshake> {
+function handshake(port: number, path: string, upgrade: string, options: HandshakeOptions & { keepOpen?: boolean } = {}): Promise<Handshake> {
   return new Promise((resolve, reject) => {
     // keepOpen: the client's side stays open when the server ends its own (allowHalfOpen).
     const socket = net.connect({ port, host: "127.0.0.1", allowHalfOpen: options.keepOpen === true }, () => {
       socket.write(
-        `${options.method ?? "GET"} ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: ${upgrade}\r\nConnection: Upgrade\r\n` +
+        `${options.method ?? "GET"} ${path} HTTP/1.1\r\nHost: ${options.host ?? `127.0.0.1:${port}`}\r\nUpgrade: ${upgrade}\r\nConnection: ${options.connection ?? "Upgrade"}\r\n` +
           `${options.withoutKey ? "" : "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"}Sec-WebSocket-Version: 13\r\n${options.method ? "Content-Length: 0\r\n" : ""}\r\n`,
       );
     });
@@ -48,7 +57,7 @@ function handshake(port: number, path: string, upgrade: string, options: { metho
   });
 }
 
-async function statusOf(port: number, path: string, upgrade: string, options?: { method?: string; withoutKey?: boolean }): Promise<string> {
+async function statusOf(port: number, path: string, upgrade: string, options?: HandshakeOptions): Promise<string> {
   const { status, socket } = await handshake(port, path, upgrade, options);
   socket.destroy();
   return status;
@@ -80,6 +89,19 @@ test("the ingest and trends sockets upgrade whatever the case of the Upgrade hea
     // A WebSocket handshake is a GET (RFC 6455): a POST asking for one is refused (Node: by the
     // adapter; Deno: the events route finds its empty body malformed), never served as a GET.
     assert.match(await statusOf(port, "/v1/streams/clicks/events", "websocket", { method: "POST" }), /^HTTP\/1\.1 400 /, "POST with Upgrade: websocket");
+  });
+});
+
+test("a malformed WebSocket handshake is answered 400 as the client's error, never 500", async () => {
+  await withPipeline(async (_tp, port) => {
+    for (const path of ["/v1/streams/clicks/events/ws", "/v1/trends/stream"]) {
+      // Without Connection: Upgrade the server does not see an upgrade (Node serves it as a plain request).
+      assert.match(await statusOf(port, path, "websocket", { connection: "keep-alive" }), /^HTTP\/1\.1 400 /, `no Connection: Upgrade on ${path}`);
+      // Node's WebSocket support builds a URL from the Host and answered 500 when that failed
+      // (now 400); Deno's takes the Host as it is and upgrades.
+      assert.match(await statusOf(port, path, "websocket", { host: "a:99999" }), /^HTTP\/1\.1 (400|101) /, `Host a:99999 on ${path}`);
+      assert.match(await statusOf(port, path, "websocket", { connection: "keep-alive, Upgrade" }), /^HTTP\/1\.1 101 /, `Connection: keep-alive, Upgrade on ${path}`);
+    }
   });
 });
 

@@ -107,8 +107,14 @@ function answerDirectly(routes: readonly DirectRoute[], request: IncomingMessage
 
 function writeAnswer(request: IncomingMessage, response: ServerResponse, answer: PlainAnswer): void {
   if (response.headersSent || response.destroyed) return;
-  // With its length given the body goes out with the head in one write, not chunked.
-  response.writeHead(answer.status, { ...answer.headers, "content-length": String(Buffer.byteLength(answer.body)) });
+  // With its length given the body goes out with the head in one write, not chunked. The
+  // headers are copied key by key, not spread ({ ...headers, "content-length": n }): a spread
+  // copy cost ~0.5 µs to make and more to walk (in a loop outside bench/), and a bare node:http
+  // server answering with one lost ~10 % of its one-event requests/s (alternating 6 s loads).
+  const headers: Record<string, string> = {};
+  for (const name in answer.headers) headers[name] = answer.headers[name]!;
+  headers["content-length"] = String(Buffer.byteLength(answer.body));
+  response.writeHead(answer.status, headers);
   response.end(answer.body);
   if (!request.readableEnded) response.once("finish", () => drainUnread(request));
 }

@@ -239,7 +239,9 @@ export class RawWriter {
     for (const p of parts) count += p.count;
     const first = parts[0]!;
     const batch: RawBatch = { stream, batchId: first.batchId, receivedAt: first.receivedAt, count, parts };
-    const local: LocalRawBatch = { ...batch, columns };
+    // Built whole rather than as { ...batch, columns }: a spread copy given a field its source
+    // lacks cost ~0.5 µs in V8 (a loop outside bench/; node_direct_routes.ts's writeAnswer).
+    const local: LocalRawBatch = { stream, batchId: batch.batchId, receivedAt: batch.receivedAt, count, parts, columns };
     return this.#publish(`tw.raw.${stream}`, MessageType.RawBatch, batch, { id: batch.batchId, localBody: local });
   }
 }

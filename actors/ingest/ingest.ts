@@ -47,14 +47,21 @@ export function matchEventsPath(path: string): Record<string, string> | undefine
   return isStreamName(stream) ? { stream } : undefined;
 }
 
+/** Batch ids ingest makes (`b:` and a message id) and most Idempotency-Keys: nothing to escape in JSON. */
+const plainBatchId = /^[\w:.-]*$/;
+
+/**
+ * The 202's body: JSON.stringify({ accepted, batchId, duplicate }), written as a template
+ * (JSON.stringify of the object took ~0.4 µs a request in a loop outside bench/, the template
+ * ~0.05).
+ */
+export function acceptedBody(accepted: number, batchId: string, duplicate: boolean): string {
+  const id = plainBatchId.test(batchId) ? `"${batchId}"` : JSON.stringify(batchId);
+  return `{"accepted":${accepted},"batchId":${id},"duplicate":${duplicate}}`;
+}
+
 function answer(result: AcceptResult): PlainAnswer {
-  if (result.ok) {
-    return {
-      status: 202,
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ accepted: result.accepted, batchId: result.batchId, duplicate: result.duplicate }),
-    };
-  }
+  if (result.ok) return { status: 202, headers: { "content-type": "application/json" }, body: acceptedBody(result.accepted, result.batchId, result.duplicate) };
   const { problem: p, retryAfterMs } = result;
   if (retryAfterMs !== undefined && (p.status === 429 || p.status === 503)) return retryLaterAnswer(p.status, p.title, p.detail, retryAfterMs);
   return problemAnswer(p);

@@ -106,6 +106,45 @@ test("stop emits open windows as partial, and the checkpointed state re-emits th
   assert.is(ctx2.published.filter((p) => p.type === MessageType.DeadLetter).length, 0, "nothing late after a graceful restart");
 });
 
+test("the bound on idle streams holds per partition: a stream has state in each partition its keys fall in, so the bound is not shared out among them", async () => {
+  const bounded = aggregateActor({
+    partitions: 4,
+    owned: [0, 1, 2, 3],
+    windows: { defaults: { sizeMs: 10_000, maxOutOfOrderMs: 2_000, allowedLatenessMs: 0 }, maxIdleStreams: 6 },
+    tickMs: 1000,
+    maxLateListed: 10,
+  });
+  const ctx = fakeContext({ now: T0 });
+  let state = await bounded.init(ctx);
+  const feedAll = async (stream: string, ts: number) => {
+    for (let p = 0; p < 4; p++) {
+      state = await bounded.receive(state, message(`tw.events.${p}`, MessageType.EventBatch, eventBatch(stream, p, "r", columnsOf([{ key: `k${p}`, ts, value: 1 }]))), ctx);
+    }
+  };
+  for (let i = 0; i < 6; i++) await feedAll(`s${i}`, T0 + 1_000);
+  // Every window closes on the idle tick: six idle streams in each partition, the bound.
+  for (let i = 0; i < 30 && windowsOut(ctx).length < 24; i++) {
+    await ctx.clock.advance(1_000);
+    state = await fireTimers(state, ctx);
+  }
+  assert.is(windowsOut(ctx).length, 24, "every stream's window closed in every partition");
+  await feedAll("s6", ctx.clock.now());
+  await ctx.clock.advance(1_000);
+  state = await fireTimers(state, ctx);
+  assert.is(ctx.metrics.counter("tw_aggregate_streams_forgotten_total", "").get(), 0, "six idle streams a partition are within the bound (shared out, it was one)");
+  assert.is(ctx.metrics.gauge("tw_aggregate_streams", "").get({ actor: ctx.name }), 28, "seven streams in each of four partitions");
+  // s6 goes idle too: seven idle a partition, and the next new stream finds one too many in each.
+  for (let i = 0; i < 30 && windowsOut(ctx).length < 28; i++) {
+    await ctx.clock.advance(1_000);
+    state = await fireTimers(state, ctx);
+  }
+  await feedAll("s7", ctx.clock.now());
+  await ctx.clock.advance(1_000);
+  state = await fireTimers(state, ctx);
+  assert.is(ctx.metrics.counter("tw_aggregate_streams_forgotten_total", "").get(), 4, "beyond the bound, the least recently active idle stream goes in each partition");
+  assert.is(ctx.metrics.gauge("tw_aggregate_streams", "").get({ actor: ctx.name }), 28);
+});
+
 test("output message ids are deterministic for the same windows (replays are dropped as duplicates)", async () => {
   const run = async () => {
     const ctx = fakeContext({ now: T0 });

@@ -70,7 +70,7 @@ function publishWindows(partition: number, windows: WindowAggregate[], windower:
 /** Each windower's forgotten streams already counted in tw_aggregate_streams_forgotten_total. */
 const forgottenCounted = new WeakMap<Windower, number>();
 
-/** Streams with state, and streams forgotten since the last report (Windower's "Bounded streams"), over this instance's partitions. */
+/** Stream states, and those forgotten since the last report (Windower's "Bounded streams"), over this instance's partitions. */
 function reportStreams(state: AggregateState, ctx: ActorContext): void {
   let streams = 0;
   let forgotten = 0;
@@ -80,7 +80,7 @@ function reportStreams(state: AggregateState, ctx: ActorContext): void {
     forgotten += stats.forgottenStreams - (forgottenCounted.get(windower) ?? 0);
     forgottenCounted.set(windower, stats.forgottenStreams);
   }
-  ctx.metrics.gauge("tw_aggregate_streams", "Streams whose state (watermark, windows) aggregate holds").set(streams, { actor: ctx.name });
+  ctx.metrics.gauge("tw_aggregate_streams", "Stream states (watermark, windows) aggregate holds, over its partitions (a stream once per partition its keys fall in)").set(streams, { actor: ctx.name });
   if (forgotten > 0) ctx.metrics.counter("tw_aggregate_streams_forgotten_total", "Streams holding no window that aggregate forgot, beyond maxIdleStreams").inc(undefined, forgotten);
 }
 
@@ -95,12 +95,13 @@ export function aggregateActor(config: AggregateConfig): ActorBehaviour<Aggregat
   // One Windower per partition: a partition's events arrive in the order producers' batches
   // were accepted, so its watermark (per stream) never runs ahead of events still queued in
   // another partition's input. Idle partitions close their windows by the wall-clock rule.
-  // The instance's bounds are shared out among the partitions it owns.
-  const share = (bound: number) => Math.max(1, Math.floor(bound / Math.max(1, config.owned.length)));
+  // The instance's bound on windows is shared out among the partitions it owns (a window is in
+  // one partition). The bound on idle streams is not: a stream has state in every partition its
+  // keys fall in, so a share would forget streams P times sooner than the setting says.
   const windowerOptions: WindowerOptions = {
     ...config.windows,
-    maxOpenWindows: share(config.windows.maxOpenWindows ?? DEFAULT_MAX_OPEN_WINDOWS),
-    maxIdleStreams: share(config.windows.maxIdleStreams ?? DEFAULT_MAX_IDLE_STREAMS),
+    maxOpenWindows: Math.max(1, Math.floor((config.windows.maxOpenWindows ?? DEFAULT_MAX_OPEN_WINDOWS) / Math.max(1, config.owned.length))),
+    maxIdleStreams: config.windows.maxIdleStreams ?? DEFAULT_MAX_IDLE_STREAMS,
   };
   const windowerFor = (state: AggregateState, partition: number): Windower => {
     let w = state.windowers.get(partition);

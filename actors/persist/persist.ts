@@ -149,7 +149,9 @@ export function persistActor(config: PersistConfig): ActorBehaviour<PersistState
           // A body decoded from the bytes published is archived as those bytes (its parts, the
           // requests, need not be decoded and encoded again). Same-process batches carry
           // ingest's parsed events (`columns`, or `packed` from ingest's thread): not archive
-          // material, and not in the published bytes.
+          // material, and not in the published bytes. Those bytes are not walked again here:
+          // only batches that crossed from ingest's thread come so (stages_thread.ts), bytes
+          // this process's own publisher encoded, the same bytes its log holds.
           const published = publishedBytesOf(body);
           let batch: unknown = published && new EncodedValue(published);
           if (batch === undefined) {

@@ -129,7 +129,8 @@ test("decodeShallow: the envelope decode gives, the lazy body fields decoded onl
   assert.ok(Object.getOwnPropertyDescriptor(shallow.body, "parts")!.value !== undefined, "decoded once, then kept");
   assert.is(publishedBytesOf(codec.decode(bytes).body as object), undefined, "decode keeps no bytes");
   const isCodecError = (e: unknown) => e instanceof CodecError;
-  for (const bad of [new Uint8Array([0xc1]), codec.encodeValue([1]), codec.encodeValue({ v: 2, type: "t", id: "i", ts: 1, body: {} }), concatBytes([codec.encodeValue({ v: 1, type: "t", id: "i", ts: 1 }), Uint8Array.of(1)])]) {
+  for (const bad of [new Uint8Array([0xc1]), codec.encodeValue([1]), codec.encodeValue({ v: 2, type: "t", id: "i", ts: 1, body: {} }), concatBytes([codec.encodeValue({ v: 1, type: "t", id: "i", ts: 1 }), Uint8Array.of(1)]), concatBytes([codec.encodeValue({ v: 1, type: "t", id: "i", ts: 1, body: {} }), Uint8Array.of(1)])]) {
+    assert.throws(() => codec.decode(bad), isCodecError);
     assert.throws(() => codec.decodeShallow(bad, ["parts"]), isCodecError);
   }
   // A body key of nine letters renamed __proto__ in the bytes: refused, as decode refuses it.

@@ -207,7 +207,10 @@ export class MessageCodec {
         continue;
       }
       const body: Record<string, unknown> = {};
-      for (const field of mapEntries(bytes, start, end).entries) {
+      const fields = mapEntries(bytes, start, end);
+      // Its last field runs to `end` unwalked; a map with no fields ends at its header.
+      if (fields.end !== end) throw new CodecError(`MessagePack: bytes after the value at ${start}`);
+      for (const field of fields.entries) {
         refuseProtoKey(field.key);
         const range = bytes.subarray(field.start, field.end);
         if (!lazy.includes(field.key)) {

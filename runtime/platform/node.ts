@@ -129,9 +129,8 @@ interface PausableSocket {
  * socket, and the stop, for as long as it liked. Its listener still takes every WebSocket
  * handshake (a GET, RFC 6455), as the only one (so it answers refused handshakes itself); any
  * other upgrade gets a 400 problem and the connection closes (the request cannot be served as
- * if not upgraded). Every handed-over
- * socket is let go once this side has ended it, and tracked: `destroyAll` ends those left
- * (open WebSockets) when the server closes.
+ * if not upgraded). Every handed-over socket is let go once this side has ended it, and
+ * tracked: `destroyAll` ends those left (open WebSockets) when the server closes.
  */
 function guardUpgrades(server: Server): { destroyAll(): void } {
   const listeners = server.listeners("upgrade") as ((request: IncomingMessage, socket: Duplex, head: Buffer) => void)[];

@@ -2,7 +2,7 @@
  * The Node adapter's last resort for direct routes (node_direct_routes.ts): a handler that
  * rejects, or an answer node:http refuses to write, is answered 500 problem+json rather than
  * left hanging or ending the process with an unhandled rejection; and the connection goes on
- * serving. (The edge's wrapping answers handlers' errors itself: this is what is left when it
+ * serving. An answer that fails after its head went out closes its connection. (The edge's wrapping answers handlers' errors itself: this is what is left when it
  * does not.) Node only: Deno's adapter takes no direct routes.
  */
 import { test } from "uvu";
@@ -45,6 +45,24 @@ if (platform.name === "node") {
       }
       assert.equal(await get("/ok"), { status: 200, type: "text/plain", body: "fine" }, "the same kept-alive connection serves on");
       assert.is((await get("/elsewhere")).body, "fallback", "an unmatched path goes to the server's own listener");
+      // Writing fails after the head went out (the body reads once for its length, then throws):
+      // no 500 can replace it, so the connection is closed rather than left waiting.
+      let reads = 0;
+      const failing = { status: 200, headers: { "content-type": "text/plain" }, get body(): string {
+        if (++reads > 1) throw new Error("body gone");
+        return "sized";
+      } };
+      server.removeAllListeners("request");
+      serveDirectRoutes(server, [route("/fails-after-head", async () => failing)]);
+      const outcome = await new Promise<string>((resolve) => {
+        const timer = setTimeout(() => resolve("still waiting after 3 s"), 3_000);
+        http.get(`${base}/fails-after-head`, { headers: { host: "localhost" } }, (res) => {
+          res.on("data", () => {});
+          res.on("end", () => (clearTimeout(timer), resolve("ended")));
+          res.on("error", () => (clearTimeout(timer), resolve("closed")));
+        }).on("error", () => (clearTimeout(timer), resolve("closed")));
+      });
+      assert.is(outcome, "closed", "the connection is closed, the answer cut short");
     } finally {
       agent.destroy();
       server.closeAllConnections();

@@ -99,7 +99,8 @@ test("a malformed WebSocket handshake is answered 400 as the client's error, nev
       assert.match(await statusOf(port, path, "websocket", { connection: "keep-alive" }), /^HTTP\/1\.1 400 /, `no Connection: Upgrade on ${path}`);
       // Node's WebSocket support builds a URL from the Host and answered 500 when that failed
       // (now 400); Deno's takes the Host as it is and upgrades.
-      assert.match(await statusOf(port, path, "websocket", { host: "a:99999" }), /^HTTP\/1\.1 (400|101) /, `Host a:99999 on ${path}`);
+      const onDeno = "Deno" in globalThis;
+      assert.match(await statusOf(port, path, "websocket", { host: "a:99999" }), onDeno ? /^HTTP\/1\.1 101 / : /^HTTP\/1\.1 400 /, `Host a:99999 on ${path}`);
       assert.match(await statusOf(port, path, "websocket", { connection: "keep-alive, Upgrade" }), /^HTTP\/1\.1 101 /, `Connection: keep-alive, Upgrade on ${path}`);
     }
   });
